@@ -1,0 +1,65 @@
+// One Jest run for the whole workspace, native ESM (jose and PGlite are ESM-only), TypeScript
+// compiled by SWC with decorator metadata for NestJS. Workspace packages (@svp/*) resolve to their
+// TypeScript sources, so tests never need a build. Run with NODE_OPTIONS=--experimental-vm-modules
+// (tools/test.mjs and the npm scripts set it).
+import { readFileSync, existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = import.meta.dirname;
+const workspaceDirs = [];
+for (const top of ['apps', 'libs']) {
+  for (const entry of readdirSync(join(root, top), { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue;
+    const dir = join(top, entry.name);
+    if (existsSync(join(root, dir, 'package.json'))) workspaceDirs.push(dir);
+    else
+      for (const sub of readdirSync(join(root, dir), { withFileTypes: true }))
+        if (sub.isDirectory() && existsSync(join(root, dir, sub.name, 'package.json'))) workspaceDirs.push(join(dir, sub.name));
+  }
+}
+const workspaceMapper = {};
+for (const dir of workspaceDirs) {
+  const { name } = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8'));
+  if (existsSync(join(root, dir, 'src/index.ts'))) workspaceMapper[`^${name}$`] = `<rootDir>/${dir}/src/index.ts`;
+}
+
+const swc = [
+  '@swc/jest',
+  {
+    jsc: {
+      parser: { syntax: 'typescript', decorators: true },
+      transform: { legacyDecorator: true, decoratorMetadata: true },
+      target: 'es2022',
+      keepClassNames: true,
+    },
+    module: { type: 'es6' },
+    sourceMaps: 'inline',
+  },
+];
+
+const common = {
+  rootDir: root,
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  transform: { '^.+\\.ts$': swc },
+  moduleNameMapper: { ...workspaceMapper, '^(\\.{1,2}/.*)\\.js$': '$1' },
+  modulePathIgnorePatterns: ['<rootDir>/.*/dist/', '<rootDir>/.data/'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+};
+
+export default {
+  projects: [
+    {
+      ...common,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/{apps,libs,tools}/**/*.unit.spec.ts'],
+    },
+    {
+      ...common,
+      displayName: 'int',
+      testMatch: ['<rootDir>/{apps,libs,tools}/**/*.{int,e2e}.spec.ts'],
+      globalSetup: '<rootDir>/libs/testing/src/jest-global-setup.ts',
+      testTimeout: 120_000,
+    },
+  ],
+};

@@ -1,0 +1,104 @@
+/**
+ * The event store port. Every adapter (PostgreSQL via pg, the same adapter on PGlite, KurrentDB)
+ * passes one contract suite (`event-store.contract.ts`). Revisions are zero-based per stream;
+ * global positions are strictly increasing across the whole log (not necessarily contiguous).
+ */
+
+/** What the caller read before deciding: a revision, or a statement about the stream's existence. */
+export type ExpectedRevision = 'any' | 'no_stream' | 'stream_exists' | bigint;
+
+export interface EventToAppend<Data = unknown> {
+  /** A UUID chosen by the caller; appending the same ids again is idempotent. */
+  eventId: string;
+  type: string;
+  data: Data;
+  metadata?: Record<string, unknown>;
+}
+
+export interface RecordedEvent<Data = unknown> {
+  eventId: string;
+  type: string;
+  data: Data;
+  metadata: Record<string, unknown>;
+  streamName: string;
+  /** Zero-based position of the event in its stream. */
+  streamRevision: bigint;
+  /** Position in the global log (the `$all` stream). */
+  globalPosition: bigint;
+  recordedAt: Date;
+}
+
+export interface AppendResult {
+  /** The revision of the stream's last event after the append (pass it as the next expected revision). */
+  nextExpectedRevision: bigint;
+  /** Global position of the last event written (or already present, for an idempotent re-append). */
+  lastGlobalPosition: bigint;
+}
+
+export interface ReadStreamOptions {
+  direction?: 'forwards' | 'backwards';
+  /** Inclusive; defaults to the start (forwards) or the end (backwards). */
+  fromRevision?: bigint;
+  maxCount?: number;
+}
+
+export interface ReadAllOptions {
+  /** Exclusive: only events with a global position greater than this. Omitted: from the start. */
+  after?: bigint;
+  maxCount?: number;
+}
+
+export interface SubscribeToAllOptions {
+  /** Exclusive, as in ReadAllOptions. */
+  after?: bigint;
+  /** Called (once per catch-up) when the subscription has delivered every event stored so far. */
+  onCaughtUp?: () => void;
+  /** Called when the subscription stops because of an error (the handler threw, or the store failed). */
+  onError?: (error: unknown) => void;
+}
+
+export interface Subscription {
+  /** Stops delivery; resolves once the handler is no longer running. */
+  stop(): Promise<void>;
+  /** Resolves when the subscription stops (by `stop()`), rejects when it fails. */
+  readonly done: Promise<void>;
+}
+
+/** Called for each event in global order, awaited before the next one (back-pressure). */
+export type EventHandler = (event: RecordedEvent) => Promise<void>;
+
+export interface EventStore {
+  appendToStream(
+    streamName: string,
+    events: readonly EventToAppend[],
+    options?: { expectedRevision?: ExpectedRevision },
+  ): Promise<AppendResult>;
+  /** Events of one stream; an empty list when the stream does not exist or was deleted. */
+  readStream(streamName: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
+  /** The revision of the stream's last event, or undefined when it does not exist. */
+  streamRevision(streamName: string): Promise<bigint | undefined>;
+  /** Events of every stream in global order. */
+  readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
+  /** Catch-up then live subscription to the global log, with no gap and no duplicate at the switch. */
+  subscribeToAll(handler: EventHandler, options?: SubscribeToAllOptions): Subscription;
+  /** Removes a stream (for discarding session data and erasure); reads then find no events. */
+  deleteStream(streamName: string): Promise<void>;
+  /** Global position of the last event in the log (0n when empty). */
+  headPosition(): Promise<bigint>;
+  close(): Promise<void>;
+}
+
+/** Raised when the expected revision does not hold; names both revisions. */
+export class WrongExpectedRevisionError extends Error {
+  override readonly name = 'WrongExpectedRevisionError';
+  constructor(
+    readonly streamName: string,
+    readonly expected: ExpectedRevision,
+    /** The stream's actual revision, or 'no_stream' when it does not exist. */
+    readonly actual: bigint | 'no_stream',
+  ) {
+    super(
+      `Wrong expected revision on stream '${streamName}': expected ${String(expected)}, actual ${String(actual)}`,
+    );
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * The messaging port. Two adapters: Kafka through kafkajs (every distributed mode) and an in-process
+ * bus (the embedded single-process mode only). Both pass one contract suite.
+ */
+
+export type MessageHeaders = Record<string, string>;
+
+export interface OutgoingMessage {
+  topic: string;
+  /** Partitioning key (session or visitor id): order holds per key. */
+  key: string;
+  /** JSON text of an integration event envelope. */
+  value: string;
+  headers?: MessageHeaders;
+}
+
+export interface IncomingMessage {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  value: string;
+  headers: MessageHeaders;
+}
+
+export interface ConsumerOptions {
+  groupId: string;
+  topics: string[];
+  /** Where a group with no committed offset starts. Default: 'earliest'. */
+  fromBeginning?: boolean;
+  /**
+   * Handles one message; awaited before the next message of the same partition. Resolving marks
+   * the message consumed (its offset is committed); throwing makes the bus retry it.
+   */
+  handler: (message: IncomingMessage) => Promise<void>;
+}
+
+export interface Consumer {
+  /** Resolves when the consumer has joined its group and been assigned partitions. */
+  readonly ready: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface MessageBus {
+  /** Publishes and resolves once the broker has acknowledged every message (acks=all). */
+  publish(messages: readonly OutgoingMessage[]): Promise<void>;
+  consume(options: ConsumerOptions): Promise<Consumer>;
+  /** Creates the topics (and their `.dlq` twins) if missing. */
+  ensureTopics(topics: readonly string[]): Promise<void>;
+  /** True when the broker answers (for /readyz). */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}

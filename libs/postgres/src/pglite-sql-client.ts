@@ -1,0 +1,53 @@
+import { PGlite } from '@electric-sql/pglite';
+import type { SqlClient, SqlExecutor, SqlResult } from './sql-client.js';
+
+export interface PGliteSqlClientOptions {
+  /** A directory for the data files; in memory when omitted. */
+  dataDir?: string;
+}
+
+// PGlite returns int8 as bigint only when asked: parse BIGINT (oid 20) as bigint, as PgSqlClient does.
+const parsers = { 20: (value: string) => BigInt(value) };
+
+/** SqlClient over embedded PGlite (PostgreSQL compiled to WASM, in this process). */
+export class PGliteSqlClient implements SqlClient {
+  readonly engine = 'pglite' as const;
+
+  private constructor(readonly db: PGlite) {}
+
+  static async open(options: PGliteSqlClientOptions = {}): Promise<PGliteSqlClient> {
+    const db = await PGlite.create(options.dataDir ? { dataDir: options.dataDir, parsers } : { parsers });
+    return new PGliteSqlClient(db);
+  }
+
+  async query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<SqlResult<Row>> {
+    const result = await this.db.query<Row>(sql, params);
+    return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.db.exec(sql);
+  }
+
+  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    return this.db.transaction(async (t) =>
+      fn({
+        query: async <Row>(sql: string, params?: unknown[]) => {
+          const result = await t.query<Row>(sql, params);
+          return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
+        },
+        exec: async (sql: string) => {
+          await t.exec(sql);
+        },
+      }),
+    );
+  }
+
+  async listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
+    return this.db.listen(channel, onNotify);
+  }
+
+  async close(): Promise<void> {
+    if (!this.db.closed) await this.db.close();
+  }
+}
