@@ -1,0 +1,74 @@
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((v) => v === 'true' || v === '1');
+const port = z.coerce.number().int().min(0).max(65535);
+const list = z
+  .string()
+  .min(1)
+  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+
+export const SERVICE_NAMES = ['identity', 'sessions', 'variables', 'gateway'] as const;
+export const ServiceName = z.enum(SERVICE_NAMES);
+export type ServiceName = z.infer<typeof ServiceName>;
+
+/**
+ * Every environment variable a service reads, validated at start-up: a bad value stops the service
+ * with a message naming the variable. docker-compose.yml is checked against this schema by a test.
+ */
+export const ConfigEnv = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    GATEWAY_PORT: port.default(4000),
+    IDENTITY_PORT: port.default(4001),
+    SESSIONS_PORT: port.default(4002),
+    VARIABLES_PORT: port.default(4003),
+    /** Where read models, checkpoints, the outbox and the inbox live (and the event store when EVENT_STORE=postgres). */
+    DATABASE_URL: z.string().url().optional(),
+    /** The schema a service keeps its tables in; defaults to the service's name. */
+    DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/).optional(),
+    /** Embedded PostgreSQL (PGlite) data directory; used when DATABASE_URL is unset. */
+    PGLITE_DATA_DIR: z.string().min(1).default('./.data'),
+    EVENT_STORE: z.enum(['postgres', 'pglite', 'kurrentdb']).optional(),
+    KURRENTDB_URL: z.string().min(1).optional(),
+    BUS: z.enum(['kafka', 'in-process']).optional(),
+    KAFKA_BROKERS: list.optional(),
+    KAFKA_CLIENT_ID: z.string().min(1).optional(),
+    PLATFORM_ROOT_TOKEN: z.string().min(16).optional(),
+    IDENTITY_URL: z.string().url().optional(),
+    SESSIONS_URL: z.string().url().optional(),
+    VARIABLES_URL: z.string().url().optional(),
+    WEBHOOKS_ALLOW_PRIVATE_TARGETS: bool.default(false),
+    BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(256 * 1024),
+    SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  })
+  .superRefine((env, ctx) => {
+    const store = env.EVENT_STORE ?? (env.DATABASE_URL ? 'postgres' : 'pglite');
+    if (store === 'postgres' && !env.DATABASE_URL)
+      ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'required when EVENT_STORE=postgres' });
+    if (store === 'kurrentdb' && !env.KURRENTDB_URL)
+      ctx.addIssue({ code: 'custom', path: ['KURRENTDB_URL'], message: 'required when EVENT_STORE=kurrentdb' });
+    if (env.BUS === 'kafka' && !env.KAFKA_BROKERS)
+      ctx.addIssue({ code: 'custom', path: ['KAFKA_BROKERS'], message: 'required when BUS=kafka' });
+  });
+export type ConfigEnv = z.infer<typeof ConfigEnv>;
+
+/** The names ConfigEnv knows, to flag unknown settings (a typo in docker-compose.yml, say). */
+export const CONFIG_ENV_KEYS: readonly string[] = Object.keys(ConfigEnv.shape);
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Parses the environment; throws a ConfigError listing every bad variable. */
+export function parseConfigEnv(env: Record<string, string | undefined>): ConfigEnv {
+  const result = ConfigEnv.safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}

@@ -1,0 +1,74 @@
+import { z } from 'zod';
+
+/** Conversation statuses (DESIGN.md section 3). */
+export const SessionStatus = z.enum(['CREATED', 'OPEN', 'ON_HOLD', 'ON_PROGRESS', 'ENDED', 'BLOCKED']);
+export type SessionStatus = z.infer<typeof SessionStatus>;
+
+/** Whether messages can be exchanged (DESIGN.md section 1: all 19 values). */
+export const ReplyStatus = z.enum([
+  'ACCEPTED',
+  'CHANNEL_INACTIVE',
+  'CHANNEL_REVOKED',
+  'SESSION_ENDED',
+  'SESSION_BLOCKED',
+  'SESSION_EXPIRED',
+  'UNASSIGNED',
+  'NOT_AN_ASSIGNEE',
+  'CREDIT_EXHAUSTED',
+  'ACCESSTOKEN_EXPIRED',
+  'PERMISSION_REVOKED',
+  'UNEXPECTED_ERROR',
+  'PAGE_REMOVED',
+  'SANDBOX_LIMIT_REACHED',
+  'CHANNEL_DELETED',
+  'ENDUSER_OFFLINE',
+  'CONFIG_SKIPPED_CHANNEL',
+  'OUTGOING_LIMIT_REACHED',
+  'ASSIGNED_TO_OTHER_SERVICE',
+]);
+export type ReplyStatus = z.infer<typeof ReplyStatus>;
+
+export const AssigneeType = z.enum(['AGENT', 'BOT']);
+export type AssigneeType = z.infer<typeof AssigneeType>;
+
+export const EndReason = z.enum(['logout', 'timeout', 'closed', 'agent', 'blocked']);
+export type EndReason = z.infer<typeof EndReason>;
+
+export const VariableScope = z.enum(['session', 'visitor', 'metadata']);
+export type VariableScope = z.infer<typeof VariableScope>;
+
+export const VariableSource = z.enum(['widget', 'api', 'signed', 'claim', 'agent', 'bot']);
+export type VariableSource = z.infer<typeof VariableSource>;
+
+/** A variable's value keeps its JSON type: "6320834868293" stays a string, 42 stays a number. */
+export const VariableValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+export type VariableValue = z.infer<typeof VariableValue>;
+
+/** Variable names: letters, digits, `_`, `-`, `.`; starting with a letter or `_`. */
+export const VariableName = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'must start with a letter or _ and hold only letters, digits, _ . -');
+
+/** `{ name, value }`, the shape Zoho's sessionVariableValues use. */
+export const NameValue = z.object({ name: VariableName, value: VariableValue });
+export type NameValue = z.infer<typeof NameValue>;
+
+/** Opaque ids used in paths and stream names (never personal data). */
+export const OpaqueId = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9_-]+$/, 'must hold only letters, digits, _ and -');
+
+export const API_SCOPES = [
+  'variables:read',
+  'variables:write',
+  'sessions:read',
+  'sessions:write',
+  'identity:admin',
+  'webhooks:admin',
+] as const;
+export const ApiScope = z.enum(API_SCOPES);
+export type ApiScope = z.infer<typeof ApiScope>;
