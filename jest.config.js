@@ -59,7 +59,9 @@ export default {
       displayName: 'int',
       testMatch: ['<rootDir>/{apps,libs,tools}/**/*.{int,e2e}.spec.ts'],
       globalSetup: '<rootDir>/libs/testing/src/jest-global-setup.ts',
-      testTimeout: 120_000,
     },
   ],
+  // Per-project testTimeout is ignored by Jest; integration tests wait on real brokers.
+  testTimeout: 60_000,
+  reporters: ['default', '<rootDir>/tools/jest/summary-reporter.js'],
 };

@@ -1,1 +1,2 @@
 export * from './event-store.js';
+export * from './postgres/postgres-event-store.js';

@@ -1,0 +1,179 @@
+import { describe, expect, it } from '@jest/globals';
+import { PgSqlClient, quoteIdent } from '@svp/postgres';
+import { testInfra, uniqueName } from '@svp/testing';
+import type { RecordedEvent } from '../event-store.js';
+import { describeEventStoreContract, freshStream, makeEvents, waitFor } from '../testing/index.js';
+import { PostgresEventStore, type PostgresEventStoreOptions } from './postgres-event-store.js';
+
+/** A store on a fresh schema of the real server; dispose drops the schema. */
+async function openStore(options: PostgresEventStoreOptions = {}) {
+  const schema = uniqueName('es');
+  const sql = await PgSqlClient.connect({ connectionString: testInfra().databaseUrl, schema, max: 12 });
+  const store = await PostgresEventStore.create(sql, options);
+  const dispose = async (): Promise<void> => {
+    await store.close();
+    await sql.exec(`DROP SCHEMA ${quoteIdent(schema)} CASCADE`);
+    await sql.close();
+  };
+  return { sql, store, dispose };
+}
+
+describeEventStoreContract('PostgreSQL (pg)', () => openStore());
+
+describe('PostgresEventStore on PostgreSQL', () => {
+  it('given events appended by concurrent transactions, when the log is read while they commit, then no event is skipped or repeated', async () => {
+    const { store, dispose } = await openStore();
+    try {
+      // Given: 8 writers, each appending 20 batches of 10 events to its own stream, all at once.
+      const appended: string[] = [];
+      const writers = Array.from({ length: 8 }, async () => {
+        const stream = freshStream('race');
+        let revision: bigint | 'no_stream' = 'no_stream';
+        for (let i = 0; i < 20; i++) {
+          const events = makeEvents(10);
+          const result = await store.appendToStream(stream, events, { expectedRevision: revision });
+          revision = result.nextExpectedRevision;
+          appended.push(...events.map((e) => e.eventId));
+        }
+      });
+      const subscribed: RecordedEvent[] = [];
+      const subscription = store.subscribeToAll(async (event) => {
+        subscribed.push(event);
+      });
+
+      // When: a reader pages through the log with a checkpoint, in a tight loop, while they commit.
+      const polled: RecordedEvent[] = [];
+      let writing = true;
+      const allWritten = Promise.all(writers).finally(() => (writing = false));
+      let checkpoint = 0n;
+      for (;;) {
+        const stillWriting = writing;
+        const page = await store.readAll({ after: checkpoint, maxCount: 37 });
+        polled.push(...page);
+        if (page.length > 0) checkpoint = page[page.length - 1]!.globalPosition;
+        else if (!stillWriting) break;
+      }
+      await allWritten;
+      const head = await store.headPosition();
+      await waitFor(() => subscribed.at(-1)?.globalPosition === head, 'the subscription to reach the head');
+      await subscription.stop();
+
+      // Then: both readers saw every event exactly once, in strictly increasing positions.
+      expect(appended).toHaveLength(1_600);
+      for (const seen of [polled, subscribed]) {
+        expect(seen.map((e) => e.eventId).sort()).toEqual([...appended].sort());
+        for (let i = 1; i < seen.length; i++) expect(seen[i]!.globalPosition).toBeGreaterThan(seen[i - 1]!.globalPosition);
+      }
+    } finally {
+      await dispose();
+    }
+  }, 30_000);
+
+  it('given a deleted stream, then its events are gone from the global log and it restarts at revision 0', async () => {
+    const { store, dispose } = await openStore();
+    try {
+      const stream = freshStream();
+      const kept = freshStream();
+      await store.appendToStream(stream, makeEvents(3), { expectedRevision: 'no_stream' });
+      await store.appendToStream(kept, makeEvents(1), { expectedRevision: 'no_stream' });
+
+      await store.deleteStream(stream);
+
+      expect((await store.readAll()).map((e) => e.streamName)).toEqual([kept]);
+      const again = await store.appendToStream(stream, makeEvents(1), { expectedRevision: 'no_stream' });
+      expect(again.nextExpectedRevision).toBe(0n);
+      expect((await store.readStream(stream)).map((e) => e.streamRevision)).toEqual([0n]);
+    } finally {
+      await dispose();
+    }
+  });
+
+  it('given a live subscription with a long poll interval, when an event is appended, then NOTIFY wakes it', async () => {
+    const { store, dispose } = await openStore({ pollIntervalMs: 60_000 });
+    try {
+      const received: RecordedEvent[] = [];
+      let caughtUp = false;
+      const subscription = store.subscribeToAll(async (e) => void received.push(e), { onCaughtUp: () => (caughtUp = true) });
+      await waitFor(() => caughtUp, 'catch-up');
+
+      const events = makeEvents(1);
+      await store.appendToStream(freshStream(), events, { expectedRevision: 'no_stream' });
+
+      await waitFor(() => received.length === 1, 'the notified event', 5_000);
+      expect(received[0]!.eventId).toBe(events[0]!.eventId);
+      await subscription.stop();
+    } finally {
+      await dispose();
+    }
+  });
+
+  it('given a lost notification, then the poll fallback still delivers the event', async () => {
+    const { sql, store, dispose } = await openStore({ pollIntervalMs: 100 });
+    try {
+      const received: RecordedEvent[] = [];
+      let caughtUp = false;
+      const subscription = store.subscribeToAll(async (e) => void received.push(e), { onCaughtUp: () => (caughtUp = true) });
+      await waitFor(() => caughtUp, 'catch-up');
+
+      // An event written without NOTIFY, as if the notification had been lost.
+      await sql.query(
+        `INSERT INTO es_events (stream_name, stream_revision, event_id, event_type, data, metadata)
+         VALUES ($1, 0, gen_random_uuid(), 'Silent', '{}', '{}')`,
+        [freshStream()],
+      );
+
+      await waitFor(() => received.length === 1, 'the polled event', 5_000);
+      expect(received[0]!.type).toBe('Silent');
+      await subscription.stop();
+    } finally {
+      await dispose();
+    }
+  });
+
+  it('rejects bad input with clear errors, never a raw database error', async () => {
+    const { store, dispose } = await openStore();
+    try {
+      const [event] = makeEvents(1);
+      await store.appendToStream(freshStream(), [event!], { expectedRevision: 'no_stream' });
+
+      await expect(
+        store.appendToStream(freshStream(), [{ ...event!, eventId: 'not-a-uuid' }]),
+      ).rejects.toThrow("Event id 'not-a-uuid' is not a UUID");
+      await expect(store.appendToStream(freshStream(), [event!])).rejects.toThrow(/event ids already stored/);
+    } finally {
+      await dispose();
+    }
+  });
+
+  it('given an empty batch, then nothing is written but the expected revision is still checked', async () => {
+    const { store, dispose } = await openStore();
+    try {
+      const stream = freshStream();
+      expect(await store.appendToStream(stream, [], { expectedRevision: 'no_stream' })).toEqual({
+        nextExpectedRevision: -1n,
+        lastGlobalPosition: 0n,
+      });
+      const written = await store.appendToStream(stream, makeEvents(2), { expectedRevision: 'no_stream' });
+
+      expect(await store.appendToStream(stream, [], { expectedRevision: 1n })).toEqual(written);
+      await expect(store.appendToStream(stream, [], { expectedRevision: 0n })).rejects.toThrow('expected 0, actual 1');
+      expect(await store.streamRevision(stream)).toBe(1n);
+    } finally {
+      await dispose();
+    }
+  });
+
+  it('create() is idempotent: a second store on the same schema sees the same log', async () => {
+    const { sql, store, dispose } = await openStore();
+    try {
+      const stream = freshStream();
+      await store.appendToStream(stream, makeEvents(2), { expectedRevision: 'no_stream' });
+
+      const again = await PostgresEventStore.create(sql);
+
+      expect(await again.streamRevision(stream)).toBe(1n);
+    } finally {
+      await dispose();
+    }
+  });
+});

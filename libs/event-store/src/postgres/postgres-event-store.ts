@@ -1,0 +1,368 @@
+import type { SqlClient, SqlExecutor } from '@svp/postgres';
+import {
+  WrongExpectedRevisionError,
+  type AppendResult,
+  type EventHandler,
+  type EventStore,
+  type EventToAppend,
+  type ExpectedRevision,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type RecordedEvent,
+  type SubscribeToAllOptions,
+  type Subscription,
+} from '../event-store.js';
+
+export interface PostgresEventStoreOptions {
+  /** Events per readAll page while a subscription catches up (default 500). */
+  pageSize?: number;
+  /** How often a live subscription polls when no notification arrives (default 500 ms). */
+  pollIntervalMs?: number;
+  /** Events per INSERT statement of a large append (default 1,000). */
+  insertChunkSize?: number;
+}
+
+/**
+ * Ordering of the global log. A bigserial alone is not enough: two transactions can take positions
+ * 5 and 6 and commit in the order 6, 5, so a reader that saw 6 and moved its checkpoint past it would
+ * never see 5. (Filtering on `xid < pg_snapshot_xmin(...)` alone does not fix that while readers order
+ * and checkpoint by position: the transaction holding 5 may have the higher xid and still be running
+ * when 6 becomes readable.) Here an append takes a transaction-scoped advisory lock right before it
+ * draws positions and keeps it until its commit is visible (PostgreSQL releases locks after marking
+ * the transaction committed), so positions become visible in increasing order and every reader sees
+ * a gap-free prefix of the log (gaps left by rolled-back appends are permanent and harmless). Only
+ * the insert-to-commit window is serialised; revision checks and stream locks happen before it.
+ */
+const MIGRATION = `
+CREATE TABLE IF NOT EXISTS es_streams (
+  stream_name text PRIMARY KEY,
+  -- Revision of the stream's last event; -1 only inside the transaction that creates the stream.
+  revision bigint NOT NULL
+);
+CREATE TABLE IF NOT EXISTS es_events (
+  global_position bigserial PRIMARY KEY,
+  stream_name text NOT NULL,
+  stream_revision bigint NOT NULL,
+  event_id uuid NOT NULL UNIQUE,
+  event_type text NOT NULL,
+  data jsonb NOT NULL,
+  metadata jsonb NOT NULL,
+  recorded_at timestamptz NOT NULL DEFAULT now(),
+  CONSTRAINT es_events_stream_revision UNIQUE (stream_name, stream_revision)
+);
+`;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const EVENT_COLUMNS =
+  'global_position, stream_name, stream_revision, event_id, event_type, data, metadata, recorded_at';
+
+interface EventRow {
+  global_position: bigint;
+  stream_name: string;
+  stream_revision: bigint;
+  event_id: string;
+  event_type: string;
+  data: unknown;
+  metadata: Record<string, unknown>;
+  recorded_at: Date;
+}
+
+function toRecorded(row: EventRow): RecordedEvent {
+  return {
+    eventId: row.event_id,
+    type: row.event_type,
+    data: row.data,
+    metadata: row.metadata,
+    streamName: row.stream_name,
+    streamRevision: row.stream_revision,
+    globalPosition: row.global_position,
+    recordedAt: row.recorded_at instanceof Date ? row.recorded_at : new Date(row.recorded_at),
+  };
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
+}
+
+function revisionHolds(expected: ExpectedRevision, current: bigint): boolean {
+  if (expected === 'any') return true;
+  if (expected === 'no_stream') return current < 0n;
+  if (expected === 'stream_exists') return current >= 0n;
+  return current === expected;
+}
+
+/** The EventStore on PostgreSQL through the SqlClient port: the same class on pg and on PGlite. */
+export class PostgresEventStore implements EventStore {
+  private readonly pageSize: number;
+  private readonly pollIntervalMs: number;
+  private readonly insertChunkSize: number;
+  private readonly subscriptions = new Set<Subscription>();
+
+  private constructor(
+    private readonly sql: SqlClient,
+    /** NOTIFY channel and advisory-lock name, both scoped to the schema the tables live in. */
+    private readonly channel: string,
+    options: PostgresEventStoreOptions,
+  ) {
+    this.pageSize = options.pageSize ?? 500;
+    this.pollIntervalMs = options.pollIntervalMs ?? 500;
+    this.insertChunkSize = options.insertChunkSize ?? 1_000;
+  }
+
+  /** Creates the tables if missing (idempotent) in the client's current schema. */
+  static async create(sql: SqlClient, options: PostgresEventStoreOptions = {}): Promise<PostgresEventStore> {
+    await sql.exec(MIGRATION);
+    const { rows } = await sql.query<{ schema: string }>('SELECT current_schema() AS schema');
+    // Lower-case identifier characters only, so LISTEN (quoted or not) and pg_notify agree.
+    const channel = `es_appended_${rows[0]!.schema}`.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 63);
+    return new PostgresEventStore(sql, channel, options);
+  }
+
+  async appendToStream(
+    streamName: string,
+    events: readonly EventToAppend[],
+    options: { expectedRevision?: ExpectedRevision } = {},
+  ): Promise<AppendResult> {
+    const expected = options.expectedRevision ?? 'any';
+    for (const event of events) {
+      if (!UUID.test(event.eventId)) throw new Error(`Event id '${event.eventId}' is not a UUID`);
+    }
+    if (events.length === 0) return this.appendNothing(streamName, expected);
+
+    // Stream-level races are resolved by the row lock below; a unique violation can still come from
+    // the same event id being appended to another stream concurrently. Retrying once lets the
+    // idempotency check see the committed row and answer precisely.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.sql.transaction((tx) => this.appendInTransaction(tx, streamName, events, expected));
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+        if (attempt >= 3) {
+          const actual = await this.streamRevision(streamName);
+          throw new WrongExpectedRevisionError(streamName, expected, actual ?? 'no_stream');
+        }
+      }
+    }
+  }
+
+  private async appendInTransaction(
+    tx: SqlExecutor,
+    streamName: string,
+    events: readonly EventToAppend[],
+    expected: ExpectedRevision,
+  ): Promise<AppendResult> {
+    // Lock the stream row (creating it if missing) so appenders to one stream run one at a time.
+    await tx.query(
+      'INSERT INTO es_streams (stream_name, revision) VALUES ($1, -1) ON CONFLICT (stream_name) DO NOTHING',
+      [streamName],
+    );
+    const { rows } = await tx.query<{ revision: bigint }>(
+      'SELECT revision FROM es_streams WHERE stream_name = $1 FOR UPDATE',
+      [streamName],
+    );
+    const current = rows[0]!.revision;
+
+    const existing = await this.storedEvents(tx, events);
+    if (existing.length > 0) {
+      const inThisStream = existing.filter((row) => row.stream_name === streamName);
+      if (inThisStream.length === events.length) {
+        // Idempotent re-append (a retried command): everything is already there, so the expected
+        // revision, which held when these events were first written, is not checked again.
+        const last = inThisStream.reduce((a, b) => (a.stream_revision > b.stream_revision ? a : b));
+        return { nextExpectedRevision: last.stream_revision, lastGlobalPosition: last.global_position };
+      }
+      throw new Error(
+        `Cannot append to '${streamName}': event ids already stored (${existing
+          .map((row) => `${row.event_id} in '${row.stream_name}'`)
+          .join(', ')}) and the batch is not an exact re-append to this stream`,
+      );
+    }
+
+    if (!revisionHolds(expected, current)) {
+      throw new WrongExpectedRevisionError(streamName, expected, current < 0n ? 'no_stream' : current);
+    }
+
+    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [this.channel]);
+    let lastGlobalPosition = 0n;
+    for (let start = 0; start < events.length; start += this.insertChunkSize) {
+      const chunk = events.slice(start, start + this.insertChunkSize);
+      // One multi-row INSERT per chunk; the batch travels as a single JSON parameter (text, then
+      // cast, so both pg and PGlite pass it through untouched). ORDER BY keeps positions in order.
+      const inserted = await tx.query<{ last: bigint }>(
+        `WITH inserted AS (
+           INSERT INTO es_events (stream_name, stream_revision, event_id, event_type, data, metadata)
+           SELECT $1, $2::bigint + e.n - 1, (e.value->>'eventId')::uuid, e.value->>'type',
+                  coalesce(e.value->'data', 'null'::jsonb), coalesce(e.value->'metadata', '{}'::jsonb)
+           FROM jsonb_array_elements($3::text::jsonb) WITH ORDINALITY AS e(value, n)
+           ORDER BY e.n
+           RETURNING global_position
+         )
+         SELECT max(global_position) AS last FROM inserted`,
+        [
+          streamName,
+          current + 1n + BigInt(start),
+          JSON.stringify(
+            chunk.map((e) => ({ eventId: e.eventId, type: e.type, data: e.data, metadata: e.metadata ?? {} })),
+          ),
+        ],
+      );
+      lastGlobalPosition = inserted.rows[0]!.last;
+    }
+    const nextExpectedRevision = current + BigInt(events.length);
+    await tx.query('UPDATE es_streams SET revision = $2 WHERE stream_name = $1', [streamName, nextExpectedRevision]);
+    // Delivered on commit only; subscriptions also poll, so a lost notification only delays them.
+    await tx.query('SELECT pg_notify($1, $2)', [this.channel, String(lastGlobalPosition)]);
+    return { nextExpectedRevision, lastGlobalPosition };
+  }
+
+  /**
+   * An empty append (a decider that decided nothing) writes nothing but still checks the expected
+   * revision; for a missing stream it reports nextExpectedRevision -1n and position 0n.
+   */
+  private async appendNothing(streamName: string, expected: ExpectedRevision): Promise<AppendResult> {
+    const [last] = await this.readStream(streamName, { direction: 'backwards', maxCount: 1 });
+    const current = last?.streamRevision ?? -1n;
+    if (!revisionHolds(expected, current)) {
+      throw new WrongExpectedRevisionError(streamName, expected, last ? current : 'no_stream');
+    }
+    return { nextExpectedRevision: current, lastGlobalPosition: last?.globalPosition ?? 0n };
+  }
+
+  private async storedEvents(
+    tx: SqlExecutor,
+    events: readonly EventToAppend[],
+  ): Promise<Pick<EventRow, 'event_id' | 'stream_name' | 'stream_revision' | 'global_position'>[]> {
+    const { rows } = await tx.query<Pick<EventRow, 'event_id' | 'stream_name' | 'stream_revision' | 'global_position'>>(
+      `SELECT event_id, stream_name, stream_revision, global_position FROM es_events
+       WHERE event_id IN (SELECT value::uuid FROM jsonb_array_elements_text($1::text::jsonb))`,
+      [JSON.stringify(events.map((e) => e.eventId))],
+    );
+    return rows;
+  }
+
+  async readStream(streamName: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    const backwards = options.direction === 'backwards';
+    const params: unknown[] = [streamName, options.maxCount ?? null];
+    let from = '';
+    if (options.fromRevision !== undefined) {
+      params.push(options.fromRevision);
+      from = `AND stream_revision ${backwards ? '<=' : '>='} $3::bigint`;
+    }
+    const { rows } = await this.sql.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM es_events WHERE stream_name = $1 ${from}
+       ORDER BY stream_revision ${backwards ? 'DESC' : 'ASC'} LIMIT $2::bigint`,
+      params,
+    );
+    return rows.map(toRecorded);
+  }
+
+  async streamRevision(streamName: string): Promise<bigint | undefined> {
+    const { rows } = await this.sql.query<{ revision: bigint }>(
+      'SELECT revision FROM es_streams WHERE stream_name = $1 AND revision >= 0',
+      [streamName],
+    );
+    return rows[0]?.revision;
+  }
+
+  async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
+    const { rows } = await this.sql.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM es_events WHERE global_position > $1::bigint
+       ORDER BY global_position LIMIT $2::bigint`,
+      [options.after ?? 0n, options.maxCount ?? null],
+    );
+    return rows.map(toRecorded);
+  }
+
+  async headPosition(): Promise<bigint> {
+    const { rows } = await this.sql.query<{ head: bigint }>(
+      'SELECT coalesce(max(global_position), 0)::bigint AS head FROM es_events',
+    );
+    return rows[0]!.head;
+  }
+
+  async deleteStream(streamName: string): Promise<void> {
+    await this.sql.transaction(async (tx) => {
+      // Waits for an append in flight on this stream, then erases events and stream row together.
+      await tx.query('SELECT revision FROM es_streams WHERE stream_name = $1 FOR UPDATE', [streamName]);
+      await tx.query('DELETE FROM es_events WHERE stream_name = $1', [streamName]);
+      await tx.query('DELETE FROM es_streams WHERE stream_name = $1', [streamName]);
+    });
+  }
+
+  /**
+   * One loop for catch-up and live: read a page after the last delivered position, deliver it, and
+   * when a page comes back short (the head is reached) sleep until a notification or the poll timer.
+   * There is no switch between two mechanisms, so there is nothing to gap or duplicate at it.
+   */
+  subscribeToAll(handler: EventHandler, options: SubscribeToAllOptions = {}): Subscription {
+    let stopped = false;
+    let notified = false;
+    let wake: (() => void) | undefined;
+    const wakeUp = (): void => {
+      notified = true;
+      wake?.();
+    };
+
+    const run = async (): Promise<void> => {
+      const unlisten = await this.sql.listen(this.channel, wakeUp);
+      try {
+        let position = options.after ?? 0n;
+        let caughtUp = false;
+        while (!stopped) {
+          notified = false;
+          const page = await this.readAll({ after: position, maxCount: this.pageSize });
+          for (const event of page) {
+            if (stopped) return;
+            await handler(event);
+            position = event.globalPosition;
+          }
+          if (page.length === this.pageSize) continue;
+          if (!caughtUp) {
+            caughtUp = true;
+            options.onCaughtUp?.();
+          }
+          // A notification that came in while reading or handling means: read again at once.
+          if (!notified && !stopped) {
+            await new Promise<void>((resolve) => {
+              const timer = setTimeout(resolve, this.pollIntervalMs);
+              wake = () => {
+                clearTimeout(timer);
+                resolve();
+              };
+            });
+            wake = undefined;
+          }
+        }
+      } finally {
+        await unlisten();
+      }
+    };
+
+    const done = run().catch((error: unknown) => {
+      options.onError?.(error);
+      throw error;
+    });
+    // Mark the rejection handled here: a caller that never awaits `done` must not crash the process.
+    done.catch(() => undefined);
+
+    const subscription: Subscription = {
+      done,
+      stop: async () => {
+        stopped = true;
+        wake?.();
+        await done.catch(() => undefined);
+      },
+    };
+    this.subscriptions.add(subscription);
+    void done.catch(() => undefined).finally(() => this.subscriptions.delete(subscription));
+    return subscription;
+  }
+
+  /**
+   * Stops the subscriptions still running. The SqlClient belongs to the caller (it may be shared with
+   * read models and the outbox), so it is not closed here.
+   */
+  async close(): Promise<void> {
+    await Promise.all([...this.subscriptions].map((subscription) => subscription.stop()));
+  }
+}

@@ -1,0 +1,2 @@
+// Test-only entry: the contract suite imports @jest/globals, so production code never imports this.
+export * from './event-store.contract.js';
