@@ -45,7 +45,8 @@ export const ConfigEnv = z
     BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(256 * 1024),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   })
-  .superRefine((env, ctx) => {
+  .superRefine((raw, ctx) => {
+    const env = raw as Partial<typeof raw>;
     const store = env.EVENT_STORE ?? (env.DATABASE_URL ? 'postgres' : 'pglite');
     if (store === 'postgres' && !env.DATABASE_URL)
       ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'required when EVENT_STORE=postgres' });
@@ -53,7 +54,8 @@ export const ConfigEnv = z
       ctx.addIssue({ code: 'custom', path: ['KURRENTDB_URL'], message: 'required when EVENT_STORE=kurrentdb' });
     if (env.BUS === 'kafka' && !env.KAFKA_BROKERS)
       ctx.addIssue({ code: 'custom', path: ['KAFKA_BROKERS'], message: 'required when BUS=kafka' });
-  });
+    // `when`: also check these when another variable is already bad, so one error names them all.
+  }, { when: () => true });
 export type ConfigEnv = z.infer<typeof ConfigEnv>;
 
 /** The names ConfigEnv knows, to flag unknown settings (a typo in docker-compose.yml, say). */

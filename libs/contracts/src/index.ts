@@ -8,3 +8,4 @@ export * from './http/variables.js';
 export * from './http/sessions.js';
 export * from './http/identity.js';
 export * from './http/health.js';
+export * from './asyncapi.js';

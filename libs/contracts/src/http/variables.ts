@@ -2,7 +2,9 @@ import { z } from 'zod';
 import { NameValue, OpaqueId, VariableName, VariableScope, VariableSource, VariableValue } from '../domain.js';
 
 export const SessionIdParams = z.object({ sessionId: OpaqueId });
+export type SessionIdParams = z.infer<typeof SessionIdParams>;
 export const VisitorIdParams = z.object({ visitorId: OpaqueId });
+export type VisitorIdParams = z.infer<typeof VisitorIdParams>;
 export const VariableNameParams = z.object({ sessionId: OpaqueId, name: VariableName });
 
 /** `PUT /v1/sessions/{sessionId}/variables`: merge (same name overwrites). */
