@@ -2,8 +2,10 @@
 // compiled by SWC with decorator metadata for NestJS. Workspace packages (@svp/*) resolve to their
 // TypeScript sources, so tests never need a build. Run with NODE_OPTIONS=--experimental-vm-modules
 // (tools/test.mjs and the npm scripts set it).
-import { readFileSync, existsSync, readdirSync } from 'node:fs';
+import { readFileSync, existsSync, readdirSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { transformFileSync } from '@swc/core';
 
 const root = import.meta.dirname;
 const workspaceDirs = [];
@@ -47,7 +49,33 @@ const common = {
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
 };
 
-export default {
+/**
+ * The KurrentDB contract suite runs only where a KurrentDB can be reached (KURRENTDB_URL, or Docker
+ * through testcontainers). Elsewhere it is left out and the run says so in one plain line, at the
+ * start and again in the closing summary: it never passes silently.
+ */
+async function kurrentDbAvailability() {
+  const source = join(root, 'libs/event-store/src/kurrentdb/kurrentdb-availability.ts');
+  const cacheDir = join(root, 'node_modules/.cache/svp');
+  mkdirSync(cacheDir, { recursive: true });
+  const compiled = join(cacheDir, 'kurrentdb-availability.mjs');
+  writeFileSync(compiled, transformFileSync(source, { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'es6' } }).code);
+  const { kurrentDbAvailability: check } = await import(pathToFileURL(compiled).href);
+  return check();
+}
+
+export default async () => {
+  const kurrent = await kurrentDbAvailability();
+  const kurrentIgnore = [];
+  if (!kurrent.available) {
+    const line = `KurrentDB contract suite: NOT RUN (${kurrent.reason})`;
+    process.stdout.write(`${line}\n`);
+    process.env.SVP_NOT_RUN = [process.env.SVP_NOT_RUN, line].filter(Boolean).join('\n');
+    kurrentIgnore.push('\\.kurrent\\.int\\.spec\\.ts$');
+  } else {
+    process.stdout.write(`KurrentDB contract suite: runs against ${kurrent.url ?? 'a testcontainers KurrentDB'} (${kurrent.via})\n`);
+  }
+  return {
   projects: [
     {
       ...common,
@@ -58,10 +86,12 @@ export default {
       ...common,
       displayName: 'int',
       testMatch: ['<rootDir>/{apps,libs,tools}/**/*.{int,e2e}.spec.ts'],
+      testPathIgnorePatterns: [...common.testPathIgnorePatterns, ...kurrentIgnore],
       globalSetup: '<rootDir>/libs/testing/src/jest-global-setup.ts',
     },
   ],
   // Per-project testTimeout is ignored by Jest; integration tests wait on real brokers.
   testTimeout: 60_000,
   reporters: ['default', '<rootDir>/tools/jest/summary-reporter.js'],
+  };
 };
