@@ -1,0 +1,388 @@
+/**
+ * The projection runner's integration suite, run on every engine the SqlClient port has (PostgreSQL
+ * through pg, and PGlite): a fresh database per test (schema or in-memory instance), real event
+ * store, no mocks. Waits poll a condition under a deadline; nothing sleeps for a fixed time.
+ */
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from '@jest/globals';
+import type { EventStore, EventToAppend } from '@svp/event-store';
+import type { SqlClient } from '@svp/postgres';
+import { CHECKPOINTS_TABLE } from '../checkpoints.js';
+import { applyDocumentBatch } from '../document-table.js';
+import type { RebuildProgress } from '../decisions.js';
+import { defineProjection } from '../projection.js';
+import { ProjectionRunner, type ProjectionRunnerOptions, type ProjectionStatus } from '../projection-runner.js';
+import {
+  counterProjection,
+  expectedCounters,
+  incremented,
+  removed,
+  unrelated,
+  type Counter,
+} from './counter-projection.js';
+
+export interface ProjectionFixture {
+  sql: SqlClient;
+  store: EventStore;
+  /** Closes the store and the client and removes what the fixture created. */
+  dispose: () => Promise<void>;
+}
+
+/** Polls `condition` until it holds; fails with `what` after the deadline. */
+export async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+const TIMEOUT = 60_000;
+const stream = (label: string) => `counter-${label}-${randomUUID()}`;
+
+export function describeProjectionRunner(engine: string, open: () => Promise<ProjectionFixture>): void {
+  describe(`ProjectionRunner on ${engine}`, () => {
+    /** Runs `body` with a fresh database and a runner (not started), stopping and disposing after. */
+    async function withRunner(
+      options: Partial<ProjectionRunnerOptions>,
+      body: (context: ProjectionFixture & { runner: ProjectionRunner; newRunner: (o?: Partial<ProjectionRunnerOptions>) => ProjectionRunner }) => Promise<void>,
+    ): Promise<void> {
+      const fixture = await open();
+      const runners: ProjectionRunner[] = [];
+      const newRunner = (more: Partial<ProjectionRunnerOptions> = {}) => {
+        const runner = new ProjectionRunner({
+          sql: fixture.sql,
+          store: fixture.store,
+          projections: [counterProjection()],
+          batchSize: 10,
+          retry: { initialDelayMs: 20, maxDelayMs: 200 },
+          ...options,
+          ...more,
+        });
+        runners.push(runner);
+        return runner;
+      };
+      try {
+        await body({ ...fixture, runner: newRunner(), newRunner });
+      } finally {
+        for (const runner of runners) await runner.stop();
+        await fixture.dispose();
+      }
+    }
+
+    async function waitUntilLiveAtHead(runner: ProjectionRunner, name = 'counters'): Promise<ProjectionStatus> {
+      let status: ProjectionStatus | undefined;
+      await waitFor(
+        async () => {
+          status = await runner.status(name);
+          return status.state === 'live' && status.lag === 0n;
+        },
+        `'${name}' to be live at the head (last status: ${String(status?.state)} at ${String(status?.position)} of ${String(status?.head)}${status?.error ? `, ${status.error.message}` : ''})`,
+      );
+      return status!;
+    }
+
+    async function append(store: EventStore, streamName: string, events: EventToAppend[]): Promise<void> {
+      await store.appendToStream(streamName, events);
+    }
+
+    async function storedCounters(runner: ProjectionRunner): Promise<Map<string, Counter>> {
+      const entries = await runner.reader(counterProjection()).entries();
+      return new Map(entries.map((entry) => [entry.id, entry.doc]));
+    }
+
+    it(
+      'given events appended before and after start, then the read model and the checkpoint reach the head',
+      () =>
+        withRunner({}, async ({ store, sql, runner }) => {
+          const a = stream('a');
+          const b = stream('b');
+          await append(store, a, [incremented(1), incremented(2), incremented(3)]);
+          await append(store, stream('other'), [unrelated()]);
+
+          await runner.start();
+          await append(store, b, [incremented(10)]);
+          await append(store, a, [incremented(4)]);
+          await append(store, b, [removed()]);
+          const live = await waitUntilLiveAtHead(runner);
+
+          const reader = runner.reader(counterProjection());
+          expect(await reader.get(a)).toEqual({ stream: a, total: 10, applied: 4, revisions: [0, 1, 2, 3] });
+          expect(await reader.get(b)).toBeNull(); // removed: a tombstone, never returned
+          expect(await reader.find({ contains: { stream: a } })).toHaveLength(1);
+          expect(await reader.find()).toEqual([await reader.get(a)]);
+          expect(live).toMatchObject({ table: 'rm_counters_v1', lag: 0n, failures: 0 });
+          const { rows } = await sql.query<{ table_name: string; position: bigint }>(
+            `SELECT table_name, position FROM ${CHECKPOINTS_TABLE} WHERE projection = 'counters_v1'`,
+          );
+          expect(rows).toEqual([{ table_name: 'rm_counters_v1', position: await store.headPosition() }]);
+        }),
+      TIMEOUT,
+    );
+
+    it(
+      'given a built read model, when its events are applied again or the checkpoint is lost, then nothing changes',
+      () =>
+        withRunner({}, async ({ store, sql, runner, newRunner }) => {
+          for (let i = 0; i < 3; i++) await append(store, stream(String(i)), [incremented(1), incremented(2), removed(), incremented(5)]);
+          await runner.start();
+          await waitUntilLiveAtHead(runner);
+          const before = await storedCounters(runner);
+
+          // A redelivery of the whole log, straight into the table.
+          const log = await store.readAll();
+          const plan = await sql.transaction((tx) => applyDocumentBatch(tx, counterProjection(), 'rm_counters_v1', log));
+          expect(plan).toMatchObject({ writes: [], applied: 0, skipped: log.length });
+
+          // A lost checkpoint: a new runner replays everything from position 0.
+          await runner.stop();
+          await sql.query(`UPDATE ${CHECKPOINTS_TABLE} SET position = 0 WHERE projection = 'counters_v1'`);
+          const again = newRunner();
+          await again.start();
+          await waitUntilLiveAtHead(again);
+
+          expect(await storedCounters(again)).toEqual(before);
+          expect(before).toEqual(expectedCounters(log));
+        }),
+      TIMEOUT,
+    );
+
+    it(
+      'given a runner stopped part-way, when a new runner starts, then it resumes from the checkpoint with no duplicate effect',
+      async () => {
+        // The lower-level kind, with no guard of its own: a primary key on the position turns a
+        // second delivery of any event into a failed batch.
+        const eventLog = defineProjection({
+          name: 'event_log',
+          version: 1,
+          setup: async (tx, table) =>
+            tx.exec(`CREATE TABLE IF NOT EXISTS ${table} (position bigint PRIMARY KEY, type text NOT NULL)`),
+          apply: async (tx, table, events) => {
+            for (const event of events) {
+              await tx.query(`INSERT INTO ${table} (position, type) VALUES ($1, $2)`, [event.globalPosition, event.type]);
+            }
+          },
+        });
+        await withRunner({ projections: [counterProjection(), eventLog] }, async ({ store, sql, runner, newRunner }) => {
+          const a = stream('a');
+          await append(store, a, Array.from({ length: 25 }, (_, i) => incremented(i)));
+          await runner.start();
+          await waitUntilLiveAtHead(runner, 'event_log');
+          await runner.stop();
+          expect((await runner.status('event_log')).state).toBe('stopped');
+
+          await append(store, a, [incremented(100), unrelated()]);
+          const restarted = newRunner();
+          await restarted.start();
+          await waitUntilLiveAtHead(restarted, 'event_log');
+          await waitUntilLiveAtHead(restarted, 'counters');
+
+          const log = await store.readAll();
+          const { rows } = await sql.query<{ position: bigint }>('SELECT position FROM rm_event_log_v1 ORDER BY position');
+          expect(rows.map((row) => row.position)).toEqual(log.map((event) => event.globalPosition));
+          expect((await restarted.status('event_log')).failures).toBe(0);
+          expect(await storedCounters(restarted)).toEqual(expectedCounters(log));
+        });
+      },
+      TIMEOUT,
+    );
+
+    it(
+      'given an evolve that throws, then neither the read model nor the checkpoint advances, and the runner reports it and retries',
+      () =>
+        // A long linger: the good and the failing event are written as one batch, at catch-up.
+        withRunner({ lingerMs: 5_000, batchSize: 100 }, async ({ store, runner }) => {
+          const a = stream('a');
+          await append(store, a, [incremented(1)]);
+          await runner.start();
+          const before = await waitUntilLiveAtHead(runner);
+          await runner.stop();
+
+          await append(store, a, [incremented(2), incremented(3, { fail: true })]);
+          await runner.start();
+          let failed: ProjectionStatus | undefined;
+          await waitFor(async () => {
+            failed = await runner.status('counters');
+            return failed.state === 'failed' && failed.failures >= 2;
+          }, 'the runner to fail and retry');
+
+          expect(failed!.error?.message).toMatch(/evolve refused event/);
+          expect(failed!.retryAt).toBeInstanceOf(Date);
+          expect(failed!.position).toBe(before.position);
+          expect(failed!.lag).toBe(failed!.head! - before.position);
+          expect(await runner.reader(counterProjection()).get(a)).toMatchObject({ total: 1, applied: 1 });
+          await runner.stop();
+          expect((await runner.status('counters')).state).toBe('stopped');
+        }),
+      TIMEOUT,
+    );
+
+    it(
+      'given the event store failing under a live runner, then it reports failed, and recovers once the store is back',
+      () =>
+        withRunner({}, async ({ store, sql, runner }) => {
+          const a = stream('a');
+          await append(store, a, [incremented(1)]);
+          await runner.start();
+          await waitUntilLiveAtHead(runner);
+
+          await sql.exec('ALTER TABLE es_events RENAME TO es_events_away');
+          await waitFor(async () => (await runner.status('counters')).state === 'failed', 'the failure to be reported');
+          const failed = await runner.status('counters');
+          expect(failed.error?.message).toMatch(/es_events/);
+          expect(failed.head).toBeNull(); // the store cannot be asked either
+          await sql.exec('ALTER TABLE es_events_away RENAME TO es_events');
+
+          await append(store, a, [incremented(2)]);
+          await waitUntilLiveAtHead(runner);
+          expect(await runner.reader(counterProjection()).get(a)).toMatchObject({ total: 3, revisions: [0, 1] });
+        }),
+      TIMEOUT,
+    );
+
+    it(
+      'reports position, head and lag while stopped, catching up and live, and waits for a position',
+      () =>
+        withRunner({}, async ({ store, runner }) => {
+          await append(store, stream('a'), Array.from({ length: 12 }, (_, i) => incremented(i)));
+          const head = await store.headPosition();
+          expect(await runner.status('counters')).toMatchObject({ state: 'stopped', position: 0n, head, lag: head });
+
+          await runner.start();
+          await runner.waitForPosition('counters', head);
+          await waitUntilLiveAtHead(runner);
+          await runner.stop();
+
+          await append(store, stream('b'), [incremented(1), incremented(1), incremented(1)]);
+          const later = await store.headPosition();
+          expect(await runner.status('counters')).toMatchObject({ state: 'stopped', position: head, head: later, lag: later - head });
+          await expect(runner.waitForPosition('counters', later, { timeoutMs: 50 })).rejects.toThrow(/did not reach position/);
+        }),
+      TIMEOUT,
+    );
+
+    it(
+      'given events appended during a rebuild, then the new table converges to the fold of the whole log, reads are answered throughout, progress is reported',
+      () =>
+        withRunner({ batchSize: 10 }, async ({ store, sql, runner }) => {
+          const streams = Array.from({ length: 5 }, (_, i) => stream(String(i)));
+          for (const [i, name] of streams.entries()) {
+            await append(store, name, Array.from({ length: 30 }, (_, j) => (i === 4 && j === 29 ? removed() : incremented(j))));
+          }
+          await runner.start();
+          await waitUntilLiveAtHead(runner);
+
+          // Writers and readers keep going while the rebuild runs.
+          let rebuilding = true;
+          let appended = 0;
+          const appender = (async () => {
+            while (rebuilding && appended < 300) {
+              await append(store, streams[appended % 4]!, [incremented(1), unrelated()]);
+              appended++;
+            }
+          })();
+          const reader = runner.reader(counterProjection());
+          let readsDuringRebuild = 0;
+          const readErrors: unknown[] = [];
+          const readerLoop = (async () => {
+            let lastApplied = 0;
+            while (rebuilding) {
+              try {
+                const doc = await reader.get(streams[0]!);
+                // Monotonic: a half-built table would show an older counter than one already seen.
+                expect(doc!.applied).toBeGreaterThanOrEqual(lastApplied);
+                lastApplied = doc!.applied;
+                if ((await runner.status('counters')).rebuild) readsDuringRebuild++;
+              } catch (error) {
+                readErrors.push(error);
+              }
+            }
+          })();
+
+          const progress: RebuildProgress[] = [];
+          const appendedAtProgress: number[] = [];
+          let result;
+          try {
+            result = await runner.rebuild('counters', {
+              onProgress: (p) => {
+                progress.push(p);
+                appendedAtProgress.push(appended);
+              },
+            });
+          } finally {
+            rebuilding = false;
+            await Promise.all([appender, readerLoop]);
+          }
+
+          expect(readErrors).toEqual([]);
+          expect(readsDuringRebuild).toBeGreaterThan(0);
+          expect(appendedAtProgress.at(-1)).toBeGreaterThan(appendedAtProgress[0]!); // appends during the replay
+          expect(result).toMatchObject({ previousTable: 'rm_counters_v1', table: 'rm_counters_v1_b1' });
+          expect(progress.length).toBeGreaterThan(3);
+          for (let i = 1; i < progress.length; i++) expect(progress[i]!.position).toBeGreaterThanOrEqual(progress[i - 1]!.position);
+          expect(progress.some((p) => p.ratio > 0 && p.ratio < 1)).toBe(true);
+          expect(progress.at(-1)!.position).toBe(result.position);
+
+          await append(store, streams[0]!, [incremented(1000)]);
+          const status = await waitUntilLiveAtHead(runner);
+          expect(status.table).toBe('rm_counters_v1_b1');
+          expect(status.rebuild).toBeUndefined();
+          const log = await store.readAll();
+          expect(await storedCounters(runner)).toEqual(expectedCounters(log));
+          // The reader made before the switch finds the new table (its cached one was dropped).
+          expect(await reader.get(streams[0]!)).toEqual(expectedCounters(log).get(streams[0]!));
+          expect(await runner.activeTable('counters')).toBe('rm_counters_v1_b1');
+          const { rows } = await sql.query<{ table_name: string }>(
+            `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name LIKE 'rm_counters%'`,
+          );
+          expect(rows.map((row) => row.table_name)).toEqual(['rm_counters_v1_b1']);
+          const checkpoints = await sql.query<{ projection: string }>(`SELECT projection FROM ${CHECKPOINTS_TABLE}`);
+          expect(checkpoints.rows.map((row) => row.projection)).toEqual(['counters_v1']);
+
+          // A second rebuild takes the next generation, and the checkpoint follows it.
+          const second = await runner.rebuild('counters');
+          expect(second).toMatchObject({ previousTable: 'rm_counters_v1_b1', table: 'rm_counters_v1_b2' });
+          await waitUntilLiveAtHead(runner);
+          expect(await storedCounters(runner)).toEqual(expectedCounters(await store.readAll()));
+        }),
+      TIMEOUT,
+    );
+
+    it(
+      'given a rebuild that fails, then the new table is dropped and the live table keeps going',
+      async () => {
+        // Fails only when writing to a rebuild table, so the live table is healthy throughout.
+        const positions = defineProjection({
+          name: 'positions',
+          version: 1,
+          setup: async (tx, table) => tx.exec(`CREATE TABLE IF NOT EXISTS ${table} (position bigint PRIMARY KEY)`),
+          apply: async (tx, table, events) => {
+            if (table !== 'rm_positions_v1') throw new Error(`cannot write ${table}`);
+            for (const event of events) await tx.query(`INSERT INTO ${table} VALUES ($1)`, [event.globalPosition]);
+          },
+        });
+        await withRunner({ projections: [positions] }, async ({ store, sql, runner }) => {
+          await append(store, stream('a'), [incremented(1), incremented(2)]);
+          await runner.start();
+          await waitUntilLiveAtHead(runner, 'positions');
+
+          await expect(runner.rebuild('positions')).rejects.toThrow('cannot write rm_positions_v1_b1');
+
+          await append(store, stream('a'), [incremented(3)]);
+          const status = await waitUntilLiveAtHead(runner, 'positions');
+          expect(status).toMatchObject({ table: 'rm_positions_v1', failures: 0 });
+          expect(status.rebuild).toBeUndefined();
+          const tables = await sql.query<{ table_name: string }>(
+            `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name LIKE 'rm_%'`,
+          );
+          expect(tables.rows.map((row) => row.table_name)).toEqual(['rm_positions_v1']);
+          const checkpoints = await sql.query<{ projection: string }>(`SELECT projection FROM ${CHECKPOINTS_TABLE}`);
+          expect(checkpoints.rows.map((row) => row.projection)).toEqual(['positions_v1']);
+          const { rows } = await sql.query<{ n: bigint }>('SELECT count(*)::bigint AS n FROM rm_positions_v1');
+          expect(rows[0]!.n).toBe(3n);
+        });
+      },
+      TIMEOUT,
+    );
+  });
+}

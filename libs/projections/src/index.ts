@@ -1,0 +1,7 @@
+export * from './projection.js';
+export * from './naming.js';
+export * from './decisions.js';
+export { CHECKPOINTS_TABLE, ProjectionTableChangedError, type Checkpoint } from './checkpoints.js';
+export { applyDocumentBatch } from './document-table.js';
+export * from './read-model-reader.js';
+export * from './projection-runner.js';

@@ -1,0 +1,458 @@
+import type { EventStore } from '@svp/event-store';
+import type { SqlClient } from '@svp/postgres';
+import { BatchingSubscription } from './batching-subscription.js';
+import {
+  deleteCheckpoint,
+  ensureCheckpointTable,
+  ProjectionTableChangedError,
+  readCheckpoint,
+  registerCheckpoint,
+  setCheckpoint,
+} from './checkpoints.js';
+import { DEFAULT_RETRY_POLICY, lagOf, rebuildProgress, retryDelay, type RebuildProgress, type RetryPolicy } from './decisions.js';
+import { baseTableName, checkpointKey, nextRebuildTableName, rebuildCheckpointKey } from './naming.js';
+import type { DocumentProjection, Projection } from './projection.js';
+import { dropTable, listProjectionTables, setupTable } from './projection-tables.js';
+import { isUndefinedTableError, ReadModelReader } from './read-model-reader.js';
+
+export type ProjectionState = 'catching-up' | 'live' | 'stopped' | 'failed';
+
+export interface ProjectionStatus {
+  readonly name: string;
+  readonly version: number;
+  /** The active table: where reads go and live events are written. */
+  readonly table: string;
+  /** The checkpoint: global position of the last event written to the active table. */
+  readonly position: bigint;
+  /** Global position of the last event in the log; null when the store could not be asked. */
+  readonly head: bigint | null;
+  /** head − position; null when the head is unknown. */
+  readonly lag: bigint | null;
+  /**
+   * `catching-up`: reading events stored before it started; `live`: caught up, following new events;
+   * `stopped`: not running (before start, after stop); `failed`: the last batch or the subscription
+   * failed (`error`), a retry is scheduled (`retryAt`).
+   */
+  readonly state: ProjectionState;
+  readonly error?: Error;
+  /** Failures in a row since the last batch written or the last catch-up. */
+  readonly failures: number;
+  readonly retryAt?: Date;
+  /** Present while a rebuild runs beside the active table. */
+  readonly rebuild?: RebuildProgress & { readonly table: string };
+}
+
+export interface RebuildOptions {
+  /** Called when the replay starts, after each batch written to the new table, and once after the switch. */
+  onProgress?: (progress: RebuildProgress) => void;
+  /** Batch size of the replay; the runner's by default. */
+  batchSize?: number;
+}
+
+export interface RebuildResult {
+  readonly previousTable: string;
+  /** The new active table. */
+  readonly table: string;
+  /** The checkpoint the new table was switched in at. */
+  readonly position: bigint;
+  readonly eventsApplied: number;
+}
+
+export interface ProjectionRunnerOptions {
+  readonly sql: SqlClient;
+  readonly store: EventStore;
+  readonly projections: readonly Projection[];
+  /** Events per transaction at most (default 100). */
+  readonly batchSize?: number;
+  /** How long a partial batch waits for more events before it is written (default 10 ms). */
+  readonly lingerMs?: number;
+  /** Backoff after a failure (default 200 ms doubling to 30 s). */
+  readonly retry?: Partial<RetryPolicy>;
+  /** Told about every failure (a logger); the runner itself retries. */
+  readonly onError?: (projection: string, error: Error) => void;
+}
+
+/**
+ * Runs projections: for each, a subscription to the global log from its checkpoint, writing batches
+ * of events and the checkpoint in one transaction. Survives restarts (a new runner resumes from the
+ * checkpoint) and failures (reports `failed`, retries with backoff). Rebuilds a projection beside
+ * its active table and switches to the new table atomically.
+ */
+export class ProjectionRunner {
+  private readonly workers = new Map<string, ProjectionWorker>();
+  private schemaReady: Promise<void> | undefined;
+
+  constructor(private readonly options: ProjectionRunnerOptions) {
+    for (const projection of options.projections) {
+      if (this.workers.has(projection.name)) throw new Error(`Projection '${projection.name}' is registered twice`);
+      this.workers.set(projection.name, new ProjectionWorker(projection, options));
+    }
+  }
+
+  /** Creates the checkpoint table and starts every projection. Failures after that are reported in `status`. */
+  async start(): Promise<void> {
+    await this.ensureSchema();
+    await Promise.all([...this.workers.values()].map((worker) => worker.start()));
+  }
+
+  /** Stops every projection, writing what was already delivered. Does not close the store or the SQL client. */
+  async stop(): Promise<void> {
+    await Promise.all([...this.workers.values()].map((worker) => worker.stop()));
+  }
+
+  async status(name: string): Promise<ProjectionStatus> {
+    return this.statusOf(this.worker(name), await this.head());
+  }
+
+  async statuses(): Promise<ProjectionStatus[]> {
+    const head = await this.head();
+    return Promise.all([...this.workers.values()].map((worker) => this.statusOf(worker, head)));
+  }
+
+  /** A stopped projection reports the stored checkpoint (another process may be running it). */
+  private async statusOf(worker: ProjectionWorker, head: bigint | null): Promise<ProjectionStatus> {
+    const status = worker.status(head);
+    if (status.state !== 'stopped') return status;
+    const stored = await readCheckpoint(this.options.sql, worker.key).catch(() => undefined);
+    if (!stored) return status;
+    return { ...status, table: stored.table, position: stored.position, lag: head === null ? null : lagOf(head, stored.position) };
+  }
+
+  /** The table a projection's reads go to now, from the registry (`proj_checkpoints`). */
+  async activeTable(name: string): Promise<string> {
+    const worker = this.worker(name);
+    return (await readCheckpoint(this.options.sql, worker.key))?.table ?? worker.baseTable;
+  }
+
+  /** Reads a document projection through its active table. */
+  reader<Doc>(projection: DocumentProjection<Doc, any>): ReadModelReader<Doc> { // eslint-disable-line @typescript-eslint/no-explicit-any
+    this.worker(projection.name);
+    return new ReadModelReader<Doc>(this.options.sql, projection);
+  }
+
+  /** Resolves once the projection's checkpoint is at or past `position` (read-your-writes after a command). */
+  waitForPosition(name: string, position: bigint, { timeoutMs = 10_000 }: { timeoutMs?: number } = {}): Promise<void> {
+    return this.worker(name).waitForPosition(position, timeoutMs);
+  }
+
+  /**
+   * Rebuilds a projection from position 0 into a new table while the active one keeps serving reads
+   * and live events, then switches: stops live delivery, lets the new table catch up to at least the
+   * old one's checkpoint, and in one transaction drops the old table and points the checkpoint (the
+   * registry) at the new table and its position; live delivery resumes on the new table.
+   */
+  async rebuild(name: string, options: RebuildOptions = {}): Promise<RebuildResult> {
+    await this.ensureSchema();
+    return this.worker(name).rebuild(options);
+  }
+
+  private ensureSchema(): Promise<void> {
+    this.schemaReady ??= ensureCheckpointTable(this.options.sql).catch((error: unknown) => {
+      this.schemaReady = undefined;
+      throw error;
+    });
+    return this.schemaReady;
+  }
+
+  private worker(name: string): ProjectionWorker {
+    const worker = this.workers.get(name);
+    if (!worker) throw new Error(`No projection named '${name}' in this runner`);
+    return worker;
+  }
+
+  private async head(): Promise<bigint | null> {
+    try {
+      return await this.options.store.headPosition();
+    } catch {
+      return null;
+    }
+  }
+}
+
+/** One projection's live subscription, its state and its rebuilds. */
+class ProjectionWorker {
+  readonly key: string;
+  readonly baseTable: string;
+  private readonly batchSize: number;
+  private readonly lingerMs: number;
+  private readonly retryPolicy: RetryPolicy;
+
+  private table: string;
+  private position = 0n;
+  private state: ProjectionState = 'stopped';
+  private error: Error | undefined;
+  private failures = 0;
+  private retryAt: Date | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private session: BatchingSubscription | undefined;
+  /** Whether the owner wants the projection running; cleared by stop(). */
+  private running = false;
+  /** Bumped by every start and stop, so an open() that was overtaken gives up. */
+  private epoch = 0;
+  private rebuilding: (RebuildProgress & { table: string }) | undefined;
+  private rebuildInProgress = false;
+  private waiters = new Set<{ position: bigint; resolve: () => void }>();
+
+  constructor(
+    readonly projection: Projection,
+    private readonly options: ProjectionRunnerOptions,
+  ) {
+    this.key = checkpointKey(projection);
+    this.baseTable = baseTableName(projection);
+    this.table = this.baseTable;
+    this.batchSize = options.batchSize ?? 100;
+    this.lingerMs = options.lingerMs ?? 10;
+    this.retryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+  }
+
+  status(head: bigint | null): ProjectionStatus {
+    return {
+      name: this.projection.name,
+      version: this.projection.version,
+      table: this.table,
+      position: this.position,
+      head,
+      lag: head === null ? null : lagOf(head, this.position),
+      state: this.state,
+      failures: this.failures,
+      ...(this.state === 'failed' && this.error ? { error: this.error } : {}),
+      ...(this.state === 'failed' && this.retryAt ? { retryAt: this.retryAt } : {}),
+      ...(this.rebuilding ? { rebuild: this.rebuilding } : {}),
+    };
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    await this.open(++this.epoch);
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.epoch++;
+    this.clearRetry();
+    const session = this.session;
+    this.session = undefined;
+    await session?.close({ flush: true });
+    if (session) this.setPosition(session.position);
+    this.state = 'stopped';
+    this.error = undefined;
+  }
+
+  waitForPosition(position: bigint, timeoutMs: number): Promise<void> {
+    if (this.position >= position) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        position,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(waiter);
+        reject(
+          new Error(
+            `Projection '${this.projection.name}' did not reach position ${position} within ${timeoutMs} ms ` +
+              `(at ${this.position}, ${this.state}${this.error ? `: ${this.error.message}` : ''})`,
+          ),
+        );
+      }, timeoutMs);
+      this.waiters.add(waiter);
+    });
+  }
+
+  /** Reads the checkpoint (registering the projection the first time), sets up its table, subscribes. */
+  private async open(epoch: number): Promise<void> {
+    let session: BatchingSubscription | undefined;
+    try {
+      const { sql } = this.options;
+      const checkpoint = await sql.transaction(async (tx) => {
+        const found = await registerCheckpoint(tx, this.key, this.baseTable);
+        await setupTable(tx, this.projection, found.table);
+        return found;
+      });
+      if (epoch !== this.epoch) return; // stopped (or restarted) meanwhile
+      this.table = checkpoint.table;
+      this.setPosition(checkpoint.position);
+      session = new BatchingSubscription({
+        store: this.options.store,
+        sql,
+        projection: this.projection,
+        table: checkpoint.table,
+        checkpointKey: this.key,
+        from: checkpoint.position,
+        batchSize: this.batchSize,
+        lingerMs: this.lingerMs,
+        onBatch: ({ position }) => {
+          if (this.session !== session) return;
+          this.setPosition(position);
+          this.failures = 0;
+        },
+        onCaughtUp: () => {
+          if (this.session !== session) return;
+          this.state = 'live';
+          this.failures = 0;
+        },
+        onFailure: (error) => this.onFailure(session, error),
+      });
+      this.session = session;
+      this.state = 'catching-up';
+      session.start();
+    } catch (error) {
+      if (epoch === this.epoch) this.onFailure(session, error);
+    }
+  }
+
+  private onFailure(session: BatchingSubscription | undefined, error: unknown): void {
+    if (!this.running || (session && this.session !== session)) return;
+    const failure = error instanceof Error ? error : new Error(String(error));
+    this.state = 'failed';
+    this.error = failure;
+    this.failures++;
+    // A table switched by a rebuild elsewhere is not a fault: reopen on the new table at once.
+    // (Only the first time in a row: a table that stays missing is a fault, and backs off.)
+    const switched = failure instanceof ProjectionTableChangedError || isUndefinedTableError(failure);
+    const delay = switched && this.failures === 1 ? 0 : retryDelay(this.failures, this.retryPolicy);
+    this.clearRetry();
+    this.retryAt = new Date(Date.now() + delay);
+    try {
+      this.options.onError?.(this.projection.name, failure);
+    } catch {
+      // A logger that throws must not stop the retries.
+    }
+    const epoch = this.epoch;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.reopen(epoch);
+    }, delay);
+  }
+
+  private async reopen(epoch: number): Promise<void> {
+    if (epoch !== this.epoch || !this.running) return;
+    const old = this.session;
+    this.session = undefined;
+    await old?.close();
+    if (epoch !== this.epoch || !this.running) return;
+    await this.open(epoch);
+  }
+
+  private clearRetry(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.retryAt = undefined;
+  }
+
+  private setPosition(position: bigint): void {
+    this.position = position;
+    for (const waiter of this.waiters) {
+      if (waiter.position <= position) {
+        this.waiters.delete(waiter);
+        waiter.resolve();
+      }
+    }
+  }
+
+  async rebuild({ onProgress, batchSize }: RebuildOptions): Promise<RebuildResult> {
+    if (this.rebuildInProgress) throw new Error(`Projection '${this.projection.name}' is already being rebuilt`);
+    this.rebuildInProgress = true;
+    const { sql, store } = this.options;
+    const projection = this.projection;
+    const rebuildKey = rebuildCheckpointKey(projection);
+    let table: string | undefined;
+    let feeder: BatchingSubscription | undefined;
+    try {
+      // The new table: one generation above every table of this projection; leftovers of an
+      // interrupted rebuild (tables that are not the active one) are dropped.
+      const previousTable = await sql.transaction(async (tx) => {
+        const active = (await registerCheckpoint(tx, this.key, this.baseTable)).table;
+        const existing = await listProjectionTables(tx, this.baseTable);
+        table = nextRebuildTableName(this.baseTable, [...existing, active]);
+        for (const leftover of existing) if (leftover !== active) await dropTable(tx, projection, leftover);
+        await setupTable(tx, projection, table);
+        await setCheckpoint(tx, rebuildKey, table, 0n);
+        return active;
+      });
+      const newTable = table!;
+
+      let eventsApplied = 0;
+      let head = await store.headPosition();
+      const report = (position: bigint): void => {
+        const progress = rebuildProgress(position, head, eventsApplied);
+        this.rebuilding = { ...progress, table: newTable };
+        try {
+          onProgress?.(progress);
+        } catch {
+          // A progress callback must not stop the rebuild.
+        }
+      };
+      report(0n);
+
+      let caughtUp!: { resolve: () => void; reject: (error: unknown) => void };
+      const caughtUpOnce = new Promise<void>((resolve, reject) => (caughtUp = { resolve, reject }));
+      const replay = new BatchingSubscription({
+        store,
+        sql,
+        projection,
+        table: newTable,
+        checkpointKey: rebuildKey,
+        from: 0n,
+        batchSize: batchSize ?? this.batchSize,
+        lingerMs: this.lingerMs,
+        onBatch: async (batch) => {
+          eventsApplied += batch.applied;
+          head = await store.headPosition().catch(() => head);
+          report(batch.position);
+        },
+        onCaughtUp: () => caughtUp.resolve(),
+        onFailure: (error) => caughtUp.reject(error),
+      });
+      feeder = replay;
+      replay.start();
+      await caughtUpOnce;
+
+      // Switch. Stop live delivery into the old table; its checkpoint is final from here on.
+      const wasRunning = this.running;
+      await this.stop();
+      let position: bigint;
+      try {
+        // The new table must not be behind what readers of the old one have seen.
+        const stored = await readCheckpoint(sql, this.key);
+        await replay.waitForPosition(stored && stored.position > this.position ? stored.position : this.position);
+        await replay.close({ flush: true });
+        if (replay.error !== undefined) throw replay.error;
+        position = replay.position;
+        await sql.transaction(async (tx) => {
+          // Drop first: it waits for any other process still writing a batch into the old table,
+          // before this transaction holds the checkpoint row (no lock-order deadlock).
+          await dropTable(tx, projection, previousTable);
+          await setCheckpoint(tx, this.key, newTable, position);
+          await deleteCheckpoint(tx, rebuildKey);
+        });
+      } catch (error) {
+        if (wasRunning) await this.start();
+        throw error;
+      }
+      this.table = newTable;
+      this.setPosition(position);
+      table = undefined; // switched in: nothing to clean up
+      if (wasRunning) await this.start();
+      head = await store.headPosition().catch(() => head);
+      report(position);
+      return { previousTable, table: newTable, position, eventsApplied };
+    } finally {
+      await feeder?.close();
+      if (table !== undefined) {
+        const abandoned = table;
+        await sql
+          .transaction(async (tx) => {
+            await dropTable(tx, projection, abandoned);
+            await deleteCheckpoint(tx, rebuildKey);
+          })
+          .catch(() => undefined);
+      }
+      this.rebuilding = undefined;
+      this.rebuildInProgress = false;
+    }
+  }
+}
