@@ -7,8 +7,11 @@ export type MessageHeaders = Record<string, string>;
 
 export interface OutgoingMessage {
   topic: string;
-  /** Partitioning key (session or visitor id): order holds per key. */
-  key: string;
+  /**
+   * Partitioning key (session or visitor id): order holds per key. Publishers of integration events
+   * always set one; `null` exists only to forward a keyless message unchanged (dead-lettering).
+   */
+  key: string | null;
   /** JSON text of an integration event envelope. */
   value: string;
   headers?: MessageHeaders;
@@ -26,11 +29,18 @@ export interface IncomingMessage {
 export interface ConsumerOptions {
   groupId: string;
   topics: string[];
-  /** Where a group with no committed offset starts. Default: 'earliest'. */
+  /** Where a group with no committed offset starts: true = earliest (the default), false = latest. */
   fromBeginning?: boolean;
   /**
+   * How many partitions are handled at the same time (each partition stays sequential, so per-key
+   * order holds). Default 1: one message at a time across the whole consumer.
+   */
+  concurrency?: number;
+  /**
    * Handles one message; awaited before the next message of the same partition. Resolving marks
-   * the message consumed (its offset is committed); throwing makes the bus retry it.
+   * the message consumed (its offset is committed); throwing makes the bus retry it (with backoff,
+   * until it succeeds or the consumer stops; the offset is not committed meanwhile). To bound the
+   * retries and dead-letter poison messages, consume through `consumeEnvelopes`.
    */
   handler: (message: IncomingMessage) => Promise<void>;
 }

@@ -1,0 +1,239 @@
+import type { EventStore, RecordedEvent, Subscription } from '@svp/event-store';
+import type { SqlClient } from '@svp/postgres';
+import { backoffDelay, delay, exponentialBackoff, type Backoff } from '../backoff.js';
+import { errorMessage, stderrLogger, type MessagingLogger } from '../logger.js';
+import type { MessageBus, OutgoingMessage } from '../message-bus.js';
+
+export const OUTBOX_MIGRATION = `
+CREATE TABLE IF NOT EXISTS msg_outbox_checkpoints (
+  name       text        PRIMARY KEY,
+  position   bigint      NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+`;
+
+export interface OutboxRelayOptions {
+  /** The checkpoint's name: one relay per name at a time (a second one only duplicates work). */
+  name: string;
+  store: EventStore;
+  /** Where the checkpoint is kept (usually the store's own database). */
+  sql: SqlClient;
+  bus: MessageBus;
+  /**
+   * The integration messages of a stored event; [] for events that are not published. Must be pure
+   * (it runs again for events republished after a restart). If it throws, the relay stops advancing
+   * (nothing is skipped), logs the error and retries with backoff: fix the mapping and redeploy.
+   */
+  toMessages: (event: RecordedEvent) => readonly OutgoingMessage[];
+  /** Messages per publish call. Default 100. */
+  batchSize?: number;
+  /** How long a partial batch waits for more events while catching up or live. Default 5 ms. */
+  lingerMs?: number;
+  /** Wait between retries when publishing, checkpointing or subscribing fails. Default 100 ms doubling to 10 s. */
+  retryBackoff?: Backoff;
+  logger?: MessagingLogger;
+}
+
+interface Pending {
+  position: bigint;
+  messages: readonly OutgoingMessage[];
+}
+
+class Stopped extends Error {}
+
+/**
+ * The relay half of the transactional outbox: the event store is the outbox. It subscribes to the
+ * store's global log after its checkpoint, publishes each event's messages (in small batches) and
+ * only then moves the checkpoint to the last event of the batch. So:
+ * - an event appended but not yet published when the process dies is published after the restart
+ *   (the checkpoint is still before it);
+ * - a death between publish and checkpoint republishes the batch: a duplicate, which consumers'
+ *   inboxes absorb (delivery is at least once);
+ * - while the broker is down, the same batch is retried with backoff; nothing is skipped and the
+ *   process does not crash.
+ */
+export class OutboxRelay {
+  private readonly batchSize: number;
+  private readonly lingerMs: number;
+  private readonly backoff: Backoff;
+  private readonly logger: MessagingLogger;
+  private running = false;
+  private abort = new AbortController();
+  private loop?: Promise<void>;
+  private subscription?: Subscription;
+  private pending: Pending[] = [];
+  private pendingMessages = 0;
+  private flushTimer?: NodeJS.Timeout;
+  private flushing: Promise<void> = Promise.resolve();
+  /** Set when a flush was abandoned: no later batch may be checkpointed until resubscribing. */
+  private broken = false;
+  private lastCheckpoint?: bigint;
+
+  private constructor(private readonly options: OutboxRelayOptions) {
+    this.batchSize = Math.max(1, options.batchSize ?? 100);
+    this.lingerMs = options.lingerMs ?? 5;
+    this.backoff = options.retryBackoff ?? exponentialBackoff({ initialMs: 100, maxMs: 10_000 });
+    this.logger = options.logger ?? stderrLogger;
+  }
+
+  /** A relay (not started), its checkpoint table created if missing. */
+  static async create(options: OutboxRelayOptions): Promise<OutboxRelay> {
+    if (!options.name) throw new Error('An outbox relay needs a name');
+    await options.sql.exec(OUTBOX_MIGRATION);
+    return new OutboxRelay(options);
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  /** Starts relaying in the background from the stored checkpoint; resolves at once. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    this.abort = new AbortController();
+    this.loop = this.run();
+  }
+
+  /**
+   * Stops: no new batch starts, a publish in flight completes, nothing unpublished is checkpointed.
+   * What was not published is published by the next relay with this name.
+   */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.abort.abort();
+    clearTimeout(this.flushTimer);
+    await this.subscription?.stop().catch(() => undefined);
+    await this.flushing;
+    await this.loop;
+  }
+
+  /** The stored checkpoint: the global position up to which every event was published. */
+  async checkpoint(): Promise<bigint | undefined> {
+    const { rows } = await this.options.sql.query<{ position: bigint | string }>(
+      'SELECT position FROM msg_outbox_checkpoints WHERE name = $1',
+      [this.options.name],
+    );
+    return rows[0] === undefined ? undefined : BigInt(rows[0].position);
+  }
+
+  /** Head of the store's log minus the checkpoint (in global positions, which may have gaps). */
+  async depth(): Promise<bigint> {
+    const [head, checkpoint] = await Promise.all([this.options.store.headPosition(), this.checkpoint()]);
+    const lag = head - (checkpoint ?? 0n);
+    return lag > 0n ? lag : 0n;
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      try {
+        const after = await this.retry('read the checkpoint', () => this.checkpoint());
+        this.lastCheckpoint = after;
+        this.broken = false;
+        const subscription = this.options.store.subscribeToAll((event) => this.onEvent(event), {
+          after,
+          onCaughtUp: () => this.scheduleFlush(0),
+        });
+        this.subscription = subscription;
+        if (!this.running) await subscription.stop();
+        await subscription.done;
+        failures = 0;
+      } catch (error) {
+        if (error instanceof Stopped || !this.running) break;
+        failures++;
+        this.logger.error({ relay: this.options.name, err: errorMessage(error), failures }, 'outbox relay subscription failed; resubscribing');
+      } finally {
+        // Whatever was received but not published is read again after the checkpoint.
+        clearTimeout(this.flushTimer);
+        this.flushTimer = undefined;
+        await this.flushing;
+        this.pending = [];
+        this.pendingMessages = 0;
+      }
+      if (this.running) await delay(backoffDelay(this.backoff, Math.max(1, failures)), this.abort.signal);
+    }
+  }
+
+  private async onEvent(event: RecordedEvent): Promise<void> {
+    if (!this.running) throw new Stopped();
+    const messages = this.options.toMessages(event);
+    this.pending.push({ position: event.globalPosition, messages });
+    this.pendingMessages += messages.length;
+    if (this.pendingMessages >= this.batchSize || this.pending.length >= this.batchSize * 10) {
+      await this.flush();
+      if (this.broken) throw new Stopped();
+    } else {
+      this.scheduleFlush(this.lingerMs);
+    }
+  }
+
+  private scheduleFlush(ms: number): void {
+    if (ms === 0) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = undefined;
+      void this.flush();
+      return;
+    }
+    this.flushTimer ??= setTimeout(() => {
+      this.flushTimer = undefined;
+      void this.flush();
+    }, ms);
+  }
+
+  /** Queues the pending events as one batch behind any batch in flight (batches never overlap). */
+  private flush(): Promise<void> {
+    const batch = this.pending;
+    if (batch.length === 0) return this.flushing;
+    this.pending = [];
+    this.pendingMessages = 0;
+    this.flushing = this.flushing.then(() => this.publishBatch(batch));
+    return this.flushing;
+  }
+
+  private async publishBatch(batch: Pending[]): Promise<void> {
+    if (this.broken || !this.running) {
+      this.broken = true;
+      return;
+    }
+    try {
+      const messages = batch.flatMap((entry) => entry.messages);
+      for (let i = 0; i < messages.length; i += this.batchSize) {
+        const chunk = messages.slice(i, i + this.batchSize);
+        await this.retry('publish', () => this.options.bus.publish(chunk));
+      }
+      const position = batch[batch.length - 1]!.position;
+      await this.retry('write the checkpoint', () => this.writeCheckpoint(position));
+      this.lastCheckpoint = position;
+    } catch (error) {
+      // Only Stopped gets here: the batch stays unpublished or unchecked, and so does every later one.
+      this.broken = true;
+      if (!(error instanceof Stopped)) throw error;
+    }
+  }
+
+  private async writeCheckpoint(position: bigint): Promise<void> {
+    await this.options.sql.query(
+      `INSERT INTO msg_outbox_checkpoints (name, position) VALUES ($1, $2)
+       ON CONFLICT (name) DO UPDATE SET position = GREATEST(msg_outbox_checkpoints.position, EXCLUDED.position), updated_at = now()`,
+      [this.options.name, position],
+    );
+  }
+
+  /** Runs `fn` until it succeeds; throws Stopped when the relay stops while it keeps failing. */
+  private async retry<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (error) {
+        if (!this.running) throw new Stopped();
+        const ms = backoffDelay(this.backoff, attempt);
+        const fields = { relay: this.options.name, attempt, retryInMs: ms, err: errorMessage(error) };
+        if (attempt === 1 || attempt % 10 === 0) this.logger.warn(fields, `outbox relay could not ${what}; retrying`);
+        await delay(ms, this.abort.signal);
+        if (!this.running) throw new Stopped();
+      }
+    }
+  }
+}
