@@ -14,14 +14,15 @@ const projects = [
   ['libs/testing', '@svp/testing', ['scope:shared', 'type:testing'], ['libs/contracts', 'libs/postgres', 'libs/event-store', 'libs/messaging']],
   ['libs/variables/domain', '@svp/variables-domain', ['scope:variables', 'type:domain'], ['libs/contracts']],
   ['libs/variables/service', '@svp/variables-service', ['scope:variables', 'type:service'], ['libs/contracts', 'libs/variables/domain', 'libs/service-kit', 'libs/event-store', 'libs/messaging', 'libs/projections', 'libs/postgres']],
-  ['libs/identity/service', '@svp/identity-service', ['scope:identity', 'type:service'], ['libs/contracts', 'libs/service-kit']],
-  ['libs/sessions/service', '@svp/sessions-service', ['scope:sessions', 'type:service'], ['libs/contracts', 'libs/service-kit', 'libs/messaging', 'libs/postgres']],
+  ['libs/identity/domain', '@svp/identity-domain', ['scope:identity', 'type:domain'], ['libs/contracts']],
+  ['libs/identity/service', '@svp/identity-service', ['scope:identity', 'type:service'], ['libs/contracts', 'libs/identity/domain', 'libs/service-kit', 'libs/event-store', 'libs/messaging', 'libs/projections', 'libs/postgres']],
+  ['libs/sessions/service', '@svp/sessions-service', ['scope:sessions', 'type:service'], ['libs/contracts', 'libs/service-kit', 'libs/event-store', 'libs/messaging', 'libs/postgres']],
   ['libs/gateway/service', '@svp/gateway-service', ['scope:gateway', 'type:service'], ['libs/contracts', 'libs/service-kit']],
   ['apps/identity', '@svp/identity', ['scope:identity', 'type:app'], ['libs/identity/service', 'libs/service-kit']],
   ['apps/sessions', '@svp/sessions', ['scope:sessions', 'type:app'], ['libs/sessions/service', 'libs/service-kit']],
   ['apps/variables', '@svp/variables', ['scope:variables', 'type:app'], ['libs/variables/service', 'libs/service-kit']],
   ['apps/gateway', '@svp/gateway', ['scope:gateway', 'type:app'], ['libs/gateway/service', 'libs/service-kit']],
-  ['apps/platform', '@svp/platform', ['scope:platform', 'type:app'], ['libs/identity/service', 'libs/sessions/service', 'libs/variables/service', 'libs/gateway/service', 'libs/service-kit', 'libs/contracts', 'libs/postgres', 'libs/event-store', 'libs/messaging']],
+  ['apps/platform', '@svp/platform', ['scope:platform', 'type:app'], ['libs/identity/service', 'libs/sessions/service', 'libs/variables/service', 'libs/gateway/service', 'libs/service-kit', 'libs/contracts', 'libs/postgres', 'libs/event-store', 'libs/messaging', 'libs/testing']],
 ];
 
 const root = process.cwd();
@@ -37,6 +38,7 @@ for (const [dir, name, tags, refs] of projects) {
     ...(isApp
       ? { main: './dist/main.js' }
       : { exports: { '.': { types: './dist/index.d.ts', default: './dist/index.js' } } }),
+    scripts: existing.scripts,
     dependencies: existing.dependencies,
     nx: { tags },
   };

@@ -22,7 +22,7 @@ export class PGliteSqlClient implements SqlClient {
 
   async query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<SqlResult<Row>> {
     const result = await this.db.query<Row>(sql, params);
-    return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
+    return { rows: result.rows, rowCount: rowCountOf(result) };
   }
 
   async exec(sql: string): Promise<void> {
@@ -34,7 +34,7 @@ export class PGliteSqlClient implements SqlClient {
       fn({
         query: async <Row>(sql: string, params?: unknown[]) => {
           const result = await t.query<Row>(sql, params);
-          return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
+          return { rows: result.rows, rowCount: rowCountOf(result) };
         },
         exec: async (sql: string) => {
           await t.exec(sql);
@@ -50,4 +50,9 @@ export class PGliteSqlClient implements SqlClient {
   async close(): Promise<void> {
     if (!this.db.closed) await this.db.close();
   }
+}
+
+/** PGlite reports affectedRows 0 for a SELECT: count the rows then, as pg's rowCount does. */
+function rowCountOf(result: { rows: unknown[]; affectedRows?: number }): number {
+  return result.affectedRows ? result.affectedRows : result.rows.length;
 }

@@ -1,0 +1,151 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
+import { resolve } from 'node:path';
+import type { ServiceName } from '@svp/contracts';
+
+export interface DistributedOptions {
+  /** Repository root (where apps/<service>/dist/main.js are). */
+  root?: string;
+  databaseUrl?: string;
+  kafkaBrokers?: string;
+  rootToken?: string;
+  /** Ports of gateway, identity, sessions, variables. */
+  ports?: Record<ServiceName, number>;
+  /** A schema prefix, so several runs can share one database (tests). */
+  schemaPrefix?: string;
+  /** Extra environment for every service (LOG_LEVEL, …). */
+  env?: Record<string, string>;
+  onOutput?: (service: ServiceName, line: string) => void;
+}
+
+export interface RunningDistributed {
+  urls: Record<ServiceName, string>;
+  rootToken: string;
+  processes: Record<ServiceName, ChildProcess>;
+  /** Starts a stopped service again with the same settings. */
+  restart(service: ServiceName): Promise<void>;
+  /** SIGKILLs one service (fault drills). */
+  kill(service: ServiceName): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const ORDER: ServiceName[] = ['identity', 'sessions', 'variables', 'gateway'];
+export const DEFAULT_PORTS: Record<ServiceName, number> = { gateway: 4000, identity: 4001, sessions: 4002, variables: 4003 };
+
+/**
+ * The distributed mode on one machine: each service its own Node process (the built apps), with
+ * PostgreSQL (a schema per service, event store included) and Kafka. Services find each other by URL.
+ */
+export async function startDistributed(options: DistributedOptions = {}): Promise<RunningDistributed> {
+  const root = options.root ?? process.cwd();
+  const ports = options.ports ?? DEFAULT_PORTS;
+  const rootToken = options.rootToken ?? `root_${randomBytes(24).toString('base64url')}`;
+  const databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const kafkaBrokers = options.kafkaBrokers ?? process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
+  const urls = Object.fromEntries(ORDER.map((s) => [s, `http://127.0.0.1:${ports[s]}`])) as Record<ServiceName, string>;
+  const envFor = (service: ServiceName): Record<string, string> => ({
+    ...(process.env as Record<string, string>),
+    NODE_OPTIONS: '',
+    LOG_LEVEL: 'info',
+    ...options.env,
+    HOST: '127.0.0.1',
+    GATEWAY_PORT: String(ports.gateway),
+    IDENTITY_PORT: String(ports.identity),
+    SESSIONS_PORT: String(ports.sessions),
+    VARIABLES_PORT: String(ports.variables),
+    DATABASE_URL: databaseUrl,
+    DATABASE_SCHEMA: `${options.schemaPrefix ?? ''}${service}`,
+    EVENT_STORE: 'postgres',
+    BUS: 'kafka',
+    KAFKA_BROKERS: kafkaBrokers,
+    KAFKA_CLIENT_ID: `svp-${service}`,
+    IDENTITY_URL: urls.identity,
+    SESSIONS_URL: urls.sessions,
+    VARIABLES_URL: urls.variables,
+    PLATFORM_ROOT_TOKEN: rootToken,
+  });
+
+  const processes = {} as Record<ServiceName, ChildProcess>;
+  const launch = async (service: ServiceName) => {
+    const child = spawn(process.execPath, [resolve(root, `apps/${service}/dist/main.js`)], {
+      env: envFor(service),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    processes[service] = child;
+    const forward = (chunk: Buffer) => {
+      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) options.onOutput?.(service, line);
+    };
+    child.stdout?.on('data', forward);
+    child.stderr?.on('data', forward);
+    await waitForHealthy(urls[service], child, service);
+  };
+  const stopOne = async (service: ServiceName, signal: NodeJS.Signals) => {
+    const child = processes[service];
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((done) => child.once('exit', () => done()));
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  try {
+    for (const service of ORDER) await launch(service);
+  } catch (error) {
+    await Promise.all(ORDER.map((s) => stopOne(s, 'SIGTERM')));
+    throw error;
+  }
+  return {
+    urls,
+    rootToken,
+    processes,
+    restart: (service) => launch(service),
+    kill: (service) => stopOne(service, 'SIGKILL'),
+    stop: async () => {
+      for (const service of [...ORDER].reverse()) await stopOne(service, 'SIGTERM');
+    },
+  };
+}
+
+async function waitForHealthy(url: string, child: ChildProcess, service: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${service} exited with code ${child.exitCode} during start-up`);
+    try {
+      const response = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${service} did not answer ${url}/healthz within ${timeoutMs} ms`);
+}
+
+/** True when something accepts TCP connections at host:port. */
+export function reachable(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = connect({ host, port });
+    const finish = (ok: boolean) => {
+      socket.destroy();
+      done(ok);
+    };
+    socket.setTimeout(timeoutMs, () => finish(false));
+    socket.once('connect', () => finish(true));
+    socket.once('error', () => finish(false));
+  });
+}
+
+/** Starts the local Kafka broker (tools/kafka/kafka.sh) and PostgreSQL when they are not running. */
+export async function ensureLocalInfrastructure(root: string): Promise<void> {
+  if (!process.env.KAFKA_BROKERS && !(await reachable('127.0.0.1', 9092))) {
+    const result = spawnSync('bash', [resolve(root, 'tools/kafka/kafka.sh'), 'start'], { stdio: 'inherit' });
+    if (result.status !== 0) throw new Error('Could not start Kafka with tools/kafka/kafka.sh (needs Java 17 and Maven)');
+  }
+  if (!process.env.DATABASE_URL && !(await reachable('127.0.0.1', 5432))) {
+    const versions = spawnSync('ls', ['/etc/postgresql'], { encoding: 'utf8' }).stdout.trim().split('\n')[0];
+    if (versions) spawnSync('pg_ctlcluster', ['--skip-systemctl-redirect', versions, 'main', 'start'], { stdio: 'inherit' });
+    if (!(await reachable('127.0.0.1', 5432))) throw new Error('PostgreSQL is not running on 127.0.0.1:5432; start it or set DATABASE_URL');
+  }
+}

@@ -1,0 +1,140 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { type ConfigEnv, type ServiceName, parseConfigEnv } from '@svp/contracts';
+import { PostgresEventStore } from '@svp/event-store';
+import { gatewayService } from '@svp/gateway-service';
+import { identityService } from '@svp/identity-service';
+import { InProcessMessageBus } from '@svp/messaging';
+import { PGliteSqlClient } from '@svp/postgres';
+import {
+  HttpApiKeyIntrospector,
+  type RunningService,
+  type ServiceDefinition,
+  ServiceMetrics,
+  createLogger,
+  portOf,
+  runService,
+} from '@svp/service-kit';
+import { sessionsService } from '@svp/sessions-service';
+import { variablesService } from '@svp/variables-service';
+import type { Logger } from 'pino';
+
+export interface PlatformOptions {
+  /** Environment to read (defaults to process.env); ports 0 pick free ports (tests). */
+  env?: Record<string, string | undefined>;
+  logger?: Logger;
+}
+
+export interface RunningPlatform {
+  env: ConfigEnv;
+  urls: Record<ServiceName, string>;
+  rootToken: string;
+  rootTokenGenerated: boolean;
+  demoOrg: { orgId: string; apiKey: string };
+  services: RunningService[];
+  close(): Promise<void>;
+}
+
+/**
+ * The embedded mode: every service in one process, sharing one embedded PostgreSQL (PGlite files
+ * under PGLITE_DATA_DIR, ./.data by default) as event store and read-model database, and an
+ * in-process bus instead of Kafka. Nothing to install.
+ */
+export async function startPlatform(options: PlatformOptions = {}): Promise<RunningPlatform> {
+  const env = parseConfigEnv({ WEBHOOKS_ALLOW_PRIVATE_TARGETS: 'true', ...(options.env ?? process.env) });
+  const logger = options.logger ?? createLogger(env.LOG_LEVEL);
+  const dataDir = resolve(env.PGLITE_DATA_DIR);
+  mkdirSync(dataDir, { recursive: true });
+
+  const sql = await PGliteSqlClient.open({ dataDir: join(dataDir, 'pglite') });
+  const store = await PostgresEventStore.create(sql);
+  const bus = new InProcessMessageBus();
+  const rootTokenGenerated = !env.PLATFORM_ROOT_TOKEN;
+  const rootToken = env.PLATFORM_ROOT_TOKEN ?? `root_${randomBytes(24).toString('base64url')}`;
+
+  const services: RunningService[] = [];
+  const closeAll = async () => {
+    for (const service of services.reverse()) await service.close().catch((err) => logger.error({ err }, 'closing a service failed'));
+    await bus.close().catch(() => undefined);
+    await store.close().catch(() => undefined);
+    await sql.close().catch(() => undefined);
+  };
+
+  try {
+    const start = async (definition: ServiceDefinition, identityUrl: string) => {
+      const service = await runService(
+        definition,
+        {
+          env,
+          logger: logger.child({ service: definition.name }),
+          metrics: new ServiceMetrics(definition.name),
+          sql,
+          store,
+          bus,
+          introspector: new HttpApiKeyIntrospector(identityUrl),
+        },
+        { host: env.HOST, port: portOf(env, definition.name) },
+      );
+      services.push(service);
+      return service;
+    };
+    // Identity first: the others authenticate API keys against it.
+    const identity = await start(identityService({ rootToken }), `http://127.0.0.1:${env.IDENTITY_PORT}`);
+    await start(sessionsService, identity.url);
+    await start(variablesService, identity.url);
+    await start(gatewayService, identity.url);
+
+    const demoOrg = await ensureDemoOrg(identity.url, rootToken, join(dataDir, 'demo-org.json'));
+    const urls = Object.fromEntries(services.map((s) => [s.name, s.url])) as Record<ServiceName, string>;
+    return { env, urls, rootToken, rootTokenGenerated, demoOrg, services, close: closeAll };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}
+
+/** The demo org and its API key, created once and kept in the data directory (local use only). */
+async function ensureDemoOrg(identityUrl: string, rootToken: string, file: string): Promise<{ orgId: string; apiKey: string }> {
+  if (existsSync(file)) {
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as { orgId: string; apiKey: string };
+    const check = await fetch(`${identityUrl}/internal/v1/api-keys/introspect`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ apiKey: saved.apiKey }),
+    });
+    if (check.ok && ((await check.json()) as { active: boolean }).active) return saved;
+  }
+  const response = await fetch(`${identityUrl}/v1/orgs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${rootToken}` },
+    body: JSON.stringify({ name: 'Demo org' }),
+  });
+  if (response.status !== 201) throw new Error(`Creating the demo org failed: ${response.status} ${await response.text()}`);
+  const org = (await response.json()) as { orgId: string; apiKey: string };
+  writeFileSync(file, JSON.stringify(org, null, 2), { mode: 0o600 });
+  return org;
+}
+
+export function banner(platform: RunningPlatform): string {
+  const { urls } = platform;
+  return [
+    '',
+    'Session & visitor variables platform: embedded mode (one process, PGlite, in-process bus)',
+    '',
+    `  gateway    ${urls.gateway}      (GraphQL: next issue; /healthz /readyz /metrics /docs)`,
+    `  identity   ${urls.identity}     docs: ${urls.identity}/docs`,
+    `  sessions   ${urls.sessions}     docs: ${urls.sessions}/docs`,
+    `  variables  ${urls.variables}    docs: ${urls.variables}/docs`,
+    '',
+    `  root token ${platform.rootToken}${platform.rootTokenGenerated ? '   (generated; set PLATFORM_ROOT_TOKEN to choose one)' : ''}`,
+    `  demo org   ${platform.demoOrg.orgId}`,
+    `  API key    ${platform.demoOrg.apiKey}`,
+    '',
+    'Try:',
+    `  curl -X PUT ${urls.variables}/v1/sessions/s1/variables -H 'authorization: Bearer ${platform.demoOrg.apiKey}' \\`,
+    `       -H 'content-type: application/json' -d '{"sessionVariableValues":[{"name":"UserName","value":"John"}]}'`,
+    `  curl ${urls.variables}/v1/sessions/s1/variables -H 'authorization: Bearer ${platform.demoOrg.apiKey}'`,
+    '',
+  ].join('\n');
+}

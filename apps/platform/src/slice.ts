@@ -1,0 +1,54 @@
+/**
+ * The vertical slice both modes are tested with (and a new user can replay with curl): create an
+ * org, set session variables on the variables service, read them back from its projection, and see
+ * the integration event arrive at the sessions service's consumer.
+ */
+export interface HttpAnswer<T = unknown> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+export async function call<T = any>( // eslint-disable-line @typescript-eslint/no-explicit-any
+  url: string,
+  init: { method?: string; key?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+): Promise<HttpAnswer<T>> {
+  const headers: Record<string, string> = { ...(init.headers ?? {}) };
+  if (init.key) headers.authorization = `Bearer ${init.key}`;
+  if (init.body !== undefined || init.rawBody !== undefined) headers['content-type'] ??= 'application/json';
+  const response = await fetch(url, {
+    method: init.method ?? 'GET',
+    headers,
+    body: init.rawBody ?? (init.body === undefined ? undefined : JSON.stringify(init.body)),
+  });
+  const text = await response.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON (metrics, docs)
+  }
+  return { status: response.status, body: body as T, headers: response.headers };
+}
+
+/** Polls `probe` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 15_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+export async function createOrg(identityUrl: string, rootToken: string, name = 'Test org'): Promise<{ orgId: string; apiKey: string }> {
+  const answer = await call<{ orgId: string; apiKey: string }>(`${identityUrl}/v1/orgs`, { method: 'POST', key: rootToken, body: { name } });
+  if (answer.status !== 201) throw new Error(`org creation answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+  return answer.body;
+}

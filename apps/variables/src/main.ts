@@ -1,0 +1,4 @@
+import { runStandalone } from '@svp/service-kit';
+import { variablesService } from '@svp/variables-service';
+
+await runStandalone(variablesService);

@@ -1,0 +1,2 @@
+export * from './identity-service.js';
+export * from './api-keys.js';

@@ -1,0 +1,102 @@
+import {
+  type CanActivate,
+  type ExecutionContext,
+  Inject,
+  Injectable,
+  SetMetadata,
+  createParamDecorator,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { type ApiScope, IntrospectApiKeyResponse } from '@svp/contracts';
+import { AppError } from './app-error.js';
+
+/** Who is calling: the org and scopes that follow from the bearer API key. */
+export interface AuthContext {
+  orgId: string;
+  keyId: string;
+  scopes: ApiScope[];
+}
+
+/** How a service learns what an API key is: a cached call to the identity service. */
+export interface ApiKeyIntrospector {
+  introspect(apiKey: string): Promise<IntrospectApiKeyResponse>;
+}
+export const API_KEY_INTROSPECTOR = Symbol('API_KEY_INTROSPECTOR');
+
+/**
+ * Introspects keys over identity's internal REST API, caching answers briefly (a revoked key is
+ * refused within `ttlMs`). Identity being unreachable is a 503, never a silent pass.
+ */
+export class HttpApiKeyIntrospector implements ApiKeyIntrospector {
+  private readonly cache = new Map<string, { at: number; answer: IntrospectApiKeyResponse }>();
+  constructor(
+    private readonly identityUrl: string,
+    private readonly ttlMs = 1000,
+  ) {}
+
+  async introspect(apiKey: string): Promise<IntrospectApiKeyResponse> {
+    const cached = this.cache.get(apiKey);
+    if (cached && Date.now() - cached.at < this.ttlMs) return cached.answer;
+    let response: Response;
+    try {
+      response = await fetch(`${this.identityUrl}/internal/v1/api-keys/introspect`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ apiKey }),
+        signal: AbortSignal.timeout(3000),
+      });
+    } catch (error) {
+      throw new AppError('SERVICE_UNAVAILABLE', 'The identity service cannot be reached to check the API key', {
+        reason: error instanceof Error ? error.message : String(error),
+      });
+    }
+    if (!response.ok) throw new AppError('SERVICE_UNAVAILABLE', `The identity service answered ${response.status}`);
+    const answer = IntrospectApiKeyResponse.parse(await response.json());
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(apiKey, { at: Date.now(), answer });
+    return answer;
+  }
+}
+
+const SCOPES_KEY = 'svp:required-scopes';
+/** Marks a handler as needing an org API key with these scopes. */
+export const RequireScopes = (...scopes: ApiScope[]) => SetMetadata(SCOPES_KEY, scopes);
+
+export function bearerToken(header: string | string[] | undefined): string | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  const match = value?.match(/^Bearer\s+(\S+)\s*$/i);
+  return match?.[1];
+}
+
+/** Turns `Authorization: Bearer <org API key>` into an AuthContext; 401 and 403 with the error body. */
+@Injectable()
+export class ApiKeyGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    @Inject(API_KEY_INTROSPECTOR) private readonly introspector: ApiKeyIntrospector,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const required = this.reflector.getAllAndOverride<ApiScope[] | undefined>(SCOPES_KEY, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    if (!required) return true;
+    const request = context.switchToHttp().getRequest<{ headers: Record<string, string | string[] | undefined>; auth?: AuthContext }>();
+    const key = bearerToken(request.headers.authorization);
+    if (!key) throw new AppError('UNAUTHENTICATED', 'Missing "Authorization: Bearer <org API key>" header');
+    const answer = await this.introspector.introspect(key);
+    if (!answer.active) throw new AppError('UNAUTHENTICATED', 'Unknown or revoked API key');
+    const missing = required.filter((s) => !answer.scopes.includes(s));
+    if (missing.length > 0) throw new AppError('FORBIDDEN', `The API key lacks the scope(s) ${missing.join(', ')}`, { missing });
+    request.auth = { orgId: answer.orgId, keyId: answer.keyId, scopes: answer.scopes };
+    return true;
+  }
+}
+
+/** The caller's AuthContext in a handler guarded by RequireScopes. */
+export const Auth = createParamDecorator((_data: unknown, context: ExecutionContext): AuthContext => {
+  const auth = context.switchToHttp().getRequest<{ auth?: AuthContext }>().auth;
+  if (!auth) throw new AppError('UNAUTHENTICATED', 'Not authenticated');
+  return auth;
+});

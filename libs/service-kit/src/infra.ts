@@ -1,0 +1,68 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { ConfigEnv, ServiceName } from '@svp/contracts';
+import { type EventStore, KurrentDbEventStore, PostgresEventStore } from '@svp/event-store';
+import { InProcessMessageBus, KafkaMessageBus, type MessageBus } from '@svp/messaging';
+import { PGliteSqlClient, PgSqlClient, type SqlClient } from '@svp/postgres';
+import type { Logger } from 'pino';
+import { type ApiKeyIntrospector, HttpApiKeyIntrospector } from './auth.js';
+import { ServiceMetrics } from './metrics.js';
+import type { ServiceInfra } from './runtime.js';
+
+/** Which adapters the environment selects (DESIGN.md section 2, "Modes"). */
+export function selectAdapters(env: ConfigEnv) {
+  return {
+    sql: env.DATABASE_URL ? ('postgres' as const) : ('pglite' as const),
+    store: env.EVENT_STORE ?? (env.DATABASE_URL ? ('postgres' as const) : ('pglite' as const)),
+    bus: env.BUS ?? (env.KAFKA_BROKERS ? ('kafka' as const) : ('in-process' as const)),
+  };
+}
+
+export async function openSql(env: ConfigEnv, service: ServiceName): Promise<SqlClient> {
+  if (env.DATABASE_URL)
+    return PgSqlClient.connect({ connectionString: env.DATABASE_URL, schema: env.DATABASE_SCHEMA ?? service, applicationName: `svp-${service}` });
+  const dir = resolve(env.PGLITE_DATA_DIR, service);
+  mkdirSync(dir, { recursive: true });
+  return PGliteSqlClient.open({ dataDir: dir });
+}
+
+export async function openEventStore(env: ConfigEnv, sql: SqlClient): Promise<EventStore> {
+  if (env.EVENT_STORE === 'kurrentdb') return KurrentDbEventStore.connect(env.KURRENTDB_URL!);
+  return PostgresEventStore.create(sql);
+}
+
+export function openBus(env: ConfigEnv, service: ServiceName, logger: Logger): MessageBus {
+  if (selectAdapters(env).bus === 'kafka') {
+    if (!env.KAFKA_BROKERS) throw new Error('BUS=kafka needs KAFKA_BROKERS');
+    return new KafkaMessageBus({ brokers: env.KAFKA_BROKERS, clientId: env.KAFKA_CLIENT_ID ?? `svp-${service}`, logger });
+  }
+  return new InProcessMessageBus();
+}
+
+export function openIntrospector(env: ConfigEnv): ApiKeyIntrospector {
+  const url = env.IDENTITY_URL ?? `http://127.0.0.1:${env.IDENTITY_PORT}`;
+  return new HttpApiKeyIntrospector(url);
+}
+
+/** Opens one service's own infrastructure from the environment (the distributed mode). */
+export async function openServiceInfra(env: ConfigEnv, service: ServiceName, logger: Logger): Promise<ServiceInfra & { close(): Promise<void> }> {
+  const sql = await openSql(env, service);
+  const store = await openEventStore(env, sql);
+  const bus = openBus(env, service, logger);
+  return {
+    env,
+    logger,
+    metrics: new ServiceMetrics(service),
+    sql,
+    store,
+    bus,
+    introspector: openIntrospector(env),
+    async close() {
+      await bus.close().catch((err) => logger.error({ err }, 'closing the bus failed'));
+      await store.close().catch((err) => logger.error({ err }, 'closing the event store failed'));
+      await sql.close().catch((err) => logger.error({ err }, 'closing the database failed'));
+    },
+  };
+}
+
+export const dataPath = (env: ConfigEnv, ...parts: string[]): string => join(resolve(env.PGLITE_DATA_DIR), ...parts);

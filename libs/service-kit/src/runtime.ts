@@ -1,0 +1,105 @@
+import type { DynamicModule } from '@nestjs/common';
+import type { ConfigEnv, ServiceName } from '@svp/contracts';
+import type { EventStore } from '@svp/event-store';
+import type { MessageBus } from '@svp/messaging';
+import type { SqlClient } from '@svp/postgres';
+import type { Logger } from 'pino';
+import type { ApiKeyIntrospector } from './auth.js';
+import type { ServiceMetrics } from './metrics.js';
+import type { RouteDoc } from './openapi.js';
+import type { ReadinessCheck } from './readiness.js';
+import { type RunningServiceApp, startServiceApp } from './service-app.js';
+
+/** Everything a service is built from: its config and its ports, chosen by the mode it runs in. */
+export interface ServiceInfra {
+  env: ConfigEnv;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  /** Read models, checkpoints, outbox and inbox (PostgreSQL or PGlite). */
+  sql: SqlClient;
+  store: EventStore;
+  bus: MessageBus;
+  introspector: ApiKeyIntrospector;
+}
+
+/** Background work that must happen (projections, outbox relay, consumers): durable and restartable. */
+export interface Worker {
+  name: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface ServiceParts {
+  module: DynamicModule;
+  routes: readonly RouteDoc[];
+  readiness?: readonly ReadinessCheck[];
+  workers?: readonly Worker[];
+}
+
+/** A service: its name and how to compose it from infrastructure. */
+export interface ServiceDefinition {
+  name: ServiceName;
+  title: string;
+  build(infra: ServiceInfra): Promise<ServiceParts>;
+}
+
+export interface RunningService extends RunningServiceApp {
+  infra: ServiceInfra;
+}
+
+export function portOf(env: ConfigEnv, name: ServiceName): number {
+  const ports: Record<ServiceName, number> = {
+    gateway: env.GATEWAY_PORT,
+    identity: env.IDENTITY_PORT,
+    sessions: env.SESSIONS_PORT,
+    variables: env.VARIABLES_PORT,
+  };
+  return ports[name];
+}
+
+/**
+ * Builds a service, starts its workers, then serves HTTP. `close()` stops in the reverse order:
+ * HTTP first (in-flight requests finish), then workers; the caller closes the shared infrastructure.
+ */
+export async function runService(
+  definition: ServiceDefinition,
+  infra: ServiceInfra,
+  listen: { host: string; port: number } = { host: infra.env.HOST, port: portOf(infra.env, definition.name) },
+): Promise<RunningService> {
+  const parts = await definition.build(infra);
+  const started: Worker[] = [];
+  try {
+    for (const worker of parts.workers ?? []) {
+      await worker.start();
+      started.push(worker);
+    }
+    const app = await startServiceApp({
+      name: definition.name,
+      title: definition.title,
+      module: parts.module,
+      routes: parts.routes,
+      readiness: [
+        { name: 'database', check: async () => (await infra.sql.query('SELECT 1 AS ok')).rows.length === 1 },
+        { name: 'event-store', check: async () => (await infra.store.headPosition()) >= 0n },
+        { name: 'bus', check: () => infra.bus.ping() },
+        ...(parts.readiness ?? []),
+      ],
+      logger: infra.logger,
+      metrics: infra.metrics,
+      host: listen.host,
+      port: listen.port,
+      bodyLimit: infra.env.BODY_LIMIT_BYTES,
+    });
+    return {
+      ...app,
+      infra,
+      close: async () => {
+        await app.close();
+        for (const worker of started.reverse()) await worker.stop().catch((err) => infra.logger.error({ err, worker: worker.name }, 'worker stop failed'));
+      },
+    };
+  } catch (error) {
+    for (const worker of started.reverse()) await worker.stop().catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,100 @@
+import 'reflect-metadata';
+import type { DynamicModule, INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import type { ServiceName } from '@svp/contracts';
+import type { Logger } from 'pino';
+import { ErrorBodyFilter, toErrorResponse } from './exception.filter.js';
+import { PinoNestLogger } from './logger.js';
+import { ServiceMetrics } from './metrics.js';
+import { buildOpenApiDocument, type RouteDoc } from './openapi.js';
+import { runReadiness, type ReadinessCheck } from './readiness.js';
+
+export interface ServiceAppOptions {
+  name: ServiceName;
+  title: string;
+  /** The service's Nest module, already configured with its infrastructure. */
+  module: DynamicModule;
+  routes: readonly RouteDoc[];
+  readiness: readonly ReadinessCheck[];
+  logger: Logger;
+  metrics: ServiceMetrics;
+  host: string;
+  port: number;
+  bodyLimit: number;
+}
+
+export interface RunningServiceApp {
+  name: ServiceName;
+  app: INestApplication;
+  /** Base URL the service listens on (the real port when 0 was asked). */
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Creates a NestJS application on Fastify with everything every service serves: the error body for
+ * every failure, GET /healthz, /readyz, /metrics and /docs (OpenAPI UI from the zod contracts),
+ * request metrics and logs. Returns once it listens.
+ */
+export async function startServiceApp(options: ServiceAppOptions): Promise<RunningServiceApp> {
+  const { logger, metrics } = options;
+  const adapter = new FastifyAdapter({
+    bodyLimit: options.bodyLimit,
+    logger: false,
+    return503OnClosing: true,
+    // Errors Fastify answers before routing (a malformed URL, say) get the error body too.
+    frameworkErrors: (error: Error, _request: unknown, reply: { code(status: number): { send(...args: never[]): unknown } }) => {
+      const { status, body } = toErrorResponse(error);
+      (reply.code(status) as unknown as { send(payload: unknown): unknown }).send(body);
+    },
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(options.module, adapter, {
+    logger: new PinoNestLogger(logger),
+    abortOnError: false,
+  });
+  app.useGlobalFilters(new ErrorBodyFilter(logger));
+  const fastify = app.getHttpAdapter().getInstance();
+
+  // Errors Fastify raises itself (bad JSON, oversized body) reach the same filter: Nest installs the
+  // Fastify error handler and routes them through its exception filters.
+  fastify.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions?.url ?? 'unmatched';
+    metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    if (route !== '/metrics' && route !== '/healthz' && route !== '/readyz')
+      logger.info({ method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
+
+  fastify.get('/healthz', async () => ({ status: 'ok', service: options.name }));
+  fastify.get('/readyz', async (_request, reply) => {
+    const { ready, checks } = await runReadiness(options.readiness);
+    void reply.status(ready ? 200 : 503);
+    return { status: ready ? 'ready' : 'not_ready', service: options.name, checks };
+  });
+  fastify.get('/metrics', async (_request, reply) => {
+    void reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+
+  const document = buildOpenApiDocument(options.title, '1.0.0', options.routes);
+  await fastify.register(fastifySwagger as never, { mode: 'static', specification: { document } });
+  await fastify.register(fastifySwaggerUi as never, { routePrefix: '/docs' });
+
+  await app.listen({ port: options.port, host: options.host });
+  const address = fastify.server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  const host = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
+  const url = `http://${host}:${port}`;
+  logger.info({ url }, `${options.name} listening`);
+  return {
+    name: options.name,
+    app,
+    url,
+    close: async () => {
+      await app.close();
+    },
+  };
+}

@@ -1,0 +1,77 @@
+import type { EventStore, RecordedEvent } from '@svp/event-store';
+import { type OutgoingMessage, OutboxRelay } from '@svp/messaging';
+import { type DocumentProjection, type Projection, ProjectionRunner } from '@svp/projections';
+import { AppError } from './app-error.js';
+import type { ReadinessCheck } from './readiness.js';
+import type { DocumentReader } from './read-model.js';
+import type { ServiceInfra, Worker } from './runtime.js';
+
+export interface ProjectionWorker extends Worker {
+  readonly runner: ProjectionRunner;
+  /** Not ready while a projection has failed (it retries by itself). */
+  readonly readiness: ReadinessCheck;
+}
+
+/** Runs a service's projections from the store's global log into its SQL database. */
+export function projectionWorker(infra: Pick<ServiceInfra, 'sql' | 'store' | 'logger' | 'metrics'>, projections: readonly Projection[]): ProjectionWorker {
+  const runner = new ProjectionRunner({
+    sql: infra.sql,
+    store: infra.store,
+    projections,
+    onError: (projection, error) => infra.logger.error({ err: error, projection }, 'projection failed; retrying'),
+  });
+  infra.metrics.gauge('svp_projection_lag_events', 'Events in the global log not yet applied by a projection', ['projection'], async (gauge) => {
+    for (const status of await runner.statuses()) if (status.lag !== null) gauge.set({ projection: status.name }, Number(status.lag));
+  });
+  return {
+    name: 'projections',
+    runner,
+    start: () => runner.start(),
+    stop: () => runner.stop(),
+    readiness: {
+      name: 'projections',
+      check: async () => (await runner.statuses()).every((s) => s.state !== 'failed'),
+    },
+  };
+}
+
+/** Reads a document projection with read-your-writes; a projection too far behind answers 503. */
+export function documentReader<Doc>(worker: ProjectionWorker, projection: DocumentProjection<Doc, any>): DocumentReader<Doc> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const reader = worker.runner.reader<Doc>(projection);
+  return {
+    get: async (id) => (await reader.get(id)) ?? undefined,
+    waitFor: async (position, timeoutMs = 5000) => {
+      try {
+        await worker.runner.waitForPosition(projection.name, position, { timeoutMs });
+      } catch (error) {
+        throw new AppError('SERVICE_UNAVAILABLE', 'The write is stored but the read model has not caught up yet; read again shortly', {
+          position: position.toString(),
+          reason: error instanceof Error ? error.message : String(error),
+        });
+      }
+    },
+  };
+}
+
+/** Relays a service's stored events to its Kafka topic (transactional outbox from the store's log). */
+export function outboxWorker(
+  infra: Pick<ServiceInfra, 'sql' | 'store' | 'bus' | 'logger' | 'metrics'>,
+  name: string,
+  toMessages: (event: RecordedEvent) => readonly OutgoingMessage[],
+): Worker & { depth(): Promise<bigint> } {
+  let relay: OutboxRelay | undefined;
+  infra.metrics.gauge('svp_outbox_depth_events', 'Stored events not yet relayed to the bus', ['relay'], async (gauge) => {
+    if (relay) gauge.set({ relay: name }, Number(await relay.depth()));
+  });
+  return {
+    name: `outbox:${name}`,
+    async start() {
+      relay = await OutboxRelay.create({ name, store: infra.store as EventStore, sql: infra.sql, bus: infra.bus, toMessages, logger: infra.logger });
+      await relay.start();
+    },
+    async stop() {
+      await relay?.stop();
+    },
+    depth: async () => (relay ? relay.depth() : 0n),
+  };
+}

@@ -1,0 +1,2 @@
+export * from './sessions-service.js';
+export * from './variable-activity.js';

@@ -1,0 +1,3 @@
+export * from './variables-service.js';
+export * from './integration-events.js';
+export * from './session-variables.projection.js';

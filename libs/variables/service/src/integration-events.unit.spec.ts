@@ -1,0 +1,43 @@
+import { SessionVariablesChangedV1, SessionVariablesDiscardedV1, TOPICS } from '@svp/contracts';
+import type { RecordedEvent } from '@svp/event-store';
+import { toIntegrationMessages } from './integration-events.js';
+
+const recorded = (type: string, data: unknown, metadata: Record<string, unknown> = { orgId: 'org1', correlationId: 'c1' }): RecordedEvent => ({
+  eventId: '0b5d6c1e-4a7f-4f7e-9d59-0d3c3c0b9a11',
+  type,
+  data,
+  metadata,
+  streamName: 'sessionvars-s1',
+  streamRevision: 0n,
+  globalPosition: 7n,
+  recordedAt: new Date('2026-11-21T10:00:00.000Z'),
+});
+
+describe('variables integration events', () => {
+  it('publishes SessionVariablesSet as a valid SessionVariablesChanged v1 keyed by session, reusing the event id', () => {
+    const [message, ...rest] = toIntegrationMessages(
+      recorded('SessionVariablesSet', {
+        orgId: 'org1',
+        sessionId: 's1',
+        changes: [{ name: 'id', value: '6320834868293', source: 'api', verified: false, version: 1 }],
+        setBy: 'key1',
+        at: '2026-11-21T10:00:00.000Z',
+      }),
+    );
+    expect(rest).toEqual([]);
+    expect(message).toMatchObject({ topic: TOPICS.variables, key: 's1', headers: { 'x-event-type': 'SessionVariablesChanged' } });
+    const parsed = SessionVariablesChangedV1.parse(JSON.parse(message!.value));
+    expect(parsed).toMatchObject({ eventId: '0b5d6c1e-4a7f-4f7e-9d59-0d3c3c0b9a11', orgId: 'org1', correlationId: 'c1', version: 1 });
+    expect(parsed.data.changes[0]!.value).toBe('6320834868293');
+  });
+
+  it('publishes SessionVariablesDiscarded as a valid v1 event', () => {
+    const [message] = toIntegrationMessages(recorded('SessionVariablesDiscarded', { orgId: 'org1', sessionId: 's1', count: 2, at: 'x' }));
+    expect(SessionVariablesDiscardedV1.parse(JSON.parse(message!.value)).data).toEqual({ sessionId: 's1', count: 2 });
+  });
+
+  it('publishes nothing for events of other services or without an org', () => {
+    expect(toIntegrationMessages(recorded('SessionStarted', { sessionId: 's1' }))).toEqual([]);
+    expect(toIntegrationMessages(recorded('SessionVariablesSet', { sessionId: 's1', changes: [] }, {}))).toEqual([]);
+  });
+});

@@ -1,0 +1,48 @@
+import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Put, UseGuards } from '@nestjs/common';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import { PutSessionVariablesBody, SessionIdParams, type VariablesResponse, type VariableView } from '@svp/contracts';
+import { ApiKeyGuard, Auth, type AuthContext, RequireScopes, ZodPipe } from '@svp/service-kit';
+import { GetSessionVariables } from './get-session-variables/get-session-variables.handler.js';
+import type { VariablesReadModel } from './read-model.js';
+import {
+  SetSessionVariables,
+  type SetSessionVariablesResult,
+} from './set-session-variables/set-session-variables.handler.js';
+import { VARIABLES_READ_MODEL } from './tokens.js';
+
+@Controller('v1/sessions/:sessionId/variables')
+@UseGuards(ApiKeyGuard)
+export class SessionVariablesController {
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly queries: QueryBus,
+    @Inject(VARIABLES_READ_MODEL) private readonly readModel: VariablesReadModel,
+  ) {}
+
+  /** Merges the given variables (same name overwrites) and answers with the session's variables. */
+  @Put()
+  @HttpCode(200)
+  @RequireScopes('variables:write')
+  async put(
+    @Param(new ZodPipe(SessionIdParams, 'path')) params: SessionIdParams,
+    @Body(new ZodPipe(PutSessionVariablesBody, 'body')) body: PutSessionVariablesBody,
+    @Auth() auth: AuthContext,
+    @Headers('x-correlation-id') correlationId?: string,
+  ): Promise<VariablesResponse> {
+    const { position } = await this.commands.execute<SetSessionVariables, SetSessionVariablesResult>(
+      new SetSessionVariables(auth.orgId, params.sessionId, body.sessionVariableValues, 'api', auth.keyId, correlationId),
+    );
+    // Read-your-writes: answer (and let the next GET answer) only from a projection that holds the write.
+    await this.readModel.waitFor(position);
+    return { variables: await this.queries.execute<GetSessionVariables, VariableView[]>(new GetSessionVariables(auth.orgId, params.sessionId)) };
+  }
+
+  @Get()
+  @RequireScopes('variables:read')
+  async get(
+    @Param(new ZodPipe(SessionIdParams, 'path')) params: SessionIdParams,
+    @Auth() auth: AuthContext,
+  ): Promise<VariablesResponse> {
+    return { variables: await this.queries.execute<GetSessionVariables, VariableView[]>(new GetSessionVariables(auth.orgId, params.sessionId)) };
+  }
+}
