@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RunningPlatform, banner, startPlatform } from './platform.js';
 import { checkOperability, checkSlice } from './slice-checks.js';
-import { call } from './slice.js';
+import { call, eventually } from './slice.js';
 
 describe('embedded mode (npm start): one process, PGlite, in-process bus', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'svp-embedded-'));
@@ -34,6 +34,28 @@ describe('embedded mode (npm start): one process, PGlite, in-process bus', () =>
 
   it('runs the slice: PUT appends, the projection serves the GET, the event reaches the sessions service', async () => {
     await checkSlice(platform.urls, platform.rootToken);
+  });
+
+  it('rebuilds a projection beside the live one through the admin endpoint, then switches', async () => {
+    const { variables } = platform.urls;
+    const key = platform.demoOrg.apiKey;
+    const url = `${variables}/v1/sessions/rebuild-check/variables`;
+    expect((await call(url, { method: 'PUT', key, body: { sessionVariableValues: [{ name: 'a', value: 1 }, { name: 'b', value: 'two' }] } })).status).toBe(200);
+    expect((await call(`${variables}/admin/v1/projections`, { key })).status).toBe(403);
+    const before = await call(`${variables}/admin/v1/projections`, { key: platform.rootToken });
+    expect(before.body.projections).toEqual([expect.objectContaining({ name: 'session_variables', state: 'live', lag: '0', table: 'rm_session_variables_v1' })]);
+    const started = await call(`${variables}/admin/v1/projections/session_variables/rebuild`, { method: 'POST', key: platform.rootToken });
+    expect(started.status).toBe(202);
+    const missing = await call(`${variables}/admin/v1/projections/nope/rebuild`, { method: 'POST', key: platform.rootToken });
+    expect([missing.status, missing.body.error.code]).toEqual([404, 'NOT_FOUND']);
+    const after = await eventually(async () => {
+      const answer = await call(`${variables}/admin/v1/projections`, { key: platform.rootToken });
+      const status = answer.body.projections[0];
+      return status.table === 'rm_session_variables_v1_b1' && !status.rebuild && status.state === 'live' ? status : undefined;
+    }, 30_000, 'the rebuilt table to be switched in');
+    expect(after.lag).toBe('0');
+    const read = await call(url, { key });
+    expect(read.body.variables.map((v: { name: string; value: unknown }) => [v.name, v.value])).toEqual([['a', 1], ['b', 'two']]);
   });
 
   it('keeps its data across a restart (PGlite files under the data directory)', async () => {

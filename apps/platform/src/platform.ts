@@ -73,6 +73,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
           store,
           bus,
           introspector: new HttpApiKeyIntrospector(identityUrl),
+          rootToken,
         },
         { host: env.HOST, port: portOf(env, definition.name) },
       );

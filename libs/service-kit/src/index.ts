@@ -12,3 +12,4 @@ export * from './read-model.js';
 export * from './workers.js';
 export * from './infra.js';
 export * from './standalone.js';
+export * from './admin.js';

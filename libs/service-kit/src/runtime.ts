@@ -2,6 +2,7 @@ import type { DynamicModule } from '@nestjs/common';
 import type { ConfigEnv, ServiceName } from '@svp/contracts';
 import type { EventStore } from '@svp/event-store';
 import type { MessageBus } from '@svp/messaging';
+import type { ProjectionRunner } from '@svp/projections';
 import type { SqlClient } from '@svp/postgres';
 import type { Logger } from 'pino';
 import type { ApiKeyIntrospector } from './auth.js';
@@ -20,6 +21,8 @@ export interface ServiceInfra {
   store: EventStore;
   bus: MessageBus;
   introspector: ApiKeyIntrospector;
+  /** The platform's root token (org creation, admin endpoints); undefined when not configured. */
+  rootToken?: string;
 }
 
 /** Background work that must happen (projections, outbox relay, consumers): durable and restartable. */
@@ -34,6 +37,8 @@ export interface ServiceParts {
   routes: readonly RouteDoc[];
   readiness?: readonly ReadinessCheck[];
   workers?: readonly Worker[];
+  /** The service's projections, for the admin endpoints. */
+  projections?: ProjectionRunner;
 }
 
 /** A service: its name and how to compose it from infrastructure. */
@@ -89,6 +94,8 @@ export async function runService(
       host: listen.host,
       port: listen.port,
       bodyLimit: infra.env.BODY_LIMIT_BYTES,
+      projections: parts.projections,
+      rootToken: infra.rootToken ?? infra.env.PLATFORM_ROOT_TOKEN,
     });
     return {
       ...app,

@@ -8,6 +8,8 @@ import type { ServiceName } from '@svp/contracts';
 import type { Logger } from 'pino';
 import { ErrorBodyFilter, toErrorResponse } from './exception.filter.js';
 import { PinoNestLogger } from './logger.js';
+import { adminRouteDocs, registerAdminRoutes } from './admin.js';
+import type { ProjectionRunner } from '@svp/projections';
 import { ServiceMetrics } from './metrics.js';
 import { buildOpenApiDocument, type RouteDoc } from './openapi.js';
 import { runReadiness, type ReadinessCheck } from './readiness.js';
@@ -24,6 +26,10 @@ export interface ServiceAppOptions {
   host: string;
   port: number;
   bodyLimit: number;
+  /** Projections served by the admin endpoints (GET status, POST rebuild). */
+  projections?: ProjectionRunner;
+  /** The root token the admin endpoints require. */
+  rootToken?: string;
 }
 
 export interface RunningServiceApp {
@@ -79,7 +85,9 @@ export async function startServiceApp(options: ServiceAppOptions): Promise<Runni
     return metrics.registry.metrics();
   });
 
-  const document = buildOpenApiDocument(options.title, '1.0.0', options.routes);
+  if (options.projections) registerAdminRoutes(fastify as never, options.projections, options.rootToken, logger);
+
+  const document = buildOpenApiDocument(options.title, '1.0.0', options.projections ? [...options.routes, ...adminRouteDocs] : options.routes);
   await fastify.register(fastifySwagger as never, { mode: 'static', specification: { document } });
   await fastify.register(fastifySwaggerUi as never, { routePrefix: '/docs' });
 

@@ -17,6 +17,7 @@ export function identityService(options: { rootToken: string }): ServiceDefiniti
         module: IdentityModule.register({ store: infra.store, keys, options }),
         routes: identityRoutes,
         readiness: [projection.readiness],
+      projections: projection.runner,
         workers: [projection, outboxWorker(infra, 'identity', toIntegrationMessages)],
       };
     },

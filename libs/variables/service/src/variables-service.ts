@@ -20,6 +20,7 @@ export const variablesService: ServiceDefinition = {
       }),
       routes: variablesRoutes,
       readiness: [projection.readiness],
+      projections: projection.runner,
       workers: [projection, outboxWorker(infra, 'variables', toIntegrationMessages)],
     };
   },
