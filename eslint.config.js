@@ -77,7 +77,8 @@ const boundaries = (tests) => [
   },
 ];
 
-const TEST_FILES = ['**/*.spec.ts', '**/__fixtures__/**/*.ts'];
+// Test support: spec files, fixtures, and the contract suites each port ships under src/testing/.
+const TEST_FILES = ['**/*.spec.ts', '**/__fixtures__/**/*.ts', 'libs/*/src/testing/**/*.ts'];
 
 /** Node's built-in modules (with and without the node: prefix): I/O has no place in a decider. */
 const nodeBuiltins = builtinModules.filter((m) => !m.startsWith('_'));

@@ -4,7 +4,7 @@ import { PgSqlClient } from '@svp/postgres';
 import { testInfra, uniqueName } from '@svp/testing';
 import type { ServiceName } from '@svp/contracts';
 import { type RunningDistributed, startDistributed } from './distributed.js';
-import { checkOperability, checkSlice } from './slice-checks.js';
+import { checkOperability, checkSlice } from './__fixtures__/slice-checks.js';
 
 async function freePort(): Promise<number> {
   return new Promise((done, fail) => {

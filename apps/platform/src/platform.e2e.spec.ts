@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RunningPlatform, banner, startPlatform } from './platform.js';
-import { checkOperability, checkSlice } from './slice-checks.js';
-import { call, eventually } from './slice.js';
+import { checkOperability, checkSlice } from './__fixtures__/slice-checks.js';
+import { eventually } from '@svp/testing';
+import { call } from './__fixtures__/slice.js';
 
 describe('embedded mode (npm start): one process, PGlite, in-process bus', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'svp-embedded-'));
@@ -52,7 +53,7 @@ describe('embedded mode (npm start): one process, PGlite, in-process bus', () =>
       const answer = await call(`${variables}/admin/v1/projections`, { key: platform.rootToken });
       const status = answer.body.projections[0];
       return status.table === 'rm_session_variables_v1_b1' && !status.rebuild && status.state === 'live' ? status : undefined;
-    }, 30_000, 'the rebuilt table to be switched in');
+    }, 'the rebuilt table to be switched in');
     expect(after.lag).toBe('0');
     const read = await call(url, { key });
     expect(read.body.variables.map((v: { name: string; value: unknown }) => [v.name, v.value])).toEqual([['a', 1], ['b', 'two']]);

@@ -1,20 +1,17 @@
-import { PgSqlClient, quoteIdent } from '@svp/postgres';
 import { PostgresEventStore } from '@svp/event-store';
-import { testInfra, uniqueName } from '@svp/testing';
+import { freshPgSchema } from '@svp/testing';
 import { describeProjectionRunner } from './__fixtures__/projection-runner.suite.js';
 
 // A fresh schema of the real server per test, dropped after.
 describeProjectionRunner('PostgreSQL (pg)', async () => {
-  const schema = uniqueName('proj');
-  const sql = await PgSqlClient.connect({ connectionString: testInfra().databaseUrl, schema });
-  const store = await PostgresEventStore.create(sql, { pollIntervalMs: 100 });
+  const db = await freshPgSchema('proj');
+  const store = await PostgresEventStore.create(db.sql, { pollIntervalMs: 100 });
   return {
-    sql,
+    sql: db.sql,
     store,
     dispose: async () => {
       await store.close();
-      await sql.exec(`DROP SCHEMA ${quoteIdent(schema)} CASCADE`);
-      await sql.close();
+      await db.dispose();
     },
   };
 });

@@ -1,1 +1,3 @@
 export * from './infra.js';
+export * from './wait.js';
+export * from './pg-schema.js';

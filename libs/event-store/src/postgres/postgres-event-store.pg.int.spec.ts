@@ -1,19 +1,17 @@
 import { describe, expect, it } from '@jest/globals';
-import { PgSqlClient, quoteIdent } from '@svp/postgres';
-import { testInfra, uniqueName } from '@svp/testing';
+import { freshPgSchema } from '@svp/testing';
 import type { RecordedEvent } from '../event-store.js';
 import { describeEventStoreContract, freshStream, makeEvents, waitFor } from '../testing/index.js';
 import { PostgresEventStore, type PostgresEventStoreOptions } from './postgres-event-store.js';
 
 /** A store on a fresh schema of the real server; dispose drops the schema. */
 async function openStore(options: PostgresEventStoreOptions = {}) {
-  const schema = uniqueName('es');
-  const sql = await PgSqlClient.connect({ connectionString: testInfra().databaseUrl, schema, max: 12 });
+  const db = await freshPgSchema('es', { max: 12 });
+  const { sql } = db;
   const store = await PostgresEventStore.create(sql, options);
   const dispose = async (): Promise<void> => {
     await store.close();
-    await sql.exec(`DROP SCHEMA ${quoteIdent(schema)} CASCADE`);
-    await sql.close();
+    await db.dispose();
   };
   return { sql, store, dispose };
 }

@@ -35,18 +35,9 @@ export function makeEvents(count: number, label = 'e'): EventToAppend[] {
   }));
 }
 
-/** Polls `condition` until it holds; fails with `message` after the deadline. Never a fixed sleep. */
-export async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  message = 'condition',
-  timeoutMs = 15_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${message}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+import { waitFor } from '@svp/testing';
+
+export { waitFor };
 
 /** The rejection of `promise`, failing the test when it resolves. */
 async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {

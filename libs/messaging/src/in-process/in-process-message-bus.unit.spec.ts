@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { silentLogger } from '../logger.js';
 import type { IncomingMessage } from '../message-bus.js';
-import { waitFor } from '../testing/wait-for.js';
+import { waitFor } from '@svp/testing';
 import { InProcessMessageBus } from './in-process-message-bus.js';
 
 const newBus = () => new InProcessMessageBus({ numPartitions: 4, retryBackoff: 5, logger: silentLogger });

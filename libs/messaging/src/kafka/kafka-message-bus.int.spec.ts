@@ -1,9 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { PostgresEventStore } from '@svp/event-store';
-import { PgSqlClient, quoteIdent } from '@svp/postgres';
-import { testInfra, uniqueName } from '@svp/testing';
+import { freshPgSchema, testInfra, uniqueName, waitFor } from '@svp/testing';
 import { silentLogger } from '../logger.js';
-import { describeMessageBusContract, waitFor } from '../testing/index.js';
+import { describeMessageBusContract } from '../testing/index.js';
 import { KafkaMessageBus } from './kafka-message-bus.js';
 
 // The distributed pairing: the real broker, with the store, inbox and relay on the real PostgreSQL.
@@ -20,16 +19,14 @@ describeMessageBusContract('Kafka (kafkajs) with PostgreSQL', {
       retryBackoff: 50,
     }),
   openSql: async () => {
-    const schema = uniqueName('msg');
-    const sql = await PgSqlClient.connect({ connectionString: testInfra().databaseUrl, schema, max: 5 });
-    const store = await PostgresEventStore.create(sql);
+    const db = await freshPgSchema('msg', { max: 5 });
+    const store = await PostgresEventStore.create(db.sql);
     return {
-      sql,
+      sql: db.sql,
       store,
       dispose: async () => {
         await store.close();
-        await sql.exec(`DROP SCHEMA ${quoteIdent(schema)} CASCADE`);
-        await sql.close();
+        await db.dispose();
       },
     };
   },

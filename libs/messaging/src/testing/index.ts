@@ -1,3 +1,2 @@
 // Test-only entry: the contract suite imports @jest/globals, so production code never imports this.
 export * from './message-bus.contract.js';
-export * from './wait-for.js';

@@ -21,7 +21,7 @@ import { SqlInbox } from '../inbox/sql-inbox.js';
 import { silentLogger, type MessagingLogger } from '../logger.js';
 import type { Consumer, IncomingMessage, MessageBus, OutgoingMessage } from '../message-bus.js';
 import { OutboxRelay } from '../outbox/outbox-relay.js';
-import { waitFor } from './wait-for.js';
+import { waitFor } from '@svp/testing';
 
 export interface MessageBusSqlFixture {
   sql: SqlClient;

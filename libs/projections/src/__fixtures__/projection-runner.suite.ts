@@ -4,6 +4,7 @@
  * store, no mocks. Waits poll a condition under a deadline; nothing sleeps for a fixed time.
  */
 import { randomUUID } from 'node:crypto';
+import { waitFor } from '@svp/testing';
 import { describe, expect, it } from '@jest/globals';
 import type { EventStore, EventToAppend } from '@svp/event-store';
 import type { SqlClient } from '@svp/postgres';
@@ -28,14 +29,6 @@ export interface ProjectionFixture {
   dispose: () => Promise<void>;
 }
 
-/** Polls `condition` until it holds; fails with `what` after the deadline. */
-export async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 const TIMEOUT = 60_000;
 const stream = (label: string) => `counter-${label}-${randomUUID()}`;

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from '@jest/globals';
 import type { ServiceName } from '@svp/contracts';
-import { call, createOrg, eventually } from './slice.js';
+import { eventually } from '@svp/testing';
+import { call, createOrg } from './slice.js';
 
 /**
  * The slice's assertions, shared by the embedded and the distributed test so both modes are held to
@@ -49,7 +50,7 @@ export async function checkSlice(urls: Record<ServiceName, string>, rootToken: s
   const activity = await eventually(async () => {
     const answer = await call(`${urls.sessions}/internal/v1/sessions/${sessionId}/variable-activity`, { key: org.apiKey });
     return answer.status === 200 && answer.body.changesTotal === 2 ? answer.body : undefined;
-  }, 30_000, 'the sessions service to receive both SessionVariablesChanged events');
+  }, 'the sessions service to receive both SessionVariablesChanged events');
   expect(activity).toMatchObject({ orgId: org.orgId, sessionId, changesTotal: 2, variableNames: ['UserName', 'cart', 'id'], discarded: false });
 
   // Bad input gets a 4xx with the error body, never a 500.
@@ -84,7 +85,7 @@ export async function checkOperability(urls: Record<ServiceName, string>): Promi
     const ready = await eventually(async () => {
       const answer = await call(`${url}/readyz`);
       return answer.status === 200 ? answer.body : undefined;
-    }, 20_000, `${name} to be ready`);
+    }, `${name} to be ready`);
     expect(ready).toMatchObject({ status: 'ready', service: name, checks: { database: { ok: true }, 'event-store': { ok: true }, bus: { ok: true } } });
     const metrics = await call<string>(`${url}/metrics`);
     expect(metrics.status).toBe(200);

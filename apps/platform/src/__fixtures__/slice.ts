@@ -31,21 +31,6 @@ export async function call<T = any>( // eslint-disable-line @typescript-eslint/n
   return { status: response.status, body: body as T, headers: response.headers };
 }
 
-/** Polls `probe` until it returns a value other than undefined, or fails after `timeoutMs`. */
-export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 15_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
 
 export async function createOrg(identityUrl: string, rootToken: string, name = 'Test org'): Promise<{ orgId: string; apiKey: string }> {
   const answer = await call<{ orgId: string; apiKey: string }>(`${identityUrl}/v1/orgs`, { method: 'POST', key: rootToken, body: { name } });
