@@ -2,7 +2,8 @@
 // `npm test`: type-check and build every project (the distributed-mode tests start the built
 // services), lint (module boundaries included), then run every Jest suite: unit tests, and
 // integration tests against real PostgreSQL and Kafka (the Jest global setup finds or starts them;
-// see docs/local-infrastructure.md). Extra arguments go to Jest, e.g. `npm test -- libs/event-store`.
+// see docs/local-infrastructure.md), then a smoke run of the built platform on Node 22 and 24
+// (docs/node-versions.md). Extra arguments go to Jest only, e.g. `npm test -- libs/event-store`.
 import { spawnSync } from 'node:child_process';
 
 const args = process.argv.slice(2);
@@ -23,3 +24,5 @@ function run(label, command, commandArgs, extraEnv = {}) {
 run('build (tsc -b)', 'npx', ['tsc', '-b', 'tsconfig.build.json']);
 run('lint (eslint, module boundaries)', 'npx', ['eslint', '.', '--max-warnings=0']);
 run('tests (jest: unit + integration)', 'npx', ['jest', '--maxWorkers=2', ...args]);
+// The built platform also runs on Node 22 and 24, what users run (binaries from the npm registry).
+if (args.length === 0) run('node matrix (Node 22, 24: start, slice, graceful shutdown)', process.execPath, ['tools/node-matrix/node-matrix.mjs']);
