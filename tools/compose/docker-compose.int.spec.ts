@@ -55,16 +55,18 @@ function findDockerCompose(): string {
 
 /**
  * `docker-compose config` on the file: schema validation and interpolation. The environment is
- * reduced to PATH and HOME and an empty env file is passed, so the file's own defaults
- * (${PLATFORM_ROOT_TOKEN:-…}, ${LOG_LEVEL:-…}) are what gets checked, whatever the shell or a
- * local .env holds.
+ * reduced to PATH and HOME and an env file holding only a test PLATFORM_ROOT_TOKEN is passed, so
+ * the file's own defaults (${LOG_LEVEL:-…}) are what gets checked, whatever the shell or a local
+ * .env holds.
  */
-function composeConfig(): string {
+const TEST_ROOT_TOKEN = 'compose-test-root-token-0123456789';
+
+function composeConfig(envFileText = `PLATFORM_ROOT_TOKEN=${TEST_ROOT_TOKEN}\n`): string {
   const bin = findDockerCompose();
   const scratch = mkdtempSync(join(tmpdir(), 'svp-compose-'));
   try {
-    const envFile = join(scratch, 'empty.env');
-    writeFileSync(envFile, '');
+    const envFile = join(scratch, 'test.env');
+    writeFileSync(envFile, envFileText);
     return execFileSync(
       bin,
       ['--file', composeFile, '--project-directory', repoRoot, '--env-file', envFile, 'config'],
@@ -189,8 +191,12 @@ describe('docker-compose.yml', () => {
     });
   });
 
-  it('lets PLATFORM_ROOT_TOKEN be overridden, with a default long enough for ConfigEnv', () => {
-    expect(source.services.identity.environment?.PLATFORM_ROOT_TOKEN).toMatch(/^\$\{PLATFORM_ROOT_TOKEN:-.{16,}\}$/);
+  it('requires PLATFORM_ROOT_TOKEN from the environment (no well-known default) and gives it to every event-sourced service', () => {
+    for (const name of EVENT_SOURCED) {
+      expect(source.services[name].environment?.PLATFORM_ROOT_TOKEN).toMatch(/^\$\{PLATFORM_ROOT_TOKEN:\?.+\}$/);
+      expect(environmentOf(resolved.services[name]).PLATFORM_ROOT_TOKEN).toBe(TEST_ROOT_TOKEN);
+    }
+    expect(() => composeConfig('')).toThrow(/PLATFORM_ROOT_TOKEN/);
   });
 });
 

@@ -101,8 +101,7 @@ async function ensureDemoOrg(identityUrl: string, rootToken: string, file: strin
     const saved = JSON.parse(readFileSync(file, 'utf8')) as { orgId: string; apiKey: string };
     const check = await fetch(`${identityUrl}/internal/v1/api-keys/introspect`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ apiKey: saved.apiKey }),
+      headers: { authorization: `Bearer ${saved.apiKey}` },
     });
     if (check.ok && ((await check.json()) as { active: boolean }).active) return saved;
   }

@@ -47,6 +47,8 @@ describe('HTTP contracts', () => {
     expect(PutSessionVariablesBody.safeParse({ sessionVariableValues: [{ name: 'a', value: { b: 1 } }] }).success).toBe(false);
     expect(PutSessionVariablesBody.safeParse({ sessionVariableValues: [{ name: '1a', value: 1 }] }).success).toBe(false);
     expect(PutSessionVariablesBody.safeParse({ sessionVariableValues: [], extra: 1 }).success).toBe(false);
+    for (const name of ['__proto__', 'constructor', 'prototype'])
+      expect(PutSessionVariablesBody.safeParse({ sessionVariableValues: [{ name, value: 1 }] }).success).toBe(false);
   });
 
   it('describes the error body of section 5', () => {

@@ -44,12 +44,16 @@ export type VariableSource = z.infer<typeof VariableSource>;
 export const VariableValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 export type VariableValue = z.infer<typeof VariableValue>;
 
+/** Names that would reach a JavaScript object's prototype machinery: never a variable name. */
+export const RESERVED_VARIABLE_NAMES: readonly string[] = ['__proto__', 'constructor', 'prototype'];
+
 /** Variable names: letters, digits, `_`, `-`, `.`; starting with a letter or `_`. */
 export const VariableName = z
   .string()
   .min(1)
   .max(64)
-  .regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'must start with a letter or _ and hold only letters, digits, _ . -');
+  .regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'must start with a letter or _ and hold only letters, digits, _ . -')
+  .refine((name) => !RESERVED_VARIABLE_NAMES.includes(name), { message: 'is a reserved name' });
 
 /** `{ name, value }`, the shape Zoho's sessionVariableValues use. */
 export const NameValue = z.object({ name: VariableName, value: VariableValue });

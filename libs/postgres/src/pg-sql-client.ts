@@ -16,7 +16,8 @@ export interface PgSqlClientOptions {
 export class PgSqlClient implements SqlClient {
   readonly engine = 'postgres' as const;
   readonly pool: pg.Pool;
-  private listener?: pg.PoolClient;
+  private listener?: Promise<pg.Client>;
+  private closed = false;
   private readonly listeners = new Map<string, Set<(payload: string) => void>>();
 
   constructor(private readonly options: PgSqlClientOptions) {
@@ -78,31 +79,76 @@ export class PgSqlClient implements SqlClient {
     }
   }
 
+  /**
+   * LISTEN on a dedicated connection, shared by every channel. If that connection dies (server
+   * restart, killed backend) it is replaced with backoff and every channel is listened to again;
+   * each listener is then called once with an empty payload, since notifications may have been
+   * missed meanwhile (listeners treat a notification as "look again", never as data).
+   */
   async listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
-    if (!this.listener) {
-      this.listener = await this.pool.connect();
-      this.listener.on('notification', (msg) => {
-        for (const cb of this.listeners.get(msg.channel) ?? []) cb(msg.payload ?? '');
-      });
-      this.listener.on('error', () => undefined);
-    }
     let set = this.listeners.get(channel);
+    const isNew = !set;
     if (!set) {
       set = new Set();
       this.listeners.set(channel, set);
-      await this.listener.query(`LISTEN ${quoteIdent(channel)}`);
     }
     set.add(onNotify);
+    const client = await this.listenerConnection();
+    if (isNew) await client.query(`LISTEN ${quoteIdent(channel)}`);
     return async () => {
       set.delete(onNotify);
     };
   }
 
-  async close(): Promise<void> {
-    if (this.listener) {
-      this.listener.release(true);
+  private listenerConnection(): Promise<pg.Client> {
+    this.listener ??= this.connectListener();
+    return this.listener;
+  }
+
+  private async connectListener(): Promise<pg.Client> {
+    const client = new pg.Client({
+      connectionString: this.options.connectionString,
+      application_name: `${this.options.applicationName ?? 'svp'}-listen`,
+    });
+    client.on('notification', (msg) => {
+      for (const cb of this.listeners.get(msg.channel) ?? []) cb(msg.payload ?? '');
+    });
+    const lost = () => {
+      if (this.closed) return;
       this.listener = undefined;
-    }
+      client.end().catch(() => undefined);
+      this.reconnectListener(1);
+    };
+    client.on('error', lost);
+    client.on('end', lost);
+    await client.connect();
+    for (const channel of this.listeners.keys()) await client.query(`LISTEN ${quoteIdent(channel)}`);
+    return client;
+  }
+
+  private reconnectListener(attempt: number): void {
+    const delay = Math.min(5000, 100 * 2 ** (attempt - 1));
+    setTimeout(() => {
+      if (this.closed || this.listener) return;
+      const next = this.connectListener();
+      this.listener = next;
+      next.then(
+        () => {
+          for (const set of this.listeners.values()) for (const cb of set) cb('');
+        },
+        () => {
+          this.listener = undefined;
+          this.reconnectListener(attempt + 1);
+        },
+      );
+    }, delay).unref();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const listener = this.listener;
+    this.listener = undefined;
+    if (listener) await listener.then((client) => client.end()).catch(() => undefined);
     await this.pool.end();
   }
 }

@@ -7,7 +7,8 @@ import {
   createParamDecorator,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { type ApiScope, IntrospectApiKeyResponse } from '@svp/contracts';
+import { createHash } from 'node:crypto';
+import { ApiKeyFormat, type ApiScope, IntrospectApiKeyResponse } from '@svp/contracts';
 import { AppError } from './app-error.js';
 
 /** Who is calling: the org and scopes that follow from the bearer API key. */
@@ -35,14 +36,16 @@ export class HttpApiKeyIntrospector implements ApiKeyIntrospector {
   ) {}
 
   async introspect(apiKey: string): Promise<IntrospectApiKeyResponse> {
-    const cached = this.cache.get(apiKey);
+    // Not even shaped like a key: no need to ask (and nothing oversized is forwarded).
+    if (!ApiKeyFormat.safeParse(apiKey).success) return { active: false };
+    const cacheKey = createHash('sha256').update(apiKey).digest('hex');
+    const cached = this.cache.get(cacheKey);
     if (cached && Date.now() - cached.at < this.ttlMs) return cached.answer;
     let response: Response;
     try {
       response = await fetch(`${this.identityUrl}/internal/v1/api-keys/introspect`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ apiKey }),
+        headers: { authorization: `Bearer ${apiKey}` },
         signal: AbortSignal.timeout(3000),
       });
     } catch (error) {
@@ -50,10 +53,11 @@ export class HttpApiKeyIntrospector implements ApiKeyIntrospector {
         reason: error instanceof Error ? error.message : String(error),
       });
     }
+    if (response.status >= 400 && response.status < 500) return { active: false };
     if (!response.ok) throw new AppError('SERVICE_UNAVAILABLE', `The identity service answered ${response.status}`);
     const answer = IntrospectApiKeyResponse.parse(await response.json());
     if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(apiKey, { at: Date.now(), answer });
+    this.cache.set(cacheKey, { at: Date.now(), answer });
     return answer;
   }
 }

@@ -13,3 +13,4 @@ export * from './workers.js';
 export * from './infra.js';
 export * from './standalone.js';
 export * from './admin.js';
+export * from './root-token.js';

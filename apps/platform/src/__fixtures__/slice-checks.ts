@@ -40,11 +40,14 @@ export async function checkSlice(urls: Record<ServiceName, string>, rootToken: s
   ]);
   for (const v of get.body.variables) expect(Number.isNaN(Date.parse(v.updatedAt))).toBe(false);
 
-  // Tenant isolation: another org sees nothing and cannot write into this session.
+  // Tenant isolation: session ids are per org. Another org sees nothing of this session, and its own
+  // session with the same id is a different one: neither write shows in the other's reads.
   expect((await call(variablesUrl, { key: other.apiKey })).body).toEqual({ variables: [] });
-  const foreign = await call(variablesUrl, { method: 'PUT', key: other.apiKey, body: { sessionVariableValues: [{ name: 'x', value: 1 }] } });
-  expect(foreign.status).toBe(404);
-  expect(foreign.body.error.code).toBe('NOT_FOUND');
+  const foreign = await call(variablesUrl, { method: 'PUT', key: other.apiKey, body: { sessionVariableValues: [{ name: 'UserName', value: 'Mallory' }] } });
+  expect(foreign.status).toBe(200);
+  expect(foreign.body.variables.map((v: { name: string; value: unknown }) => [v.name, v.value])).toEqual([['UserName', 'Mallory']]);
+  const mine = await call(variablesUrl, { key: org.apiKey });
+  expect(mine.body.variables.find((v: { name: string }) => v.name === 'UserName').value).toBe('John');
 
   // The integration event reaches a consumer in another service (sessions) over the bus.
   const activity = await eventually(async () => {
@@ -52,18 +55,29 @@ export async function checkSlice(urls: Record<ServiceName, string>, rootToken: s
     return answer.status === 200 && answer.body.changesTotal === 2 ? answer.body : undefined;
   }, 'the sessions service to receive both SessionVariablesChanged events');
   expect(activity).toMatchObject({ orgId: org.orgId, sessionId, changesTotal: 2, variableNames: ['UserName', 'cart', 'id'], discarded: false });
+  const otherActivity = await eventually(async () => {
+    const answer = await call(`${urls.sessions}/internal/v1/sessions/${sessionId}/variable-activity`, { key: other.apiKey });
+    return answer.status === 200 ? answer.body : undefined;
+  }, "the other org's variable activity");
+  expect(otherActivity).toMatchObject({ orgId: other.orgId, changesTotal: 1, variableNames: ['UserName'] });
 
   // Bad input gets a 4xx with the error body, never a 500.
   const noKey = await call(variablesUrl);
   expect([noKey.status, noKey.body.error.code]).toEqual([401, 'UNAUTHENTICATED']);
   const badKey = await call(variablesUrl, { key: 'svp_not-a-key' });
   expect([badKey.status, badKey.body.error.code]).toEqual([401, 'UNAUTHENTICATED']);
+  const longKey = await call(variablesUrl, { key: `svp_${'a'.repeat(600)}` });
+  expect([longKey.status, longKey.body.error.code]).toEqual([401, 'UNAUTHENTICATED']);
+  const anonymousIntrospection = await call(`${urls.identity}/internal/v1/api-keys/introspect`, { method: 'POST' });
+  expect([anonymousIntrospection.status, anonymousIntrospection.body.error.code]).toEqual([401, 'UNAUTHENTICATED']);
   const badBody = await call(variablesUrl, { method: 'PUT', key: org.apiKey, body: { sessionVariableValues: [{ name: '1bad', value: { nested: true } }] } });
   expect(badBody.status).toBe(400);
   expect(badBody.body.error.code).toBe('VALIDATION_FAILED');
   expect(badBody.body.error.details.issues.length).toBeGreaterThan(0);
   const badJson = await call(variablesUrl, { method: 'PUT', key: org.apiKey, rawBody: '{"sessionVariableValues": [' });
   expect([badJson.status, badJson.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
+  const proto = await call(variablesUrl, { method: 'PUT', key: org.apiKey, body: { sessionVariableValues: [{ name: '__proto__', value: 1 }] } });
+  expect([proto.status, proto.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
   const readOnly = await call(variablesUrl, { method: 'PUT', key: org.apiKey, body: { sessionVariableValues: [{ name: 'authenticatedStatus', value: true }] } });
   expect([readOnly.status, readOnly.body.error.code]).toEqual([403, 'FORBIDDEN']);
   const tooLarge = await call(variablesUrl, { method: 'PUT', key: org.apiKey, body: { sessionVariableValues: [{ name: 'a', value: 'x'.repeat(300_000) }] } });
@@ -72,7 +86,8 @@ export async function checkSlice(urls: Record<ServiceName, string>, rootToken: s
   expect([badUrl.status, badUrl.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
   const unknownRoute = await call(`${urls.variables}/v1/nothing-here`, { key: org.apiKey });
   expect([unknownRoute.status, unknownRoute.body.error.code]).toEqual([404, 'NOT_FOUND']);
-  const noRoot = await call(`${urls.identity}/v1/orgs`, { method: 'POST', body: { name: 'x' } });
+  // The root token is checked before the body: an anonymous caller learns nothing of the schema.
+  const noRoot = await call(`${urls.identity}/v1/orgs`, { method: 'POST', body: { nonsense: true } });
   expect([noRoot.status, noRoot.body.error.code]).toEqual([401, 'UNAUTHENTICATED']);
   const wrongRoot = await call(`${urls.identity}/v1/orgs`, { method: 'POST', key: org.apiKey, body: { name: 'x' } });
   expect([wrongRoot.status, wrongRoot.body.error.code]).toEqual([403, 'FORBIDDEN']);

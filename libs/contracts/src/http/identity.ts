@@ -29,8 +29,13 @@ export const VerifyIdentityResponse = z.object({
   reason: z.string().optional(),
 });
 
-/** Internal: `POST /internal/v1/api-keys/introspect`, how other services learn who a key belongs to. */
-export const IntrospectApiKeyBody = z.strictObject({ apiKey: z.string().min(1).max(512) });
+/** The shape of an org API key: `svp_` and 43 base64url characters (256 random bits). */
+export const ApiKeyFormat = z.string().regex(/^svp_[A-Za-z0-9_-]{43}$/);
+
+/**
+ * Internal: `POST /internal/v1/api-keys/introspect` with `Authorization: Bearer <the key>`: how the
+ * other services learn which org and scopes a key carries (they cache the answer briefly).
+ */
 export const IntrospectApiKeyResponse = z.discriminatedUnion('active', [
   z.object({ active: z.literal(true), orgId: z.string(), keyId: z.string(), scopes: z.array(ApiScope) }),
   z.object({ active: z.literal(false) }),

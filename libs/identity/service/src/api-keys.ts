@@ -1,5 +1,5 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { IntrospectApiKeyResponse } from '@svp/contracts';
+import { createHash, randomBytes } from 'node:crypto';
+import { ApiKeyFormat, type IntrospectApiKeyResponse } from '@svp/contracts';
 import type { ApiKeyIntrospector, DocumentReader } from '@svp/service-kit';
 import type { ApiKeyDoc } from './api-keys.projection.js';
 
@@ -13,17 +13,11 @@ export const hashApiKey = (apiKey: string): string => createHash('sha256').updat
 
 export const randomId = (prefix: string): string => `${prefix}_${randomBytes(12).toString('base64url').replace(/[^A-Za-z0-9]/g, 'x')}`;
 
-/** Compares secrets in constant time. */
-export function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a, 'utf8');
-  const y = Buffer.from(b, 'utf8');
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
 /** Identity answers introspection from its own read model (other services call it over HTTP). */
 export class LocalApiKeyIntrospector implements ApiKeyIntrospector {
   constructor(private readonly keys: DocumentReader<ApiKeyDoc>) {}
   async introspect(apiKey: string): Promise<IntrospectApiKeyResponse> {
+    if (!ApiKeyFormat.safeParse(apiKey).success) return { active: false };
     const doc = await this.keys.get(hashApiKey(apiKey));
     if (!doc || doc.revoked) return { active: false };
     return { active: true, orgId: doc.orgId, keyId: doc.keyId, scopes: doc.scopes };

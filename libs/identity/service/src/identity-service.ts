@@ -14,7 +14,7 @@ export function identityService(options: { rootToken: string }): ServiceDefiniti
       const projection = projectionWorker(infra, [apiKeysProjection]);
       const keys = documentReader(projection, apiKeysProjection);
       return {
-        module: IdentityModule.register({ store: infra.store, keys, options }),
+        module: IdentityModule.register({ store: infra.store, keys, rootToken: options.rootToken, logger: infra.logger }),
         routes: identityRoutes,
         readiness: [projection.readiness],
       projections: projection.runner,

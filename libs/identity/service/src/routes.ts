@@ -1,4 +1,4 @@
-import { CreateOrgBody, CreateOrgResponse, IntrospectApiKeyBody, IntrospectApiKeyResponse } from '@svp/contracts';
+import { CreateOrgBody, CreateOrgResponse, IntrospectApiKeyResponse } from '@svp/contracts';
 import type { RouteDoc } from '@svp/service-kit';
 
 export const identityRoutes: RouteDoc[] = [
@@ -15,11 +15,10 @@ export const identityRoutes: RouteDoc[] = [
   {
     method: 'post',
     path: '/internal/v1/api-keys/introspect',
-    summary: 'Internal: the org and scopes of an API key (used by the other services, cached)',
+    summary: 'Internal: the org and scopes of the bearer API key (the other services call it, cached briefly)',
     tags: ['internal'],
-    body: IntrospectApiKeyBody,
     responses: { 200: IntrospectApiKeyResponse },
-    errors: [400],
-    auth: 'none',
+    errors: [401],
+    auth: 'apiKey',
   },
 ];

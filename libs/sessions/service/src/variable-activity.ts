@@ -30,12 +30,13 @@ export class VariableActivityStore {
   async setup(): Promise<void> {
     await this.sql.exec(`
       CREATE TABLE IF NOT EXISTS session_variable_activity (
-        session_id text PRIMARY KEY,
         org_id text NOT NULL,
+        session_id text NOT NULL,
         changes_total integer NOT NULL,
         variable_names jsonb NOT NULL,
         last_change_at timestamptz NOT NULL,
-        discarded boolean NOT NULL DEFAULT false
+        discarded boolean NOT NULL DEFAULT false,
+        PRIMARY KEY (org_id, session_id)
       )`);
   }
 
@@ -43,7 +44,7 @@ export class VariableActivityStore {
     await tx.query(
       `INSERT INTO session_variable_activity (session_id, org_id, changes_total, variable_names, last_change_at)
        VALUES ($1, $2, 1, $3::jsonb, $4)
-       ON CONFLICT (session_id) DO UPDATE SET
+       ON CONFLICT (org_id, session_id) DO UPDATE SET
          changes_total = session_variable_activity.changes_total + 1,
          variable_names = (SELECT jsonb_agg(DISTINCT n ORDER BY n) FROM jsonb_array_elements_text(session_variable_activity.variable_names || $3::jsonb) AS n),
          last_change_at = GREATEST(session_variable_activity.last_change_at, EXCLUDED.last_change_at)`,
@@ -55,7 +56,7 @@ export class VariableActivityStore {
     await tx.query(
       `INSERT INTO session_variable_activity (session_id, org_id, changes_total, variable_names, last_change_at, discarded)
        VALUES ($1, $2, 0, '[]'::jsonb, $3, true)
-       ON CONFLICT (session_id) DO UPDATE SET discarded = true`,
+       ON CONFLICT (org_id, session_id) DO UPDATE SET discarded = true`,
       [sessionId, orgId, at],
     );
   }

@@ -130,7 +130,14 @@ export function evolve(state: SessionVariablesState, event: SessionVariablesEven
   }
 }
 
-export const sessionVariablesStream = (sessionId: string): string => `sessionvars-${sessionId}`;
+/**
+ * Stream of one session's variables. Session ids are chosen by clients, so each org has its own
+ * namespace: the stream carries the org id too (`.` cannot occur in either id).
+ */
+export const sessionVariablesStream = (orgId: string, sessionId: string): string => `sessionvars-${sessionKey(orgId, sessionId)}`;
+
+/** The key of one org's session (read-model id, stream id): `<orgId>.<sessionId>`. */
+export const sessionKey = (orgId: string, sessionId: string): string => `${orgId}.${sessionId}`;
 
 /** Event type names as stored; registered once here, never derived from class names. */
 export const SESSION_VARIABLES_EVENT_TYPES = ['SessionVariablesSet', 'SessionVariablesDiscarded'] as const;

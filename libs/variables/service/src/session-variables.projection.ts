@@ -1,6 +1,6 @@
 import type { VariableSource, VariableValue } from '@svp/contracts';
 import { type ProjectedEvent, defineDocumentProjection } from '@svp/projections';
-import type { SessionVariablesEvent } from '@svp/variables-domain';
+import { type SessionVariablesEvent, sessionKey } from '@svp/variables-domain';
 
 /** The read model behind GET /v1/sessions/{id}/variables: one document per session. */
 export interface SessionVariablesDoc {
@@ -18,7 +18,11 @@ export const sessionVariablesProjection = defineDocumentProjection<SessionVariab
   name: 'session_variables',
   version: 1,
   canHandle: ['SessionVariablesSet', 'SessionVariablesDiscarded'],
-  documentId: (event) => (event.data as { sessionId: string }).sessionId,
+  // One document per org and session: orgs never share a session id namespace.
+  documentId: (event) => {
+    const { orgId, sessionId } = event.data as { orgId: string; sessionId: string };
+    return sessionKey(orgId, sessionId);
+  },
   evolve: (doc, event) => {
     const domainEvent = { type: event.type, data: event.data } as SessionVariablesEvent;
     switch (domainEvent.type) {

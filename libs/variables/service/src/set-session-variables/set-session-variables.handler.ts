@@ -38,8 +38,8 @@ export interface VariablesOptions {
 }
 
 /** Loads a session-variables stream and folds it into the decider's state. */
-export async function loadSessionVariables(store: EventStore, sessionId: string) {
-  const events = await store.readStream(sessionVariablesStream(sessionId));
+export async function loadSessionVariables(store: EventStore, orgId: string, sessionId: string) {
+  const events = await store.readStream(sessionVariablesStream(orgId, sessionId));
   const state = events.reduce<SessionVariablesState>(
     (s, e) => evolve(s, { type: e.type, data: e.data } as SessionVariablesEvent),
     initialState(),
@@ -60,12 +60,9 @@ export class SetSessionVariablesHandler implements ICommandHandler<SetSessionVar
   ) {}
 
   async execute(command: SetSessionVariables): Promise<SetSessionVariablesResult> {
-    const stream = sessionVariablesStream(command.sessionId);
+    const stream = sessionVariablesStream(command.orgId, command.sessionId);
     for (let attempt = 1; ; attempt++) {
-      const { state, revision, position } = await loadSessionVariables(this.store, command.sessionId);
-      // A session's variables belong to the org that wrote them first; another org sees nothing.
-      if (state.status !== 'empty' && state.orgId !== command.orgId)
-        throw new AppError('NOT_FOUND', `Session ${command.sessionId} not found`);
+      const { state, revision, position } = await loadSessionVariables(this.store, command.orgId, command.sessionId);
       const decision = decide(
         {
           type: 'SetSessionVariables',
