@@ -58,6 +58,29 @@ export interface RebuildResult {
   readonly eventsApplied: number;
 }
 
+/**
+ * `rebuild()` was called for a projection that is already being rebuilt by this runner. The call
+ * that lost is refused at once (the name is claimed synchronously); the running rebuild carries on.
+ * An HTTP front maps it to 409 Conflict.
+ */
+export class RebuildInProgressError extends Error {
+  override readonly name = 'RebuildInProgressError';
+  constructor(readonly projection: string) {
+    super(`Projection '${projection}' is already being rebuilt`);
+  }
+}
+
+/**
+ * The rebuild was abandoned because the runner was stopped: its table was dropped and the active
+ * table (and its checkpoint) left as they were.
+ */
+export class RebuildAbortedError extends Error {
+  override readonly name = 'RebuildAbortedError';
+  constructor(readonly projection: string) {
+    super(`Rebuild of projection '${projection}' was abandoned: the runner was stopped`);
+  }
+}
+
 export interface ProjectionRunnerOptions {
   readonly sql: SqlClient;
   readonly store: EventStore;
@@ -95,9 +118,24 @@ export class ProjectionRunner {
     await Promise.all([...this.workers.values()].map((worker) => worker.start()));
   }
 
-  /** Stops every projection, writing what was already delivered. Does not close the store or the SQL client. */
+  /**
+   * Stops every projection, writing what was already delivered, and abandons a rebuild in flight (its
+   * table is dropped, the active table stays; `rebuild` rejects with `RebuildAbortedError`), unless it
+   * is already committing its switch, which then completes. Resolves once the rebuilds have settled;
+   * nothing is delivered after that until the next `start()`. Does not close the store or the SQL client.
+   */
   async stop(): Promise<void> {
     await Promise.all([...this.workers.values()].map((worker) => worker.stop()));
+  }
+
+  /** The names of the projections this runner runs. */
+  get projectionNames(): string[] {
+    return [...this.workers.keys()];
+  }
+
+  /** Whether a rebuild of the projection is running in this runner (synchronous: no race with `rebuild`). */
+  isRebuilding(name: string): boolean {
+    return this.worker(name).isRebuilding;
   }
 
   async status(name: string): Promise<ProjectionStatus> {
@@ -139,11 +177,20 @@ export class ProjectionRunner {
    * Rebuilds a projection from position 0 into a new table while the active one keeps serving reads
    * and live events, then switches: stops live delivery, lets the new table catch up to at least the
    * old one's checkpoint, and in one transaction drops the old table and points the checkpoint (the
-   * registry) at the new table and its position; live delivery resumes on the new table.
+   * registry) at the new table and its position; live delivery resumes on the new table (unless
+   * `stop()` was called meanwhile).
+   *
+   * One rebuild per projection at a time: the name is claimed synchronously, and a second call while
+   * one runs rejects with `RebuildInProgressError`. `stop()` abandons the rebuild (`RebuildAbortedError`).
    */
-  async rebuild(name: string, options: RebuildOptions = {}): Promise<RebuildResult> {
-    await this.ensureSchema();
-    return this.worker(name).rebuild(options);
+  rebuild(name: string, options: RebuildOptions = {}): Promise<RebuildResult> {
+    let worker: ProjectionWorker;
+    try {
+      worker = this.worker(name);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    return worker.rebuild(options, () => this.ensureSchema());
   }
 
   private ensureSchema(): Promise<void> {
@@ -190,7 +237,8 @@ class ProjectionWorker {
   /** Bumped by every start and stop, so an open() that was overtaken gives up. */
   private epoch = 0;
   private rebuilding: (RebuildProgress & { table: string }) | undefined;
-  private rebuildInProgress = false;
+  /** The rebuild in flight: claimed synchronously by rebuild(), aborted by stop(). */
+  private activeRebuild: { readonly abort: AbortController; readonly settled: Promise<void> } | undefined;
   private waiters = new Set<{ position: bigint; resolve: () => void }>();
 
   constructor(
@@ -227,7 +275,20 @@ class ProjectionWorker {
     await this.open(++this.epoch);
   }
 
+  get isRebuilding(): boolean {
+    return this.activeRebuild !== undefined;
+  }
+
+  /** The owner's stop: abandons a rebuild in flight, stops live delivery, waits for the rebuild to settle. */
   async stop(): Promise<void> {
+    const rebuild = this.activeRebuild;
+    rebuild?.abort.abort();
+    await this.pause();
+    await rebuild?.settled;
+  }
+
+  /** Stops live delivery, writing what was delivered (also the rebuild's switch, which resumes it). */
+  private async pause(): Promise<void> {
     this.running = false;
     this.epoch++;
     this.clearRetry();
@@ -353,15 +414,35 @@ class ProjectionWorker {
     }
   }
 
-  async rebuild({ onProgress, batchSize }: RebuildOptions): Promise<RebuildResult> {
-    if (this.rebuildInProgress) throw new Error(`Projection '${this.projection.name}' is already being rebuilt`);
-    this.rebuildInProgress = true;
+  /** Claims the rebuild synchronously (a second call is refused at once), then runs it. */
+  rebuild(options: RebuildOptions, ready: () => Promise<void>): Promise<RebuildResult> {
+    if (this.activeRebuild) return Promise.reject(new RebuildInProgressError(this.projection.name));
+    const abort = new AbortController();
+    let settle!: () => void;
+    this.activeRebuild = { abort, settled: new Promise<void>((resolve) => (settle = resolve)) };
+    return (async () => {
+      try {
+        await ready();
+        return await this.runRebuild(options, abort.signal);
+      } finally {
+        this.activeRebuild = undefined;
+        settle();
+      }
+    })();
+  }
+
+  private async runRebuild({ onProgress, batchSize }: RebuildOptions, signal: AbortSignal): Promise<RebuildResult> {
     const { sql, store } = this.options;
     const projection = this.projection;
     const rebuildKey = rebuildCheckpointKey(projection);
+    const aborted = () => new RebuildAbortedError(projection.name);
+    const checkAborted = () => {
+      if (signal.aborted) throw aborted();
+    };
     let table: string | undefined;
     let feeder: BatchingSubscription | undefined;
     try {
+      checkAborted();
       // The new table: one generation above every table of this projection; leftovers of an
       // interrupted rebuild (tables that are not the active one) are dropped.
       const previousTable = await sql.transaction(async (tx) => {
@@ -374,9 +455,11 @@ class ProjectionWorker {
         return active;
       });
       const newTable = table!;
+      checkAborted();
 
       let eventsApplied = 0;
       let head = await store.headPosition();
+      checkAborted();
       const report = (position: bigint): void => {
         const progress = rebuildProgress(position, head, eventsApplied);
         this.rebuilding = { ...progress, table: newTable };
@@ -409,18 +492,26 @@ class ProjectionWorker {
       });
       feeder = replay;
       replay.start();
-      await caughtUpOnce;
+      await untilAborted(caughtUpOnce, signal, aborted);
 
       // Switch. Stop live delivery into the old table; its checkpoint is final from here on.
       const wasRunning = this.running;
-      await this.stop();
+      await this.pause();
+      // Live delivery resumes after the switch (or its failure) only if it ran before, and the owner
+      // has not called stop() since.
+      const resume = async () => {
+        if (wasRunning && !signal.aborted) await this.start();
+      };
       let position: bigint;
       try {
+        checkAborted();
         // The new table must not be behind what readers of the old one have seen.
         const stored = await readCheckpoint(sql, this.key);
-        await replay.waitForPosition(stored && stored.position > this.position ? stored.position : this.position);
+        await untilAborted(replay.waitForPosition(stored && stored.position > this.position ? stored.position : this.position), signal, aborted);
         await replay.close({ flush: true });
         if (replay.error !== undefined) throw replay.error;
+        // The last point to abandon: once the switch transaction runs, it completes.
+        checkAborted();
         position = replay.position;
         await sql.transaction(async (tx) => {
           // Drop first: it waits for any other process still writing a batch into the old table,
@@ -430,13 +521,13 @@ class ProjectionWorker {
           await deleteCheckpoint(tx, rebuildKey);
         });
       } catch (error) {
-        if (wasRunning) await this.start();
+        await resume();
         throw error;
       }
       this.table = newTable;
       this.setPosition(position);
       table = undefined; // switched in: nothing to clean up
-      if (wasRunning) await this.start();
+      await resume();
       head = await store.headPosition().catch(() => head);
       report(position);
       return { previousTable, table: newTable, position, eventsApplied };
@@ -452,7 +543,25 @@ class ProjectionWorker {
           .catch(() => undefined);
       }
       this.rebuilding = undefined;
-      this.rebuildInProgress = false;
     }
   }
+}
+
+/** `promise`, or a rejection with `error()` as soon as `signal` aborts (the promise is still handled). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, error: () => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(error());
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (reason: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(reason as Error);
+      },
+    );
+  });
 }

@@ -1,4 +1,4 @@
-import type { ProjectionRunner, ProjectionStatus } from '@svp/projections';
+import { RebuildAbortedError, RebuildInProgressError, type ProjectionRunner, type ProjectionStatus } from '@svp/projections';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -36,7 +36,8 @@ export function projectionStatusJson(status: ProjectionStatus) {
 /**
  * Operator endpoints (root token): projection status and lag, and a rebuild from position 0 beside
  * the live table, followed by an atomic switch. The rebuild runs in the background; its progress
- * shows in GET /admin/v1/projections.
+ * shows in GET /admin/v1/projections. One rebuild per projection at a time: the runner claims the
+ * name synchronously, and a second request while one runs gets 409 Conflict.
  */
 export function registerAdminRoutes(fastify: FastifyInstance, runner: ProjectionRunner, rootToken: string | undefined, logger: Logger): void {
   const authorize = (authorization: string | undefined) => {
@@ -46,10 +47,10 @@ export function registerAdminRoutes(fastify: FastifyInstance, runner: Projection
     if (token !== rootToken) throw new AppError('FORBIDDEN', 'Admin endpoints need the root token');
   };
   const fail = (reply: { code(n: number): { send(b: unknown): unknown } }, error: unknown) => {
-    const { status, body } = toErrorResponse(error);
+    const refused = error instanceof RebuildInProgressError ? new AppError('CONFLICT', error.message) : error;
+    const { status, body } = toErrorResponse(refused);
     return reply.code(status).send(body);
   };
-  const running = new Map<string, Promise<unknown>>();
 
   fastify.get('/admin/v1/projections', async (request, reply) => {
     try {
@@ -64,15 +65,20 @@ export function registerAdminRoutes(fastify: FastifyInstance, runner: Projection
     try {
       authorize(request.headers.authorization);
       const { name } = request.params;
-      const known = (await runner.statuses()).map((s) => s.name);
+      // No await from here to runner.rebuild(): the check and the runner's claim of the name happen
+      // in one synchronous step, so of two simultaneous requests exactly one gets 202.
+      const known = runner.projectionNames;
       if (!known.includes(name)) throw new AppError('NOT_FOUND', `No projection '${name}' here`, { projections: known });
-      if (running.has(name)) throw new AppError('CONFLICT', `Projection '${name}' is already being rebuilt`);
-      const job = runner
+      if (runner.isRebuilding(name)) throw new RebuildInProgressError(name);
+      void runner
         .rebuild(name, { onProgress: (p) => logger.info({ projection: name, position: p.position.toString(), head: p.head.toString(), ratio: p.ratio }, 'rebuild progress') })
-        .then((result) => logger.info({ projection: name, table: result.table, eventsApplied: result.eventsApplied }, 'rebuild switched in'))
-        .catch((err) => logger.error({ err, projection: name }, 'rebuild failed; the live table carries on'))
-        .finally(() => running.delete(name));
-      running.set(name, job);
+        .then(
+          (result) => logger.info({ projection: name, table: result.table, eventsApplied: result.eventsApplied }, 'rebuild switched in'),
+          (err: unknown) =>
+            err instanceof RebuildAbortedError
+              ? logger.warn({ projection: name }, 'rebuild abandoned: the runner was stopped; the live table stays active')
+              : logger.error({ err, projection: name }, 'rebuild failed; the live table carries on'),
+        );
       return reply.code(202).send({ projection: name, state: 'rebuilding', statusUrl: '/admin/v1/projections' });
     } catch (error) {
       return fail(reply, error);

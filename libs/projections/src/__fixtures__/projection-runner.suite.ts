@@ -12,7 +12,13 @@ import { CHECKPOINTS_TABLE } from '../checkpoints.js';
 import { applyDocumentBatch } from '../document-table.js';
 import type { RebuildProgress } from '../decisions.js';
 import { defineProjection } from '../projection.js';
-import { ProjectionRunner, type ProjectionRunnerOptions, type ProjectionStatus } from '../projection-runner.js';
+import {
+  ProjectionRunner,
+  RebuildAbortedError,
+  RebuildInProgressError,
+  type ProjectionRunnerOptions,
+  type ProjectionStatus,
+} from '../projection-runner.js';
 import {
   counterProjection,
   expectedCounters,
@@ -211,6 +217,69 @@ export function describeProjectionRunner(engine: string, open: () => Promise<Pro
     );
 
     it(
+      'given a batch whose read-model write succeeds and whose checkpoint update then fails, then the write rolls back with it, the runner reports failed, and recovers with one effect per event once the obstacle is gone',
+      async () => {
+        // No key on the table: a second effect of an event would be a second row, an effect that
+        // outlived its failed batch a row too many.
+        const applied: bigint[] = []; // positions apply() finished writing (its transaction still open)
+        const effects = defineProjection({
+          name: 'effects',
+          version: 1,
+          setup: async (tx, table) => tx.exec(`CREATE TABLE IF NOT EXISTS ${table} (position bigint NOT NULL)`),
+          apply: async (tx, table, events) => {
+            for (const event of events) await tx.query(`INSERT INTO ${table} (position) VALUES ($1)`, [event.globalPosition]);
+            applied.push(...events.map((event) => event.globalPosition));
+          },
+        });
+        await withRunner({ projections: [counterProjection(), effects] }, async ({ store, sql, runner }) => {
+          const rows = async () =>
+            (await sql.query<{ position: bigint }>('SELECT position FROM rm_effects_v1 ORDER BY position')).rows.map((row) => row.position);
+          const storedPosition = async () =>
+            (await sql.query<{ position: bigint }>(`SELECT position FROM ${CHECKPOINTS_TABLE} WHERE projection = 'effects_v1'`)).rows[0]!.position;
+          const a = stream('a');
+          await append(store, a, [incremented(1), incremented(2)]);
+          await runner.start();
+          const before = await waitUntilLiveAtHead(runner, 'effects');
+          const rowsBefore = await rows();
+          expect(rowsBefore).toHaveLength(2);
+
+          // The obstacle: the checkpoint UPDATE of this projection (only this one) raises. It runs
+          // after apply() has written the batch's rows, in the batch's transaction.
+          await sql.exec(`
+            CREATE FUNCTION refuse_effects_checkpoint() RETURNS trigger LANGUAGE plpgsql AS $$
+              BEGIN RAISE EXCEPTION 'checkpoint of % refused by the test', NEW.projection; END $$;
+            CREATE TRIGGER refuse_effects_checkpoint BEFORE UPDATE ON ${CHECKPOINTS_TABLE}
+              FOR EACH ROW WHEN (NEW.projection = 'effects_v1') EXECUTE FUNCTION refuse_effects_checkpoint()`);
+          await append(store, a, [incremented(3), unrelated(), incremented(4)]);
+          const added = (await store.readAll()).slice(-3).map((event) => event.globalPosition);
+
+          let failed: ProjectionStatus | undefined;
+          await waitFor(async () => {
+            failed = await runner.status('effects');
+            return failed.state === 'failed' && failed.failures >= 2;
+          }, 'the effects projection to fail, retry, and fail again');
+          expect(failed!.error?.message).toMatch(/checkpoint of effects_v1 refused by the test/);
+          expect(failed!.position).toBe(before.position);
+          // apply() did write every new event's row, and each time the row was rolled back with the
+          // checkpoint update that failed after it.
+          for (const position of added) expect(applied).toContain(position);
+          expect(await rows()).toEqual(rowsBefore);
+          expect(await storedPosition()).toBe(before.position);
+          // The other projection is not held up.
+          await waitUntilLiveAtHead(runner, 'counters');
+
+          await sql.exec(`DROP TRIGGER refuse_effects_checkpoint ON ${CHECKPOINTS_TABLE}`);
+          const recovered = await waitUntilLiveAtHead(runner, 'effects');
+          expect(recovered.failures).toBe(0);
+          const log = await store.readAll();
+          expect(await rows()).toEqual(log.map((event) => event.globalPosition)); // one row per event, none twice
+          expect(await storedPosition()).toBe(log.at(-1)!.globalPosition);
+        });
+      },
+      TIMEOUT,
+    );
+
+    it(
       'given the event store failing under a live runner, then it reports failed, and recovers once the store is back',
       () =>
         withRunner({}, async ({ store, sql, runner }) => {
@@ -373,6 +442,142 @@ export function describeProjectionRunner(engine: string, open: () => Promise<Pro
           expect(checkpoints.rows.map((row) => row.projection)).toEqual(['positions_v1']);
           const { rows } = await sql.query<{ n: bigint }>('SELECT count(*)::bigint AS n FROM rm_positions_v1');
           expect(rows[0]!.n).toBe(3n);
+        });
+      },
+      TIMEOUT,
+    );
+
+    it(
+      'given a rebuild running, when a second rebuild of the projection is asked for, then it is refused at once with RebuildInProgressError and the first one switches',
+      () =>
+        withRunner({}, async ({ store, sql, runner }) => {
+          await append(store, stream('a'), Array.from({ length: 20 }, (_, i) => incremented(i)));
+          await runner.start();
+          await waitUntilLiveAtHead(runner);
+          expect(runner.isRebuilding('counters')).toBe(false);
+
+          const first = runner.rebuild('counters');
+          const claimed = runner.isRebuilding('counters'); // synchronously, before any await
+          const second = runner.rebuild('counters');
+          const [won, lost] = await Promise.allSettled([first, second]);
+
+          expect(claimed).toBe(true);
+
+          expect(won).toMatchObject({ status: 'fulfilled', value: { previousTable: 'rm_counters_v1', table: 'rm_counters_v1_b1' } });
+          expect(lost!.status).toBe('rejected');
+          const refusal = (lost as PromiseRejectedResult).reason as unknown;
+          expect(refusal).toBeInstanceOf(RebuildInProgressError);
+          expect(refusal).toMatchObject({ projection: 'counters', message: "Projection 'counters' is already being rebuilt" });
+          expect(runner.isRebuilding('counters')).toBe(false);
+
+          const status = await waitUntilLiveAtHead(runner);
+          expect(status.table).toBe('rm_counters_v1_b1');
+          expect(await storedCounters(runner)).toEqual(expectedCounters(await store.readAll()));
+          const tables = await sql.query<{ table_name: string }>(
+            `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name LIKE 'rm_%'`,
+          );
+          expect(tables.rows.map((row) => row.table_name)).toEqual(['rm_counters_v1_b1']);
+          // Once it is over, the projection can be rebuilt again.
+          expect(await runner.rebuild('counters')).toMatchObject({ table: 'rm_counters_v1_b2' });
+        }),
+      TIMEOUT,
+    );
+
+    it(
+      'given a rebuild replaying, when the runner is stopped, then the rebuild is abandoned (its table dropped, the live table still active) and live delivery does not restart',
+      () =>
+        withRunner({}, async ({ store, sql, runner, newRunner }) => {
+          const a = stream('a');
+          await append(store, a, Array.from({ length: 40 }, (_, i) => incremented(i)));
+          await runner.start();
+          const live = await waitUntilLiveAtHead(runner);
+
+          // The owner stops the runner once the replay has written its first batch.
+          let stopping: Promise<void> | undefined;
+          const rebuild = runner.rebuild('counters', {
+            batchSize: 5,
+            onProgress: (progress) => {
+              if (progress.position > 0n) stopping ??= runner.stop();
+            },
+          });
+          await expect(rebuild).rejects.toBeInstanceOf(RebuildAbortedError);
+          expect(stopping).toBeDefined();
+          await stopping;
+
+          expect(runner.isRebuilding('counters')).toBe(false);
+          const status = await runner.status('counters');
+          expect(status).toMatchObject({ state: 'stopped', table: 'rm_counters_v1', position: live.position });
+          expect(status.rebuild).toBeUndefined();
+          expect(await runner.activeTable('counters')).toBe('rm_counters_v1');
+          const tables = await sql.query<{ table_name: string }>(
+            `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name LIKE 'rm_%'`,
+          );
+          expect(tables.rows.map((row) => row.table_name)).toEqual(['rm_counters_v1']);
+          const checkpoints = await sql.query<{ projection: string }>(`SELECT projection FROM ${CHECKPOINTS_TABLE}`);
+          expect(checkpoints.rows.map((row) => row.projection)).toEqual(['counters_v1']);
+
+          // Stopped stays stopped: a new event is not delivered.
+          await append(store, a, [incremented(100)]);
+          const head = await store.headPosition();
+          await expect(runner.waitForPosition('counters', head, { timeoutMs: 300 })).rejects.toThrow(/did not reach position/);
+          expect((await runner.status('counters')).state).toBe('stopped');
+
+          // The live table carries on from its checkpoint at the next start.
+          const again = newRunner();
+          await again.start();
+          expect((await waitUntilLiveAtHead(again)).table).toBe('rm_counters_v1');
+          expect(await storedCounters(again)).toEqual(expectedCounters(await store.readAll()));
+        }),
+      TIMEOUT,
+    );
+
+    it(
+      'given a rebuild committing its switch, when the runner is stopped, then the switch completes but live delivery is not resumed',
+      async () => {
+        let owner: ProjectionRunner | undefined;
+        let stopping: Promise<void> | undefined;
+        const positions = defineProjection({
+          name: 'positions',
+          version: 1,
+          setup: async (tx, table) => tx.exec(`CREATE TABLE IF NOT EXISTS ${table} (position bigint PRIMARY KEY)`),
+          apply: async (tx, table, events) => {
+            for (const event of events) await tx.query(`INSERT INTO ${table} VALUES ($1)`, [event.globalPosition]);
+          },
+          // Dropping the old table opens the switch transaction (live delivery already paused): the
+          // owner stops the runner right then.
+          drop: async (tx, table) => {
+            if (table === 'rm_positions_v1' && owner) stopping ??= owner.stop();
+            await tx.exec(`DROP TABLE IF EXISTS ${table} CASCADE`);
+          },
+        });
+        await withRunner({ projections: [positions] }, async ({ store, sql, runner, newRunner }) => {
+          const a = stream('a');
+          await append(store, a, [incremented(1), incremented(2)]);
+          await runner.start();
+          await waitUntilLiveAtHead(runner, 'positions');
+
+          owner = runner;
+          const result = await runner.rebuild('positions');
+          expect(stopping).toBeDefined();
+          await stopping;
+
+          expect(result).toMatchObject({ previousTable: 'rm_positions_v1', table: 'rm_positions_v1_b1' });
+          expect(await runner.activeTable('positions')).toBe('rm_positions_v1_b1');
+          expect(await runner.status('positions')).toMatchObject({ state: 'stopped', table: 'rm_positions_v1_b1', position: result.position });
+
+          // Not resumed after stop(): a new event is not delivered.
+          await append(store, a, [incremented(3)]);
+          const head = await store.headPosition();
+          await expect(runner.waitForPosition('positions', head, { timeoutMs: 300 })).rejects.toThrow(/did not reach position/);
+          expect((await runner.status('positions')).state).toBe('stopped');
+
+          // The next start carries on in the new table from the switch position, one row per event.
+          owner = undefined;
+          const again = newRunner();
+          await again.start();
+          expect((await waitUntilLiveAtHead(again, 'positions')).table).toBe('rm_positions_v1_b1');
+          const { rows } = await sql.query<{ position: bigint }>('SELECT position FROM rm_positions_v1_b1 ORDER BY position');
+          expect(rows.map((row) => row.position)).toEqual((await store.readAll()).map((event) => event.globalPosition));
         });
       },
       TIMEOUT,
