@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,8 +46,29 @@ describe('embedded mode (npm start): one process, PGlite, in-process bus', () =>
     expect((await call(`${variables}/admin/v1/projections`, { key })).status).toBe(403);
     const before = await call(`${variables}/admin/v1/projections`, { key: platform.rootToken });
     expect(before.body.projections).toEqual([expect.objectContaining({ name: 'session_variables', state: 'live', lag: '0', table: 'rm_session_variables_v1' })]);
-    const started = await call(`${variables}/admin/v1/projections/session_variables/rebuild`, { method: 'POST', key: platform.rootToken });
-    expect(started.status).toBe(202);
+    const badJson = await call(`${variables}/admin/v1/projections/session_variables/rebuild`, { method: 'POST', key: platform.rootToken, rawBody: '{' });
+    expect([badJson.status, badJson.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
+    // Enough history that a rebuild takes a while (5,000 events of another org's sessions), then two
+    // requests at once: exactly one rebuild starts, the other is refused while it runs.
+    const store = platform.services.find((s) => s.name === 'variables')!.infra.store;
+    await store.appendToStream(
+      `sessionvars-org_bulk.bulk`,
+      Array.from({ length: 5000 }, (_, i) => ({
+        eventId: randomUUID(),
+        type: 'SessionVariablesSet',
+        data: { orgId: 'org_bulk', sessionId: `bulk${i}`, changes: [{ name: 'n', value: i, source: 'api', verified: false, version: 1 }], at: new Date().toISOString() },
+        metadata: { orgId: 'org_bulk' },
+      })),
+      { expectedRevision: 'no_stream' },
+    );
+    const answers = await Promise.all(
+      [1, 2].map(() => call(`${variables}/admin/v1/projections/session_variables/rebuild`, { method: 'POST', key: platform.rootToken })),
+    );
+    expect(answers.map((a) => a.status).sort()).toEqual([202, 409]);
+    expect(answers.find((a) => a.status === 409)!.body.error.code).toBe('CONFLICT');
+    // Reads are answered from the live table while the rebuild runs beside it.
+    const during = await call(url, { key });
+    expect(during.body.variables.map((v: { name: string; value: unknown }) => [v.name, v.value])).toEqual([['a', 1], ['b', 'two']]);
     const missing = await call(`${variables}/admin/v1/projections/nope/rebuild`, { method: 'POST', key: platform.rootToken });
     expect([missing.status, missing.body.error.code]).toEqual([404, 'NOT_FOUND']);
     const after = await eventually(async () => {

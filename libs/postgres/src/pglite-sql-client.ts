@@ -22,11 +22,13 @@ export class PGliteSqlClient implements SqlClient {
 
   async query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<SqlResult<Row>> {
     const result = await this.db.query<Row>(sql, params);
+    await yieldToEventLoop();
     return { rows: result.rows, rowCount: rowCountOf(result) };
   }
 
   async exec(sql: string): Promise<void> {
     await this.db.exec(sql);
+    await yieldToEventLoop();
   }
 
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
@@ -34,10 +36,12 @@ export class PGliteSqlClient implements SqlClient {
       fn({
         query: async <Row>(sql: string, params?: unknown[]) => {
           const result = await t.query<Row>(sql, params);
+          await yieldToEventLoop();
           return { rows: result.rows, rowCount: rowCountOf(result) };
         },
         exec: async (sql: string) => {
           await t.exec(sql);
+          await yieldToEventLoop();
         },
       }),
     );
@@ -56,3 +60,11 @@ export class PGliteSqlClient implements SqlClient {
 function rowCountOf(result: { rows: unknown[]; affectedRows?: number }): number {
   return result.affectedRows ? result.affectedRows : result.rows.length;
 }
+
+/**
+ * PGlite runs queries synchronously in this thread and settles their promises as microtasks, so a
+ * long chain of queries (a projection rebuild, a catch-up) would never let the event loop reach I/O:
+ * HTTP requests would wait until the whole chain ends. Yielding a macrotask after each query keeps the
+ * embedded platform responsive while it works.
+ */
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

@@ -1,11 +1,7 @@
-import { RebuildAbortedError, RebuildInProgressError, type ProjectionRunner, type ProjectionStatus } from '@svp/projections';
-import type { FastifyInstance } from 'fastify';
-import type { Logger } from 'pino';
+import { HealthResponse, ReadinessResponse } from '@svp/contracts';
+import type { ProjectionStatus } from '@svp/projections';
 import { z } from 'zod';
 import type { RouteDoc } from './openapi.js';
-import { AppError } from './app-error.js';
-import { bearerToken } from './auth.js';
-import { toErrorResponse } from './exception.filter.js';
 
 /** A projection's status as JSON (positions as strings: they are 64-bit). */
 export function projectionStatusJson(status: ProjectionStatus) {
@@ -33,59 +29,6 @@ export function projectionStatusJson(status: ProjectionStatus) {
   };
 }
 
-/**
- * Operator endpoints (root token): projection status and lag, and a rebuild from position 0 beside
- * the live table, followed by an atomic switch. The rebuild runs in the background; its progress
- * shows in GET /admin/v1/projections. One rebuild per projection at a time: the runner claims the
- * name synchronously, and a second request while one runs gets 409 Conflict.
- */
-export function registerAdminRoutes(fastify: FastifyInstance, runner: ProjectionRunner, rootToken: string | undefined, logger: Logger): void {
-  const authorize = (authorization: string | undefined) => {
-    if (!rootToken) throw new AppError('FORBIDDEN', 'Admin endpoints need PLATFORM_ROOT_TOKEN to be set on this service');
-    const token = bearerToken(authorization);
-    if (!token) throw new AppError('UNAUTHENTICATED', 'Missing "Authorization: Bearer <root token>" header');
-    if (token !== rootToken) throw new AppError('FORBIDDEN', 'Admin endpoints need the root token');
-  };
-  const fail = (reply: { code(n: number): { send(b: unknown): unknown } }, error: unknown) => {
-    const refused = error instanceof RebuildInProgressError ? new AppError('CONFLICT', error.message) : error;
-    const { status, body } = toErrorResponse(refused);
-    return reply.code(status).send(body);
-  };
-
-  fastify.get('/admin/v1/projections', async (request, reply) => {
-    try {
-      authorize(request.headers.authorization);
-      return { projections: (await runner.statuses()).map(projectionStatusJson) };
-    } catch (error) {
-      return fail(reply, error);
-    }
-  });
-
-  fastify.post<{ Params: { name: string } }>('/admin/v1/projections/:name/rebuild', async (request, reply) => {
-    try {
-      authorize(request.headers.authorization);
-      const { name } = request.params;
-      // No await from here to runner.rebuild(): the check and the runner's claim of the name happen
-      // in one synchronous step, so of two simultaneous requests exactly one gets 202.
-      const known = runner.projectionNames;
-      if (!known.includes(name)) throw new AppError('NOT_FOUND', `No projection '${name}' here`, { projections: known });
-      if (runner.isRebuilding(name)) throw new RebuildInProgressError(name);
-      void runner
-        .rebuild(name, { onProgress: (p) => logger.info({ projection: name, position: p.position.toString(), head: p.head.toString(), ratio: p.ratio }, 'rebuild progress') })
-        .then(
-          (result) => logger.info({ projection: name, table: result.table, eventsApplied: result.eventsApplied }, 'rebuild switched in'),
-          (err: unknown) =>
-            err instanceof RebuildAbortedError
-              ? logger.warn({ projection: name }, 'rebuild abandoned: the runner was stopped; the live table stays active')
-              : logger.error({ err, projection: name }, 'rebuild failed; the live table carries on'),
-        );
-      return reply.code(202).send({ projection: name, state: 'rebuilding', statusUrl: '/admin/v1/projections' });
-    } catch (error) {
-      return fail(reply, error);
-    }
-  });
-}
-
 const ProjectionStatusJson = z.object({
   name: z.string(),
   version: z.number().int(),
@@ -100,6 +43,21 @@ const ProjectionStatusJson = z.object({
     .object({ table: z.string(), position: z.string(), head: z.string(), eventsApplied: z.number().int(), progress: z.number() })
     .optional(),
 });
+
+/** Liveness, readiness and metrics, served by every service. */
+export const healthRouteDocs: RouteDoc[] = [
+  { method: 'get', path: '/healthz', summary: 'Liveness: the process answers', tags: ['operations'], responses: { 200: HealthResponse }, errors: [], auth: 'none' },
+  {
+    method: 'get',
+    path: '/readyz',
+    summary: 'Readiness: database, event store, bus and projections reachable and healthy (503 when not)',
+    tags: ['operations'],
+    responses: { 200: ReadinessResponse, 503: ReadinessResponse },
+    errors: [],
+    auth: 'none',
+  },
+  { method: 'get', path: '/metrics', summary: 'Prometheus metrics (text exposition format)', tags: ['operations'], responses: { 200: undefined }, errors: [], auth: 'none' },
+];
 
 /** The admin endpoints in the service's OpenAPI document. */
 export const adminRouteDocs: RouteDoc[] = [

@@ -14,3 +14,4 @@ export * from './infra.js';
 export * from './standalone.js';
 export * from './admin.js';
 export * from './root-token.js';
+export * from './ops.controller.js';

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import type { DynamicModule, INestApplication } from '@nestjs/common';
+import { type DynamicModule, type INestApplication, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import fastifySwagger from '@fastify/swagger';
@@ -8,11 +8,12 @@ import type { ServiceName } from '@svp/contracts';
 import type { Logger } from 'pino';
 import { ErrorBodyFilter, toErrorResponse } from './exception.filter.js';
 import { PinoNestLogger } from './logger.js';
-import { adminRouteDocs, registerAdminRoutes } from './admin.js';
+import { adminRouteDocs, healthRouteDocs } from './admin.js';
+import { OpsModule } from './ops.controller.js';
 import type { ProjectionRunner } from '@svp/projections';
 import { ServiceMetrics } from './metrics.js';
 import { buildOpenApiDocument, type RouteDoc } from './openapi.js';
-import { runReadiness, type ReadinessCheck } from './readiness.js';
+import type { ReadinessCheck } from './readiness.js';
 
 export interface ServiceAppOptions {
   name: ServiceName;
@@ -57,7 +58,23 @@ export async function startServiceApp(options: ServiceAppOptions): Promise<Runni
       (reply.code(status) as unknown as { send(payload: unknown): unknown }).send(body);
     },
   });
-  const app = await NestFactory.create<NestFastifyApplication>(options.module, adapter, {
+  // The service's own module beside the operator endpoints (/healthz, /readyz, /metrics, /admin),
+  // so every route, operators' included, answers errors through the same filter and body.
+  const root: DynamicModule = {
+    module: ServiceRootModule,
+    imports: [
+      options.module,
+      OpsModule.register({
+        service: options.name,
+        readiness: options.readiness,
+        metrics,
+        logger,
+        projections: options.projections,
+        rootToken: options.rootToken,
+      }),
+    ],
+  };
+  const app = await NestFactory.create<NestFastifyApplication>(root, adapter, {
     logger: new PinoNestLogger(logger),
     abortOnError: false,
   });
@@ -74,20 +91,11 @@ export async function startServiceApp(options: ServiceAppOptions): Promise<Runni
       logger.info({ method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
 
-  fastify.get('/healthz', async () => ({ status: 'ok', service: options.name }));
-  fastify.get('/readyz', async (_request, reply) => {
-    const { ready, checks } = await runReadiness(options.readiness);
-    void reply.status(ready ? 200 : 503);
-    return { status: ready ? 'ready' : 'not_ready', service: options.name, checks };
-  });
-  fastify.get('/metrics', async (_request, reply) => {
-    void reply.header('content-type', metrics.registry.contentType);
-    return metrics.registry.metrics();
-  });
-
-  if (options.projections) registerAdminRoutes(fastify as never, options.projections, options.rootToken, logger);
-
-  const document = buildOpenApiDocument(options.title, '1.0.0', options.projections ? [...options.routes, ...adminRouteDocs] : options.routes);
+  const document = buildOpenApiDocument(options.title, '1.0.0', [
+    ...options.routes,
+    ...healthRouteDocs,
+    ...(options.projections ? adminRouteDocs : []),
+  ]);
   await fastify.register(fastifySwagger as never, { mode: 'static', specification: { document } });
   await fastify.register(fastifySwaggerUi as never, { routePrefix: '/docs' });
 
@@ -106,3 +114,6 @@ export async function startServiceApp(options: ServiceAppOptions): Promise<Runni
     },
   };
 }
+
+@Module({})
+class ServiceRootModule {}
