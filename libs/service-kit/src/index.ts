@@ -15,3 +15,4 @@ export * from './standalone.js';
 export * from './admin.js';
 export * from './root-token.js';
 export * from './ops.controller.js';
+export * from './integration-message.js';

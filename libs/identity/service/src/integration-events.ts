@@ -2,6 +2,7 @@ import { type ApiKeyIssuedV1, type OrgCreatedV1, TOPICS } from '@svp/contracts';
 import type { RecordedEvent } from '@svp/event-store';
 import type { OrgEvent } from '@svp/identity-domain';
 import type { OutgoingMessage } from '@svp/messaging';
+import { integrationMessage } from '@svp/service-kit';
 
 /** Identity's stored events published on identity.events.v1 (keyed by org id); never secrets. */
 export function toIntegrationMessages(event: RecordedEvent): OutgoingMessage[] {
@@ -24,12 +25,5 @@ export function toIntegrationMessages(event: RecordedEvent): OutgoingMessage[] {
     default:
       return [];
   }
-  return [
-    {
-      topic: TOPICS.identity,
-      key: envelope.orgId,
-      value: JSON.stringify(envelope),
-      headers: { 'x-event-id': envelope.eventId, 'x-event-type': envelope.type, 'x-event-version': '1' },
-    },
-  ];
+  return [integrationMessage(TOPICS.identity, envelope.orgId, envelope)];
 }

@@ -5,6 +5,7 @@ import {
 } from '@svp/contracts';
 import type { RecordedEvent } from '@svp/event-store';
 import type { OutgoingMessage } from '@svp/messaging';
+import { integrationMessage } from '@svp/service-kit';
 import type { SessionVariablesEvent } from '@svp/variables-domain';
 
 /**
@@ -30,7 +31,7 @@ export function toIntegrationMessages(event: RecordedEvent): OutgoingMessage[] {
         version: 1,
         data: { sessionId: domain.data.sessionId, changes: domain.data.changes, ...(domain.data.setBy ? { setBy: domain.data.setBy } : {}) },
       };
-      return [toMessage(domain.data.sessionId, message)];
+      return [integrationMessage(TOPICS.variables, domain.data.sessionId, message)];
     }
     case 'SessionVariablesDiscarded': {
       const message: SessionVariablesDiscardedV1 = {
@@ -39,18 +40,9 @@ export function toIntegrationMessages(event: RecordedEvent): OutgoingMessage[] {
         version: 1,
         data: { sessionId: domain.data.sessionId, count: domain.data.count },
       };
-      return [toMessage(domain.data.sessionId, message)];
+      return [integrationMessage(TOPICS.variables, domain.data.sessionId, message)];
     }
     default:
       return []; // not a variables event (another service's, in the embedded shared store)
   }
-}
-
-function toMessage(key: string, envelope: { eventId: string; type: string; version: number }): OutgoingMessage {
-  return {
-    topic: TOPICS.variables,
-    key,
-    value: JSON.stringify(envelope),
-    headers: { 'x-event-id': envelope.eventId, 'x-event-type': envelope.type, 'x-event-version': String(envelope.version) },
-  };
 }
