@@ -5,7 +5,7 @@ import { type ConfigEnv, type ServiceName, parseConfigEnv } from '@svp/contracts
 import { PostgresEventStore } from '@svp/event-store';
 import { gatewayService } from '@svp/gateway-service';
 import { identityService } from '@svp/identity-service';
-import { InProcessMessageBus } from '@svp/messaging';
+import { InProcessMessageBus, SqlMessageLog } from '@svp/messaging';
 import { PGliteSqlClient } from '@svp/postgres';
 import {
   HttpApiKeyIntrospector,
@@ -49,7 +49,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
 
   const sql = await PGliteSqlClient.open({ dataDir: join(dataDir, 'pglite') });
   const store = await PostgresEventStore.create(sql);
-  const bus = new InProcessMessageBus();
+  const bus = new InProcessMessageBus({ log: await SqlMessageLog.create(sql, { logger }), logger });
   const rootTokenGenerated = !env.PLATFORM_ROOT_TOKEN;
   const rootToken = env.PLATFORM_ROOT_TOKEN ?? `root_${randomBytes(24).toString('base64url')}`;
 

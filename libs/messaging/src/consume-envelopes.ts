@@ -4,6 +4,7 @@ import { backoffDelay, delay, type Backoff } from './backoff.js';
 import { deadLetterMessage, type DeadLetter, type DeadLetterReason } from './dead-letter.js';
 import { errorMessage, stderrLogger, type MessagingLogger } from './logger.js';
 import type { Consumer, IncomingMessage, MessageBus } from './message-bus.js';
+import { isTransientError } from './transient-errors.js';
 
 /** Event schemas by envelope `type` (a schema may be a union of the type's versions). */
 export type EnvelopeSchemaMap = { readonly [type: string]: z.ZodType };
@@ -36,12 +37,23 @@ export interface ConsumeEnvelopesOptions<S extends EnvelopeSchema | undefined = 
    * a topic may carry types this consumer does not care about) or dead-lettered. Default 'skip'.
    */
   unknownType?: 'skip' | 'dead-letter';
-  /** Handles one event. Throwing retries it (maxAttempts in all), then dead-letters it. */
+  /**
+   * Handles one event. Throwing a transient error (see `isTransient`) retries it for as long as the
+   * consumer runs; throwing anything else retries it (maxAttempts in all), then dead-letters it.
+   */
   handler: (event: ParsedEvent<S>, message: IncomingMessage) => Promise<void>;
-  /** Attempts of the handler before a message is dead-lettered. Default 3. */
+  /** Attempts of the handler before a message is dead-lettered (transient failures do not count). Default 3. */
   maxAttempts?: number;
-  /** Wait before each retry of the handler. Default 100 ms doubling, at most 1 s. */
+  /** Wait before each retry of the handler after a non-transient failure. Default 100 ms doubling, at most 1 s. */
   backoff?: Backoff;
+  /**
+   * Whether a handler error is a passing infrastructure failure (database restarting, pool timeout,
+   * connection reset, deadlock...) rather than a problem with the message. Such a message is never
+   * dead-lettered: it goes back to the bus, which retries it with its capped backoff (a warn line per
+   * retry) until it succeeds or the consumer stops or loses the partition; the partition waits.
+   * Default `isTransientError`.
+   */
+  isTransient?: (error: unknown) => boolean;
   /** The dead-letter topic of a topic. Default `<topic>.dlq`. */
   dlq?: (topic: string) => string;
   /** Create the topics and their DLQ twins first (idempotent). Default true. */
@@ -60,6 +72,8 @@ type ParseOutcome = { kind: 'ok'; event: unknown } | { kind: 'skip'; type: strin
  * EventEnvelope and then with the event's schema; a message that fails parsing goes straight to
  * `<topic>.dlq`; a handler that throws is retried (maxAttempts in all, with backoff) and then goes
  * to `<topic>.dlq`. Either way the offset is then committed and the partition keeps flowing.
+ * Except a transient infrastructure error (`isTransient`): that message is retried by the bus until
+ * it succeeds or the consumer stops, never dead-lettered, since the event itself is fine.
  * Delivery is at least once: make the handler idempotent, e.g. with `SqlInbox.handleOnce`.
  */
 export async function consumeEnvelopes<S extends EnvelopeSchema | undefined = undefined>(
@@ -74,6 +88,7 @@ export async function consumeEnvelopes<S extends EnvelopeSchema | undefined = un
     dlq = dlqTopic,
     logger = stderrLogger,
     unknownType = 'skip',
+    isTransient = isTransientError,
   } = options;
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new Error(`maxAttempts must be a positive integer, got ${maxAttempts}`);
   const parse = envelopeParser(options.schema, unknownType);
@@ -95,6 +110,10 @@ export async function consumeEnvelopes<S extends EnvelopeSchema | undefined = un
     });
   };
 
+  // Non-transient failures of the message in flight on each partition, kept while the bus retries
+  // it after a transient failure, so that maxAttempts counts every non-transient failure once.
+  const failures = new Map<string, { offset: string; count: number; error: unknown }>();
+
   return bus.consume({
     groupId,
     topics,
@@ -107,22 +126,38 @@ export async function consumeEnvelopes<S extends EnvelopeSchema | undefined = un
         logger.debug({ groupId, topic: message.topic, offset: message.offset, type: outcome.type }, 'event type not consumed; skipped');
         return;
       }
-      let lastError: unknown;
-      for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      const slot = `${message.topic}\u0000${message.partition}`;
+      const previous = failures.get(slot);
+      let failed = previous?.offset === message.offset ? previous.count : 0;
+      let lastError: unknown = previous?.offset === message.offset ? previous.error : undefined;
+      failures.delete(slot);
+      while (failed < maxAttempts) {
         try {
           await options.handler(outcome.event as ParsedEvent<S>, message);
           return;
         } catch (error) {
+          if (isTransient(error)) {
+            failures.set(slot, { offset: message.offset, count: failed, error: lastError });
+            // The bus retries the same message with backoff (a warn line each time) until it succeeds
+            // or the consumer stops; the offset stays uncommitted meanwhile.
+            throw new Error(`transient infrastructure error, retried until it succeeds (never dead-lettered): ${errorMessage(error)}`, {
+              cause: error,
+            });
+          }
+          failed++;
           lastError = error;
           logger.warn(
-            { groupId, topic: message.topic, partition: message.partition, offset: message.offset, attempt, maxAttempts, err: errorMessage(error) },
+            { groupId, topic: message.topic, partition: message.partition, offset: message.offset, attempt: failed, maxAttempts, err: errorMessage(error) },
             'event handler failed',
           );
-          if (attempt < maxAttempts) await delay(backoffDelay(backoff, attempt));
+          if (failed < maxAttempts) await delay(backoffDelay(backoff, failed));
         }
       }
-      // If publishing the dead letter fails, this throws and the bus retries the whole message.
+      // If publishing the dead letter fails, this throws and the bus retries the message, which then
+      // goes straight to the DLQ (its attempts are used up).
+      failures.set(slot, { offset: message.offset, count: failed, error: lastError });
       await deadLetter(message, 'handler', errorMessage(lastError), maxAttempts);
+      failures.delete(slot);
     },
   });
 }

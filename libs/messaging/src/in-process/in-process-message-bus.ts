@@ -1,77 +1,84 @@
 import { dlqTopic } from '@svp/contracts';
-import { delay, exponentialBackoff, type Backoff } from '../backoff.js';
+import { backoffDelay, delay, exponentialBackoff, type Backoff } from '../backoff.js';
 import { handleUntilDone } from '../internal/handle-until-done.js';
 import { errorMessage, stderrLogger, type MessagingLogger } from '../logger.js';
-import type { Consumer, ConsumerOptions, IncomingMessage, MessageBus, MessageHeaders, OutgoingMessage } from '../message-bus.js';
+import type { Consumer, ConsumerOptions, IncomingMessage, MessageBus, OutgoingMessage } from '../message-bus.js';
+import { MemoryMessageLog, type LogAppend, type MessageLog } from './message-log.js';
 import { partitionForKey } from './partitioner.js';
 
 export interface InProcessMessageBusOptions {
+  /**
+   * Where topics, messages and committed offsets are kept. Default: a `MemoryMessageLog` (nothing
+   * survives the process). The embedded platform passes a `SqlMessageLog` (survives restarts).
+   * The bus owns the log: `close()` closes it.
+   */
+  log?: MessageLog;
   /** Partitions of a topic created by ensureTopics or on first use. Default 3. */
   numPartitions?: number;
-  /**
-   * Messages kept per partition; older ones are dropped, as Kafka's retention drops them (a group
-   * whose committed offset fell behind restarts at the oldest kept one). Default 100,000.
-   */
-  retentionPerPartition?: number;
   /** Wait between retries of a throwing handler. Default 100 ms doubling up to 5 s. */
   retryBackoff?: Backoff;
+  /** Messages a partition worker reads from the log at a time. Default 100. */
+  readBatchSize?: number;
   logger?: MessagingLogger;
 }
 
 /**
- * The in-process transport of the embedded single-process mode, with Kafka's semantics where the
- * contract depends on them: topics split into partitions by key hash (Kafka's murmur2), order per
- * partition, consumer groups sharing a topic's partitions, and per-group committed offsets kept for
- * the bus's lifetime, so a consumer restarted in the same group resumes where it stopped. Nothing
- * survives the process: durability in the embedded mode comes from the outbox (the event store
- * keeps the events; the relay republishes what was not checkpointed).
+ * The transport of the embedded single-process mode, with Kafka's semantics where the contract
+ * depends on them: topics split into partitions by key hash (Kafka's murmur2), order per partition,
+ * consumer groups sharing a topic's partitions (membership is coordinated inside this process), and
+ * per-group committed offsets, committed after each message's handler resolved. Messages and
+ * offsets live in a `MessageLog`: in memory by default, or in SQL tables (`SqlMessageLog`), so that
+ * what was published and not yet handled survives a restart or a crash.
  */
 export class InProcessMessageBus implements MessageBus {
-  private readonly topics = new Map<string, PartitionLog[]>();
-  private readonly groups = new Map<string, Group>();
-  private readonly numPartitions: number;
-  private readonly retention: number;
+  readonly log: MessageLog;
   readonly retryBackoff: Backoff;
+  readonly readBatchSize: number;
   readonly logger: MessagingLogger;
+  private readonly numPartitions: number;
+  private readonly partitionCounts = new Map<string, number>();
+  private readonly groups = new Map<string, Group>();
   private roundRobin = 0;
   private closed = false;
 
   constructor(options: InProcessMessageBusOptions = {}) {
+    this.log = options.log ?? new MemoryMessageLog();
     this.numPartitions = options.numPartitions ?? 3;
-    this.retention = options.retentionPerPartition ?? 100_000;
     this.retryBackoff = options.retryBackoff ?? exponentialBackoff({ initialMs: 100, maxMs: 5000 });
+    this.readBatchSize = Math.max(1, options.readBatchSize ?? 100);
     this.logger = options.logger ?? stderrLogger;
     if (!Number.isInteger(this.numPartitions) || this.numPartitions < 1) throw new Error('numPartitions must be a positive integer');
   }
 
   async publish(messages: readonly OutgoingMessage[]): Promise<void> {
     this.assertOpen();
-    // Validate all first, then append all: a publish call is all or nothing.
+    // Validate all first, then append all in one call: a publish call is all or nothing.
     for (const message of messages) {
       if (!message.topic) throw new Error('A message needs a topic');
       if (typeof message.value !== 'string') throw new Error(`The value of a message to '${message.topic}' must be a string`);
     }
+    if (messages.length === 0) return;
+    const entries: LogAppend[] = [];
     for (const message of messages) {
-      const partitions = this.topic(message.topic);
-      const partition =
-        message.key === null ? this.roundRobin++ % partitions.length : partitionForKey(message.key, partitions.length);
-      partitions[partition]!.append(
-        { key: message.key, value: message.value, headers: { ...(message.headers ?? {}) } },
-        this.retention,
-      );
+      const count = await this.partitionCount(message.topic);
+      const partition = message.key === null ? this.roundRobin++ % count : partitionForKey(message.key, count);
+      entries.push({ topic: message.topic, partition, key: message.key, value: message.value, headers: { ...(message.headers ?? {}) } });
     }
+    await this.log.append(entries);
   }
 
   async consume(options: ConsumerOptions): Promise<Consumer> {
     this.assertOpen();
     if (options.topics.length === 0) throw new Error('A consumer needs at least one topic');
-    for (const topic of options.topics) this.topic(topic);
+    const partitions = new Map<string, number>();
+    for (const topic of options.topics) partitions.set(topic, await this.partitionCount(topic));
+    this.assertOpen();
     let group = this.groups.get(options.groupId);
     if (!group) {
-      group = new Group(options.groupId, this);
+      group = new Group(options.groupId);
       this.groups.set(options.groupId, group);
     }
-    const member = new Member(group, this, options);
+    const member = new Member(group, this, options, partitions);
     group.join(member);
     return member;
   }
@@ -79,33 +86,31 @@ export class InProcessMessageBus implements MessageBus {
   async ensureTopics(topics: readonly string[]): Promise<void> {
     this.assertOpen();
     for (const topic of topics) {
-      this.topic(topic);
-      if (!topic.endsWith('.dlq')) this.topic(dlqTopic(topic));
+      await this.partitionCount(topic);
+      if (!topic.endsWith('.dlq')) await this.partitionCount(dlqTopic(topic));
     }
   }
 
   async ping(): Promise<boolean> {
-    return !this.closed;
+    if (this.closed) return false;
+    return this.log.ping().catch(() => false);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await Promise.all([...this.groups.values()].flatMap((group) => [...group.members].map((member) => member.stop())));
+    await this.log.close();
   }
 
-  /** The partitions of a topic, created on first use. */
-  partitions(topic: string): readonly PartitionLog[] {
-    return this.topic(topic);
-  }
-
-  private topic(name: string): PartitionLog[] {
-    let partitions = this.topics.get(name);
-    if (!partitions) {
-      partitions = Array.from({ length: this.numPartitions }, () => new PartitionLog());
-      this.topics.set(name, partitions);
+  /** The partition count of a topic, which is created (in the log) on first use. */
+  private async partitionCount(topic: string): Promise<number> {
+    let count = this.partitionCounts.get(topic);
+    if (count === undefined) {
+      count = await this.log.ensureTopic(topic, this.numPartitions);
+      this.partitionCounts.set(topic, count);
     }
-    return partitions;
+    return count;
   }
 
   private assertOpen(): void {
@@ -113,70 +118,12 @@ export class InProcessMessageBus implements MessageBus {
   }
 }
 
-interface StoredMessage {
-  key: string | null;
-  value: string;
-  headers: MessageHeaders;
-}
-
-/** One partition: an append-only log with offsets, and wake-ups for the consumers waiting at its end. */
-class PartitionLog {
-  /** Offset of messages[0]. */
-  private base = 0;
-  private readonly messages: StoredMessage[] = [];
-  private readonly waiters = new Set<() => void>();
-
-  get start(): number {
-    return this.base;
-  }
-
-  get end(): number {
-    return this.base + this.messages.length;
-  }
-
-  append(message: StoredMessage, retention: number): number {
-    const offset = this.end;
-    this.messages.push(message);
-    // Trim in chunks so that appending stays O(1) amortised.
-    if (this.messages.length > retention + Math.max(1, Math.floor(retention / 10))) {
-      const drop = this.messages.length - retention;
-      this.messages.splice(0, drop);
-      this.base += drop;
-    }
-    for (const wake of this.waiters) wake();
-    this.waiters.clear();
-    return offset;
-  }
-
-  at(offset: number): StoredMessage | undefined {
-    return this.messages[offset - this.base];
-  }
-
-  /** Resolves on the next append or when `signal` aborts. */
-  waitForAppend(signal: AbortSignal): Promise<void> {
-    if (signal.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const wake = () => {
-        signal.removeEventListener('abort', wake);
-        this.waiters.delete(wake);
-        resolve();
-      };
-      this.waiters.add(wake);
-      signal.addEventListener('abort', wake, { once: true });
-    });
-  }
-}
-
-/** A consumer group: committed offsets per topic-partition, and members sharing the partitions. */
+/** A consumer group's members in this process, sharing the partitions of their topics. */
 class Group {
-  readonly committed = new Map<string, number>();
   readonly members = new Set<Member>();
   private rebalancing: Promise<void> = Promise.resolve();
 
-  constructor(
-    readonly id: string,
-    private readonly bus: InProcessMessageBus,
-  ) {}
+  constructor(readonly id: string) {}
 
   join(member: Member): void {
     this.members.add(member);
@@ -199,7 +146,7 @@ class Group {
       let next = 0;
       for (const topic of topics) {
         const eligible = members.filter((member) => member.topics.includes(topic));
-        const count = this.bus.partitions(topic).length;
+        const count = eligible[0]!.partitionCount(topic);
         for (let partition = 0; partition < count; partition++) {
           assignments.get(eligible[next++ % eligible.length]!)!.push({ topic, partition });
         }
@@ -224,10 +171,15 @@ class Member implements Consumer {
     private readonly group: Group,
     private readonly bus: InProcessMessageBus,
     private readonly options: ConsumerOptions,
+    private readonly partitions: ReadonlyMap<string, number>,
   ) {
     this.topics = [...options.topics];
     this.slots = new Semaphore(Math.max(1, options.concurrency ?? 1));
     this.ready = new Promise((resolve) => (this.resolveReady = resolve));
+  }
+
+  partitionCount(topic: string): number {
+    return this.partitions.get(topic)!;
   }
 
   assign(partitions: Array<{ topic: string; partition: number }>): void {
@@ -236,7 +188,7 @@ class Member implements Consumer {
     this.controller = controller;
     this.workers = partitions.map(({ topic, partition }) =>
       this.work(topic, partition, controller.signal).catch((error: unknown) => {
-        // Not expected (handler errors are retried inside); logged so a bug cannot stall a group silently.
+        // Not expected (handler and log errors are retried inside); logged so a bug cannot stall a group silently.
         this.bus.logger.error({ groupId: this.group.id, topic, partition, err: errorMessage(error) }, 'in-process partition worker failed');
       }),
     );
@@ -254,47 +206,86 @@ class Member implements Consumer {
     return this.stopping;
   }
 
+  /**
+   * Handles one partition from the group's committed offset on, committing each message's offset
+   * after its handler resolved (at least once: a stop or crash between the two redelivers it).
+   */
   private async work(topic: string, partition: number, signal: AbortSignal): Promise<void> {
-    const log = this.bus.partitions(topic)[partition]!;
-    const key = `${topic}\u0000${partition}`;
-    let offset = this.group.committed.get(key);
-    if (offset === undefined) {
-      // No committed offset: start where the group starts, and remember it so a later rebalance
-      // does not skip what arrived in between (with fromBeginning: false).
-      offset = this.options.fromBeginning === false ? log.end : log.start;
-      this.group.committed.set(key, offset);
-    }
+    const { log } = this.bus;
+    const groupId = this.group.id;
+    const joined = await this.retryLog(signal, 'read the committed offset', { topic, partition }, () =>
+      log.join(groupId, topic, partition, this.options.fromBeginning !== false),
+    );
+    if (!joined) return;
+    let offset = joined.value;
     while (!signal.aborted) {
-      if (offset < log.start) offset = log.start;
-      const stored = log.at(offset);
-      if (!stored) {
-        await log.waitForAppend(signal);
+      const version = log.version(topic);
+      const batch = await this.retryLog(signal, 'read messages', { topic, partition, offset }, () =>
+        log.read(topic, partition, offset, this.bus.readBatchSize),
+      );
+      if (!batch) return;
+      if (batch.value.length === 0) {
+        await log.waitForAppend(topic, version, signal);
         continue;
       }
-      const release = await this.slots.acquire(signal);
-      if (!release) break;
-      let handled: boolean;
-      try {
-        const message: IncomingMessage = {
-          topic,
-          partition,
-          offset: String(offset),
-          key: stored.key,
-          value: stored.value,
-          headers: { ...stored.headers },
-        };
-        handled = await handleUntilDone(this.options.handler, message, {
-          backoff: this.bus.retryBackoff,
-          logger: this.bus.logger,
-          canContinue: () => !signal.aborted,
-          wait: (ms) => delay(ms, signal),
-        });
-      } finally {
-        release();
+      for (const stored of batch.value) {
+        const release = await this.slots.acquire(signal);
+        if (!release) return;
+        let handled: boolean;
+        try {
+          const message: IncomingMessage = {
+            topic,
+            partition,
+            offset: String(stored.offset),
+            key: stored.key,
+            value: stored.value,
+            headers: { ...stored.headers },
+          };
+          handled = await handleUntilDone(this.options.handler, message, {
+            backoff: this.bus.retryBackoff,
+            logger: this.bus.logger,
+            context: { groupId },
+            canContinue: () => !signal.aborted,
+            wait: (ms) => delay(ms, signal),
+          });
+        } finally {
+          release();
+        }
+        if (!handled) return;
+        offset = stored.offset + 1;
+        const next = offset;
+        const committed = await this.retryLog(signal, 'commit an offset', { topic, partition, offset: next }, () =>
+          log.commit(groupId, topic, partition, next),
+        );
+        // Stopped while the commit kept failing: the message is delivered again later (at least once).
+        if (!committed) return;
       }
-      if (!handled) break;
-      offset += 1;
-      this.group.committed.set(key, offset);
+    }
+  }
+
+  /**
+   * Runs a log operation until it succeeds (the log's storage may be briefly unavailable), with the
+   * bus's backoff; undefined when the worker was stopped meanwhile. Always tries at least once.
+   */
+  private async retryLog<T>(
+    signal: AbortSignal,
+    what: string,
+    fields: Record<string, unknown>,
+    operation: () => Promise<T>,
+  ): Promise<{ value: T } | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return { value: await operation() };
+      } catch (error) {
+        if (signal.aborted) return undefined;
+        const ms = backoffDelay(this.bus.retryBackoff, attempt);
+        this.bus.logger.warn(
+          { groupId: this.group.id, ...fields, attempt, retryInMs: ms, err: errorMessage(error) },
+          `in-process consumer could not ${what}; retrying`,
+        );
+        await delay(ms, signal);
+        if (signal.aborted) return undefined;
+      }
     }
   }
 }

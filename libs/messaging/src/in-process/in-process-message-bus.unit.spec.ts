@@ -3,6 +3,7 @@ import { silentLogger } from '../logger.js';
 import type { IncomingMessage } from '../message-bus.js';
 import { waitFor } from '@svp/testing';
 import { InProcessMessageBus } from './in-process-message-bus.js';
+import { MemoryMessageLog } from './message-log.js';
 
 const newBus = () => new InProcessMessageBus({ numPartitions: 4, retryBackoff: 5, logger: silentLogger });
 
@@ -44,7 +45,7 @@ describe('InProcessMessageBus', () => {
   });
 
   it('given a retention of 10 per partition, then old messages are dropped and a group starts at the oldest kept one', async () => {
-    const bus = new InProcessMessageBus({ numPartitions: 1, retentionPerPartition: 10, logger: silentLogger });
+    const bus = new InProcessMessageBus({ numPartitions: 1, log: new MemoryMessageLog({ retentionPerPartition: 10 }), logger: silentLogger });
     await bus.publish(Array.from({ length: 25 }, (_, i) => ({ topic: 't', key: 'k', value: String(i) })));
     const seen: IncomingMessage[] = [];
     await bus.consume({ groupId: 'g', topics: ['t'], handler: async (m) => void seen.push(m) });

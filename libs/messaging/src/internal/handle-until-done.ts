@@ -5,6 +5,8 @@ import type { IncomingMessage } from '../message-bus.js';
 export interface HandleUntilDoneOptions {
   backoff: Backoff;
   logger: MessagingLogger;
+  /** Fields added to every log line (e.g. the group id). */
+  context?: Record<string, unknown>;
   /** False once the consumer stops or loses the partition: then the retries give up. */
   canContinue: () => boolean;
   /** Waits between retries (the Kafka adapter sends heartbeats meanwhile). */
@@ -27,7 +29,7 @@ export async function handleUntilDone(
     } catch (error) {
       const ms = backoffDelay(options.backoff, attempt);
       options.logger.warn(
-        { topic: message.topic, partition: message.partition, offset: message.offset, attempt, retryInMs: ms, err: errorMessage(error) },
+        { ...options.context, topic: message.topic, partition: message.partition, offset: message.offset, attempt, retryInMs: ms, err: errorMessage(error) },
         'message handler failed; retrying the same message',
       );
       if (!options.canContinue()) return false;

@@ -5,19 +5,23 @@ import { silentLogger } from '../logger.js';
 import { describeMessageBusContract } from '../testing/index.js';
 import { KafkaMessageBus } from './kafka-message-bus.js';
 
+const contractBus = async () =>
+  new KafkaMessageBus({
+    brokers: testInfra().kafkaBrokers,
+    clientId: 'messaging-contract',
+    logger: silentLogger,
+    // Fast group joins and shutdowns for tests (the broker's minimum session timeout is 6 s).
+    sessionTimeoutMs: 6000,
+    heartbeatIntervalMs: 500,
+    maxWaitTimeMs: 200,
+    retryBackoff: 50,
+  });
+
 // The distributed pairing: the real broker, with the store, inbox and relay on the real PostgreSQL.
 describeMessageBusContract('Kafka (kafkajs) with PostgreSQL', {
-  createBus: async () =>
-    new KafkaMessageBus({
-      brokers: testInfra().kafkaBrokers,
-      clientId: 'messaging-contract',
-      logger: silentLogger,
-      // Fast group joins and shutdowns for tests (the broker's minimum session timeout is 6 s).
-      sessionTimeoutMs: 6000,
-      heartbeatIntervalMs: 500,
-      maxWaitTimeMs: 200,
-      retryBackoff: 50,
-    }),
+  createBus: contractBus,
+  // A restarted process: a new client of the same cluster.
+  reopenBus: contractBus,
   openSql: async () => {
     const db = await freshPgSchema('msg', { max: 5 });
     const store = await PostgresEventStore.create(db.sql);

@@ -318,6 +318,7 @@ class KafkaBusConsumer implements Consumer {
       const handled = await handleUntilDone(this.options.handler, toIncoming(batch.topic, batch.partition, raw), {
         backoff: this.settings.retryBackoff,
         logger: this.settings.logger,
+        context: { groupId: this.options.groupId },
         canContinue,
         wait: (ms) => this.waitWithHeartbeats(ms, heartbeat, canContinue),
       });

@@ -8,6 +8,9 @@
  * At-least-once allowances: a consumer stopped cleanly commits what it handled, so a restart in the
  * same group re-handles nothing (asserted). After a crash (no clean stop) the uncommitted tail is
  * redelivered; that is what the inbox absorbs (asserted through the outbox cases).
+ *
+ * Durability: with `reopenBus`, the suite also checks that what one bus instance accepted and did
+ * not get handled is handled by the same group on a new instance (a process restart).
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -34,6 +37,13 @@ export interface MessageBusSqlFixture {
 export interface MessageBusContractSetup {
   /** The bus under test; created once per suite, closed after it. */
   createBus: () => Promise<MessageBus>;
+  /**
+   * A new bus instance on the same backing store as `createBus`'s (the same brokers, the same
+   * database), as a restarted process would open. Omitted for a bus that keeps nothing beyond its
+   * instance (the in-memory log): the restart test is then not declared for it (such a bus is never
+   * used where durability is needed; the embedded platform uses the SQL log).
+   */
+  reopenBus?: () => Promise<MessageBus>;
   /** A fresh database (schema) with an event store, per test that needs one. */
   openSql: () => Promise<MessageBusSqlFixture>;
   /** Deadline of each wait. Default 30 s. */
@@ -82,6 +92,11 @@ export function interruptibleBus(bus: MessageBus, okCalls: number) {
     close: async () => undefined,
   };
   return Object.assign(state, { bus: wrapped });
+}
+
+/** What a PostgreSQL client throws when the server is down (pg wraps Node's socket error). */
+export function connectionRefusedError(): Error {
+  return Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED', errno: -111, syscall: 'connect' });
 }
 
 const ContractPinged = integrationEvent('ContractPinged', 1, z.object({ n: z.number().int(), fail: z.boolean().optional() }));
@@ -357,6 +372,126 @@ export function describeMessageBusContract(adapterName: string, setup: MessageBu
       expect(letters[2]!.headers[DLQ_HEADERS.error]).toBe('handler refused n=2');
       await stopAll();
     });
+
+    it('a handler failing with a transient infrastructure error is retried beyond maxAttempts and never dead-lettered; a plain error is dead-lettered after maxAttempts', async () => {
+      const topic = freshName('transient');
+      const key = 'session-transient';
+      const [flakyId, poisonId, laterId] = [randomUUID(), randomUUID(), randomUUID()];
+      const handled: string[] = [];
+      let connectionFailures = 0;
+      let poisonAttempts = 0;
+      track(
+        await consumeEnvelopes({
+          bus,
+          logger,
+          groupId: freshName('transient-group'),
+          topics: [topic],
+          schema: ContractPinged,
+          maxAttempts: 3,
+          backoff: 10,
+          handler: async (event) => {
+            if (event.eventId === flakyId && connectionFailures < 5) {
+              connectionFailures++;
+              throw connectionRefusedError();
+            }
+            if (event.data.fail) {
+              poisonAttempts++;
+              throw new Error('handler refused');
+            }
+            handled.push(event.eventId);
+          },
+        }),
+      );
+      const { received: dlq } = await collect([`${topic}.dlq`]);
+      await bus.publish([
+        { topic, key, value: envelopeJson('ContractPinged', { n: 1 }, flakyId) },
+        { topic, key, value: envelopeJson('ContractPinged', { n: 2, fail: true }, poisonId) },
+        { topic, key, value: envelopeJson('ContractPinged', { n: 3 }, laterId) },
+      ]);
+
+      // The poison message comes after the flaky one on the same partition: once it is in the DLQ,
+      // the flaky one was settled, so an empty DLQ apart from it means the flaky one never went there.
+      await until(() => handled.length === 2 && dlq.length === 1, 'two handled messages and one dead letter');
+      expect(handled).toEqual([flakyId, laterId]);
+      expect(connectionFailures).toBe(5);
+      expect(poisonAttempts).toBe(3);
+      expect(dlq.map((m) => [(JSON.parse(m.value) as { eventId: string }).eventId, m.headers[DLQ_HEADERS.reason], m.headers[DLQ_HEADERS.attempts]])).toEqual([
+        [poisonId, 'handler', '3'],
+      ]);
+      await stopAll();
+    });
+
+    if (setup.reopenBus)
+    it(
+      'survives a restart: messages one bus instance accepted but did not get handled are handled by the same group on a new instance, each effect exactly once with the inbox',
+      async () => {
+        const reopen = setup.reopenBus!;
+        const { sql, dispose } = await setup.openSql();
+        const first = await reopen();
+        let second: MessageBus | undefined;
+        try {
+          const inbox = await SqlInbox.create(sql);
+          await sql.exec('CREATE TABLE contract_restart_effects (event_id uuid NOT NULL, n int NOT NULL)');
+          const topic = freshName('restart');
+          const groupId = freshName('restart-group');
+          const effect = (eventId: string, n: number) =>
+            inbox.handleOnce(groupId, eventId, (tx) => tx.query('INSERT INTO contract_restart_effects (event_id, n) VALUES ($1, $2)', [eventId, n]));
+          await first.ensureTopics([topic]);
+          const ids = Array.from({ length: 8 }, () => randomUUID());
+          await first.publish(ids.map((id, n) => ({ topic, key: 'session-restart', value: envelopeJson('ContractPinged', { n }, id) })));
+
+          // The first instance's consumer handles 0-2; on 3 it makes the effect and then fails (as if
+          // the database went away before the offset was committed), again and again, until it stops.
+          const firstHandled: number[] = [];
+          let failuresOn3 = 0;
+          await consumeEnvelopes({
+            bus: first,
+            logger,
+            groupId,
+            topics: [topic],
+            schema: ContractPinged,
+            handler: async (event) => {
+              await effect(event.eventId, event.data.n);
+              if (event.data.n >= 3) {
+                failuresOn3++;
+                throw connectionRefusedError();
+              }
+              firstHandled.push(event.data.n);
+            },
+          });
+          await until(() => failuresOn3 >= 2, 'the first consumer to fail twice on message 3');
+          await first.close();
+          expect(firstHandled).toEqual([0, 1, 2]);
+
+          second = await reopen();
+          const delivered: number[] = [];
+          track(
+            await consumeEnvelopes({
+              bus: second,
+              logger,
+              groupId,
+              topics: [topic],
+              schema: ContractPinged,
+              handler: async (event) => {
+                await effect(event.eventId, event.data.n);
+                delivered.push(event.data.n);
+              },
+            }),
+          );
+          await until(() => delivered.length === 5, '5 deliveries on the new instance');
+          expect(delivered).toEqual([3, 4, 5, 6, 7]);
+          const { rows } = await sql.query<{ n: number; count: number }>(
+            'SELECT n, count(*)::int AS count FROM contract_restart_effects GROUP BY n ORDER BY n',
+          );
+          expect(rows).toEqual(ids.map((_, n) => ({ n, count: 1 })));
+        } finally {
+          await stopAll();
+          await first.close();
+          await second?.close();
+          await dispose();
+        }
+      },
+    );
 
     describe('outbox relayed from the event store', () => {
       const toMessages =
