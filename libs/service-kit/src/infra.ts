@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ConfigEnv, ServiceName } from '@svp/contracts';
 import { type EventStore, KurrentDbEventStore, PostgresEventStore } from '@svp/event-store';
-import { InProcessMessageBus, KafkaMessageBus, type MessageBus } from '@svp/messaging';
+import { InProcessMessageBus, KafkaMessageBus, type MessageBus, SqlMessageLog } from '@svp/messaging';
 import { PGliteSqlClient, PgSqlClient, type SqlClient } from '@svp/postgres';
 import type { Logger } from 'pino';
 import { type ApiKeyIntrospector, HttpApiKeyIntrospector } from './auth.js';
@@ -31,12 +31,13 @@ export async function openEventStore(env: ConfigEnv, sql: SqlClient): Promise<Ev
   return PostgresEventStore.create(sql);
 }
 
-export function openBus(env: ConfigEnv, service: ServiceName, logger: Logger): MessageBus {
+/** Kafka, or the in-process bus with its log in the service's own database (durable, one process). */
+export async function openBus(env: ConfigEnv, service: ServiceName, logger: Logger, sql: SqlClient): Promise<MessageBus> {
   if (selectAdapters(env).bus === 'kafka') {
     if (!env.KAFKA_BROKERS) throw new Error('BUS=kafka needs KAFKA_BROKERS');
     return new KafkaMessageBus({ brokers: env.KAFKA_BROKERS, clientId: env.KAFKA_CLIENT_ID ?? `svp-${service}`, logger });
   }
-  return new InProcessMessageBus();
+  return new InProcessMessageBus({ log: await SqlMessageLog.create(sql, { logger }), logger });
 }
 
 export function openIntrospector(env: ConfigEnv): ApiKeyIntrospector {
@@ -48,7 +49,7 @@ export function openIntrospector(env: ConfigEnv): ApiKeyIntrospector {
 export async function openServiceInfra(env: ConfigEnv, service: ServiceName, logger: Logger): Promise<ServiceInfra & { close(): Promise<void> }> {
   const sql = await openSql(env, service);
   const store = await openEventStore(env, sql);
-  const bus = openBus(env, service, logger);
+  const bus = await openBus(env, service, logger, sql);
   return {
     env,
     logger,
