@@ -1,22 +1,9 @@
-import { PostgresEventStore } from '@svp/event-store';
-import { PGliteSqlClient } from '@svp/postgres';
-import { describeMessageBusContract } from '../testing/index.js';
+import { describeMessageBusContract, pgliteStoreFixture } from '../testing/index.js';
 import { InProcessMessageBus } from './in-process-message-bus.js';
 import { silentLogger } from '../logger.js';
 
 // The embedded mode's pairing: the in-process bus with the store, inbox and relay on PGlite.
 describeMessageBusContract('in-process (PGlite)', {
   createBus: async () => new InProcessMessageBus({ retryBackoff: 20, logger: silentLogger }),
-  openSql: async () => {
-    const sql = await PGliteSqlClient.open();
-    const store = await PostgresEventStore.create(sql);
-    return {
-      sql,
-      store,
-      dispose: async () => {
-        await store.close();
-        await sql.close();
-      },
-    };
-  },
+  openSql: pgliteStoreFixture,
 });

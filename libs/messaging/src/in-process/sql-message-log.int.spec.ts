@@ -1,9 +1,8 @@
 import { afterAll, beforeAll } from '@jest/globals';
-import { PostgresEventStore } from '@svp/event-store';
 import { PGliteSqlClient, type SqlClient } from '@svp/postgres';
 import { freshPgSchema } from '@svp/testing';
 import { silentLogger } from '../logger.js';
-import { describeMessageBusContract } from '../testing/index.js';
+import { describeMessageBusContract, pgliteStoreFixture, postgresStoreFixture } from '../testing/index.js';
 import { InProcessMessageBus } from './in-process-message-bus.js';
 import { SqlMessageLog } from './sql-message-log.js';
 
@@ -28,33 +27,11 @@ afterAll(async () => {
 describeMessageBusContract('in-process, SQL log on PGlite', {
   createBus: () => busOn(pglite),
   reopenBus: () => busOn(pglite),
-  openSql: async () => {
-    const sql = await PGliteSqlClient.open();
-    const store = await PostgresEventStore.create(sql);
-    return {
-      sql,
-      store,
-      dispose: async () => {
-        await store.close();
-        await sql.close();
-      },
-    };
-  },
+  openSql: pgliteStoreFixture,
 });
 
 describeMessageBusContract('in-process, SQL log on PostgreSQL', {
   createBus: () => busOn(postgres.sql),
   reopenBus: () => busOn(postgres.sql),
-  openSql: async () => {
-    const db = await freshPgSchema('msg', { max: 5 });
-    const store = await PostgresEventStore.create(db.sql);
-    return {
-      sql: db.sql,
-      store,
-      dispose: async () => {
-        await store.close();
-        await db.dispose();
-      },
-    };
-  },
+  openSql: postgresStoreFixture,
 });

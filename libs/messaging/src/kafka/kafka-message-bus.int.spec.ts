@@ -1,8 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { PostgresEventStore } from '@svp/event-store';
-import { freshPgSchema, testInfra, uniqueName, waitFor } from '@svp/testing';
+import { testInfra, uniqueName, waitFor } from '@svp/testing';
 import { silentLogger } from '../logger.js';
-import { describeMessageBusContract } from '../testing/index.js';
+import { describeMessageBusContract, postgresStoreFixture } from '../testing/index.js';
 import { KafkaMessageBus } from './kafka-message-bus.js';
 
 const contractBus = async () =>
@@ -22,18 +21,7 @@ describeMessageBusContract('Kafka (kafkajs) with PostgreSQL', {
   createBus: contractBus,
   // A restarted process: a new client of the same cluster.
   reopenBus: contractBus,
-  openSql: async () => {
-    const db = await freshPgSchema('msg', { max: 5 });
-    const store = await PostgresEventStore.create(db.sql);
-    return {
-      sql: db.sql,
-      store,
-      dispose: async () => {
-        await store.close();
-        await db.dispose();
-      },
-    };
-  },
+  openSql: postgresStoreFixture,
 });
 
 describe('KafkaMessageBus publishing after a failure', () => {
