@@ -44,6 +44,22 @@ export const ConfigEnv = z
     WEBHOOKS_ALLOW_PRIVATE_TARGETS: bool.default(false),
     BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(256 * 1024),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+    /** Requests per minute each org may make on each service (an org's own quota, set by the operator, wins). */
+    ORG_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(10_000_000).default(6000),
+    /** Clock skew allowed when checking a JWT's exp, nbf and iat, in seconds. */
+    JWT_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(60),
+    /** Most active (not rotated, not revoked) signing keys an org may hold. */
+    SIGNING_KEYS_MAX_ACTIVE: z.coerce.number().int().min(1).max(1000).default(10),
+    /** How long a rotated signing key stays valid, by default (a rotation may ask for less or more, up to 30 days). */
+    SIGNING_KEY_GRACE_SECONDS: z.coerce.number().int().min(0).max(30 * 24 * 3600).default(86_400),
+    /**
+     * Encrypts HS256 secrets at rest (AES-256-GCM): 32 random bytes, base64 or base64url. When unset it
+     * is derived from PLATFORM_ROOT_TOKEN (the embedded mode keeps a generated one under .data).
+     */
+    SIGNING_SECRETS_KEY: z
+      .string()
+      .regex(/^[A-Za-z0-9+/_-]{43,44}={0,2}$/, 'must be 32 bytes in base64 or base64url')
+      .optional(),
   })
   .superRefine((raw, ctx) => {
     const env = raw as Partial<typeof raw>;

@@ -76,3 +76,50 @@ export const API_SCOPES = [
 ] as const;
 export const ApiScope = z.enum(API_SCOPES);
 export type ApiScope = z.infer<typeof ApiScope>;
+
+/** Signing algorithms a signing key can have (never `none`, never anything else). */
+export const SIGNING_ALGS = ['HS256', 'RS256', 'ES256'] as const;
+export const SigningAlg = z.enum(SIGNING_ALGS);
+export type SigningAlg = z.infer<typeof SigningAlg>;
+
+/** A signing key's id (the JWT header `kid`): chosen by the platform or given by the org. */
+export const Kid = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9._-]+$/, 'must hold only letters, digits, . _ and -');
+
+/** Why a token did not verify (the `reason` of a failed verification, also kept on the session's identity record). */
+export const VERIFICATION_FAILURE_REASONS = [
+  'TOKEN_EXPIRED',
+  'TOKEN_NOT_YET_VALID',
+  'SIGNATURE_INVALID',
+  'KID_UNKNOWN',
+  'KID_REVOKED',
+  'ALG_NOT_ALLOWED',
+  'CLAIM_MISSING',
+  'MALFORMED',
+] as const;
+export const VerificationFailureReason = z.enum(VERIFICATION_FAILURE_REASONS);
+export type VerificationFailureReason = z.infer<typeof VerificationFailureReason>;
+
+/** Claims read into the metadata themselves; every other claim is a custom claim. */
+export const REGISTERED_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti'] as const;
+
+/** One custom claim an org maps to a typed session or visitor variable (verified, source `claim`). */
+export const ClaimMappingEntry = z.strictObject({
+  claim: z.string().min(1).max(128),
+  variable: VariableName,
+  scope: z.enum(['session', 'visitor']),
+  type: z.enum(['string', 'number', 'boolean']),
+});
+export type ClaimMappingEntry = z.infer<typeof ClaimMappingEntry>;
+
+/** A variable produced from a verified claim by the org's claim mapping. */
+export const MappedClaimVariable = z.object({
+  name: VariableName,
+  value: VariableValue,
+  scope: z.enum(['session', 'visitor']),
+  claim: z.string(),
+});
+export type MappedClaimVariable = z.infer<typeof MappedClaimVariable>;

@@ -13,15 +13,23 @@ export const PutSessionVariablesBody = z.strictObject({
 });
 export type PutSessionVariablesBody = z.infer<typeof PutSessionVariablesBody>;
 
-/** One variable as every read shows it, with its provenance. */
+/**
+ * One variable as every read shows it, with its provenance.
+ *
+ * `version` 0 with `updatedAt` null is a variable that was never set: the metadata scope is always
+ * shown in full (providedName, providedEmail, authenticatedExternalId, authenticatedStatus), so a
+ * session nobody authenticated still answers `authenticatedStatus: false` (never empty, as Zendesk's
+ * metadata) and null for the others, with no version and no time of change. Every variable that was
+ * set has version ≥ 1 and its `updatedAt`.
+ */
 export const VariableView = z.object({
   name: VariableName,
   value: VariableValue,
   scope: VariableScope,
   source: VariableSource,
   verified: z.boolean(),
-  updatedAt: z.iso.datetime({ offset: true }),
-  version: z.number().int().positive(),
+  updatedAt: z.iso.datetime({ offset: true }).nullable(),
+  version: z.number().int().nonnegative(),
 });
 export type VariableView = z.infer<typeof VariableView>;
 
