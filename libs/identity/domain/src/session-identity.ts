@@ -1,0 +1,141 @@
+import type { MappedClaimVariable, VariableValue, VerificationFailureReason } from '@svp/contracts';
+
+/**
+ * A session's identity record (stream `sessionidentity-<orgId>.<sessionId>`): every verification of
+ * a messaging JWT for the session, the successful ones and the failed ones with their reason, so
+ * support can see why an authentication did not take. Pure decider: the verification itself (crypto,
+ * key lookups) happened before; its outcome comes in the command, with a hash of the token (never the
+ * token).
+ */
+
+export interface VerifiedIdentity {
+  kid: string;
+  externalId: string;
+  /** Where the external id is unique: `brand:<brandId>`, or `org` (no brand, or the org links its brands). */
+  externalIdScope: string;
+  name: string | null;
+  email: string | null;
+  emailVerified: boolean | null;
+  claims: Record<string, VariableValue>;
+  variables: MappedClaimVariable[];
+  brandId?: string;
+  visitorId?: string;
+}
+
+export interface VerificationFailed {
+  reason: VerificationFailureReason;
+  detail: string;
+  kid?: string;
+}
+
+export interface AttemptRecord {
+  at: string;
+  authenticated: boolean;
+  kid?: string;
+  reason?: VerificationFailureReason;
+  detail?: string;
+  externalId?: string | null;
+}
+
+export type SessionIdentityState =
+  | { status: 'unknown' }
+  | {
+      status: 'anonymous';
+      orgId: string;
+      sessionId: string;
+      lastFailure: AttemptRecord;
+      lastTokenHash: string;
+    }
+  | {
+      status: 'authenticated';
+      orgId: string;
+      sessionId: string;
+      identity: VerifiedIdentity;
+      verifiedAt: string;
+      lastFailure: AttemptRecord | null;
+      lastTokenHash: string;
+    };
+
+export const initialSessionIdentityState = (): SessionIdentityState => ({ status: 'unknown' });
+
+export type SessionIdentityCommand = {
+  type: 'RecordVerification';
+  data: {
+    orgId: string;
+    sessionId: string;
+    /** SHA-256 of the token: the same token verified again has no second effect. */
+    tokenHash: string;
+    outcome: ({ authenticated: true } & VerifiedIdentity) | ({ authenticated: false } & VerificationFailed);
+    now: string;
+  };
+};
+
+export type SessionIdentityEvent =
+  | {
+      type: 'SessionIdentityVerified';
+      data: VerifiedIdentity & { orgId: string; sessionId: string; tokenHash: string; previousExternalId?: string; at: string };
+    }
+  | {
+      type: 'SessionIdentityRejected';
+      data: VerificationFailed & { orgId: string; sessionId: string; tokenHash: string; at: string };
+    };
+
+export function decideSessionIdentity(command: SessionIdentityCommand, state: SessionIdentityState): SessionIdentityEvent[] {
+  const { orgId, sessionId, tokenHash, outcome, now } = command.data;
+  // The same token again: the record already holds its outcome.
+  if (state.status !== 'unknown' && state.lastTokenHash === tokenHash) return [];
+  if (outcome.authenticated) {
+    const { authenticated: _authenticated, ...identity } = outcome;
+    const previous =
+      state.status === 'authenticated' &&
+      (state.identity.externalId !== identity.externalId || state.identity.externalIdScope !== identity.externalIdScope)
+        ? state.identity.externalId
+        : undefined;
+    return [
+      {
+        type: 'SessionIdentityVerified',
+        data: { orgId, sessionId, ...identity, tokenHash, ...(previous !== undefined ? { previousExternalId: previous } : {}), at: now },
+      },
+    ];
+  }
+  // A failed attempt never undoes an earlier successful one (that token was valid); it is recorded.
+  const { authenticated: _authenticated, ...failure } = outcome;
+  return [{ type: 'SessionIdentityRejected', data: { orgId, sessionId, ...failure, tokenHash, at: now } }];
+}
+
+export function evolveSessionIdentity(state: SessionIdentityState, event: SessionIdentityEvent): SessionIdentityState {
+  switch (event.type) {
+    case 'SessionIdentityVerified': {
+      const { orgId, sessionId, tokenHash, at, previousExternalId: _previous, ...identity } = event.data;
+      return {
+        status: 'authenticated',
+        orgId,
+        sessionId,
+        identity,
+        verifiedAt: at,
+        lastFailure: state.status === 'unknown' ? null : state.lastFailure,
+        lastTokenHash: tokenHash,
+      };
+    }
+    case 'SessionIdentityRejected': {
+      const { orgId, sessionId, tokenHash, at, reason, detail, kid } = event.data;
+      const lastFailure: AttemptRecord = { at, authenticated: false, reason, detail, ...(kid ? { kid } : {}) };
+      if (state.status === 'authenticated') return { ...state, lastFailure, lastTokenHash: tokenHash };
+      return { status: 'anonymous', orgId, sessionId, lastFailure, lastTokenHash: tokenHash };
+    }
+    default:
+      return exhaustive(event);
+  }
+}
+
+/** Stream of one org's session's identity record (session ids are per org). */
+export const sessionIdentityStream = (orgId: string, sessionId: string): string => `sessionidentity-${orgId}.${sessionId}`;
+export const SESSION_IDENTITY_EVENT_TYPES = ['SessionIdentityVerified', 'SessionIdentityRejected'] as const satisfies readonly SessionIdentityEvent['type'][];
+
+/** Where an external id is unique: per brand, unless the org links its brands (or there is no brand). */
+export const externalIdScope = (brandId: string | undefined, linkBrands: boolean): string =>
+  brandId && !linkBrands ? `brand:${brandId}` : 'org';
+
+function exhaustive(value: never): never {
+  throw new Error(`Unhandled: ${JSON.stringify(value)}`);
+}
