@@ -3,6 +3,7 @@ import {
   type ExecutionContext,
   Inject,
   Injectable,
+  Optional,
   SetMetadata,
   createParamDecorator,
 } from '@nestjs/common';
@@ -10,12 +11,15 @@ import { Reflector } from '@nestjs/core';
 import { createHash } from 'node:crypto';
 import { ApiKeyFormat, type ApiScope, IntrospectApiKeyResponse } from '@svp/contracts';
 import { AppError } from './app-error.js';
+import { ORG_METER, OrgMeter } from './metering.js';
 
 /** Who is calling: the org and scopes that follow from the bearer API key. */
 export interface AuthContext {
   orgId: string;
   keyId: string;
   scopes: ApiScope[];
+  /** The org's own request quota (per minute, per service) when the operator set one. */
+  requestsPerMinute?: number | null;
 }
 
 /** How a service learns what an API key is: a cached call to the identity service. */
@@ -63,7 +67,10 @@ export class HttpApiKeyIntrospector implements ApiKeyIntrospector {
 }
 
 const SCOPES_KEY = 'svp:required-scopes';
-/** Marks a handler as needing an org API key with these scopes. */
+/**
+ * Marks a handler as needing an org API key with these scopes (none: any valid key). Such requests
+ * are metered per org when the service has an OrgMeter.
+ */
 export const RequireScopes = (...scopes: ApiScope[]) => SetMetadata(SCOPES_KEY, scopes);
 
 export function bearerToken(header: string | string[] | undefined): string | undefined {
@@ -72,12 +79,23 @@ export function bearerToken(header: string | string[] | undefined): string | und
   return match?.[1];
 }
 
-/** Turns `Authorization: Bearer <org API key>` into an AuthContext; 401 and 403 with the error body. */
+interface HeaderReply {
+  header(name: string, value: string): unknown;
+}
+
+/**
+ * Turns `Authorization: Bearer <org API key>` into an AuthContext; 401 and 403 with the error body.
+ * With an OrgMeter (ORG_METER), every authenticated request is metered against the org's quota:
+ * the answer carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds), and
+ * past the quota it is 429 RATE_LIMITED with `Retry-After`. The headers are set on the reply before
+ * the error is thrown; the exception filter keeps them.
+ */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     @Inject(API_KEY_INTROSPECTOR) private readonly introspector: ApiKeyIntrospector,
+    @Optional() @Inject(ORG_METER) private readonly meter?: OrgMeter,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -91,10 +109,36 @@ export class ApiKeyGuard implements CanActivate {
     if (!key) throw new AppError('UNAUTHENTICATED', 'Missing "Authorization: Bearer <org API key>" header');
     const answer = await this.introspector.introspect(key);
     if (!answer.active) throw new AppError('UNAUTHENTICATED', 'Unknown or revoked API key');
+    if (this.meter) this.meterRequest(this.meter, context, answer.orgId, answer.requestsPerMinute);
     const missing = required.filter((s) => !answer.scopes.includes(s));
     if (missing.length > 0) throw new AppError('FORBIDDEN', `The API key lacks the scope(s) ${missing.join(', ')}`, { missing });
-    request.auth = { orgId: answer.orgId, keyId: answer.keyId, scopes: answer.scopes };
+    request.auth = {
+      orgId: answer.orgId,
+      keyId: answer.keyId,
+      scopes: answer.scopes,
+      ...(answer.requestsPerMinute !== undefined ? { requestsPerMinute: answer.requestsPerMinute } : {}),
+    };
     return true;
+  }
+
+  /** Counts the request (an authenticated one, whatever its scopes) and refuses it past the quota. */
+  private meterRequest(meter: OrgMeter, context: ExecutionContext, orgId: string, requestsPerMinute: number | null | undefined): void {
+    const decision = meter.hit(orgId, requestsPerMinute);
+    const resetSeconds = Math.max(1, Math.ceil((decision.resetAt - meter.now()) / 1000));
+    const reply = context.switchToHttp().getResponse<Partial<HeaderReply> | undefined>();
+    const header = (name: string, value: number) => {
+      if (typeof reply?.header === 'function') reply.header(name, String(value));
+    };
+    header('RateLimit-Limit', decision.limit);
+    header('RateLimit-Remaining', decision.remaining);
+    header('RateLimit-Reset', resetSeconds);
+    if (decision.allowed) return;
+    header('Retry-After', resetSeconds);
+    throw new AppError(
+      'RATE_LIMITED',
+      `Org ${orgId} is over its quota of ${decision.limit} requests per minute on ${meter.service}; retry after ${resetSeconds} s`,
+      { limit: decision.limit, retryAfterSeconds: resetSeconds },
+    );
   }
 }
 

@@ -6,6 +6,8 @@ export * from './metrics.js';
 export * from './openapi.js';
 export * from './readiness.js';
 export * from './auth.js';
+export * from './metering.js';
+export * from './metering.module.js';
 export * from './service-app.js';
 export * from './runtime.js';
 export * from './read-model.js';

@@ -6,6 +6,7 @@ import type { ProjectionRunner } from '@svp/projections';
 import type { SqlClient } from '@svp/postgres';
 import type { Logger } from 'pino';
 import type { ApiKeyIntrospector } from './auth.js';
+import { OrgMeter } from './metering.js';
 import type { ServiceMetrics } from './metrics.js';
 import type { RouteDoc } from './openapi.js';
 import type { ReadinessCheck } from './readiness.js';
@@ -39,6 +40,8 @@ export interface ServiceParts {
   workers?: readonly Worker[];
   /** The service's projections, for the admin endpoints. */
   projections?: ProjectionRunner;
+  /** How the service's shared routes (GET /v1/usage) check keys, when not infra.introspector (identity checks its own). */
+  introspector?: ApiKeyIntrospector;
 }
 
 /** A service: its name and how to compose it from infrastructure. */
@@ -65,6 +68,8 @@ export function portOf(env: ConfigEnv, name: ServiceName): number {
 /**
  * Builds a service, starts its workers, then serves HTTP. `close()` stops in the reverse order:
  * HTTP first (in-flight requests finish), then workers; the caller closes the shared infrastructure.
+ * Every request an ApiKeyGuard authenticates is metered per org (ORG_REQUESTS_PER_MINUTE, or the
+ * org's own quota); the meter flushes its counts like a worker, and a last time after HTTP closes.
  */
 export async function runService(
   definition: ServiceDefinition,
@@ -72,9 +77,17 @@ export async function runService(
   listen: { host: string; port: number } = { host: infra.env.HOST, port: portOf(infra.env, definition.name) },
 ): Promise<RunningService> {
   const parts = await definition.build(infra);
+  const meter = new OrgMeter({
+    service: definition.name,
+    sql: infra.sql,
+    defaultRequestsPerMinute: infra.env.ORG_REQUESTS_PER_MINUTE,
+    metrics: infra.metrics,
+    logger: infra.logger,
+  });
   const started: Worker[] = [];
   try {
-    for (const worker of parts.workers ?? []) {
+    // The meter last: stopped first once HTTP has closed, so its final flush sees every request.
+    for (const worker of [...(parts.workers ?? []), meter]) {
       await worker.start();
       started.push(worker);
     }
@@ -96,6 +109,8 @@ export async function runService(
       bodyLimit: infra.env.BODY_LIMIT_BYTES,
       projections: parts.projections,
       rootToken: infra.rootToken ?? infra.env.PLATFORM_ROOT_TOKEN,
+      meter,
+      introspector: parts.introspector ?? infra.introspector,
     });
     return {
       ...app,

@@ -10,6 +10,9 @@ import { ErrorBodyFilter, toErrorResponse } from './exception.filter.js';
 import { PinoNestLogger } from './logger.js';
 import { adminRouteDocs, healthRouteDocs } from './admin.js';
 import { OpsModule } from './ops.controller.js';
+import type { ApiKeyIntrospector } from './auth.js';
+import type { OrgMeter } from './metering.js';
+import { MeteringModule, usageRouteDocs } from './metering.module.js';
 import type { ProjectionRunner } from '@svp/projections';
 import { ServiceMetrics } from './metrics.js';
 import { buildOpenApiDocument, type RouteDoc } from './openapi.js';
@@ -31,6 +34,10 @@ export interface ServiceAppOptions {
   projections?: ProjectionRunner;
   /** The root token the admin endpoints require. */
   rootToken?: string;
+  /** Meters every request ApiKeyGuard authenticates (per org, 429 past the quota). */
+  meter?: OrgMeter;
+  /** With a meter: authenticates `GET /v1/usage`, which then is served. */
+  introspector?: ApiKeyIntrospector;
 }
 
 export interface RunningServiceApp {
@@ -72,6 +79,7 @@ export async function startServiceApp(options: ServiceAppOptions): Promise<Runni
         projections: options.projections,
         rootToken: options.rootToken,
       }),
+      ...(options.meter ? [MeteringModule.register({ meter: options.meter, introspector: options.introspector })] : []),
     ],
   };
   const app = await NestFactory.create<NestFastifyApplication>(root, adapter, {
@@ -94,6 +102,7 @@ export async function startServiceApp(options: ServiceAppOptions): Promise<Runni
   const document = buildOpenApiDocument(options.title, '1.0.0', [
     ...options.routes,
     ...healthRouteDocs,
+    ...(options.meter && options.introspector ? usageRouteDocs : []),
     ...(options.projections ? adminRouteDocs : []),
   ]);
   await fastify.register(fastifySwagger as never, { mode: 'static', specification: { document } });
