@@ -1,7 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { ApiKeyFormat, type IntrospectApiKeyResponse } from '@svp/contracts';
-import type { ApiKeyIntrospector, DocumentReader } from '@svp/service-kit';
-import type { ApiKeyDoc } from './api-keys.projection.js';
+import type { ApiKeyIntrospector } from '@svp/service-kit';
 
 /** A new org API key: `svp_` and 256 random bits; only its SHA-256 is stored. */
 export function generateApiKey(): { apiKey: string; keyHash: string } {
@@ -10,16 +9,15 @@ export function generateApiKey(): { apiKey: string; keyHash: string } {
 }
 
 export const hashApiKey = (apiKey: string): string => createHash('sha256').update(apiKey, 'utf8').digest('hex');
+export const isApiKeyShaped = (value: string): boolean => ApiKeyFormat.safeParse(value).success;
 
 export const randomId = (prefix: string): string => `${prefix}_${randomBytes(12).toString('base64url').replace(/[^A-Za-z0-9]/g, 'x')}`;
 
-/** Identity answers introspection from its own read model (other services call it over HTTP). */
+/** Identity answers introspection from its own read models (other services call it over HTTP). */
 export class LocalApiKeyIntrospector implements ApiKeyIntrospector {
-  constructor(private readonly keys: DocumentReader<ApiKeyDoc>) {}
+  constructor(private readonly lookup: (keyHash: string) => Promise<IntrospectApiKeyResponse>) {}
   async introspect(apiKey: string): Promise<IntrospectApiKeyResponse> {
-    if (!ApiKeyFormat.safeParse(apiKey).success) return { active: false };
-    const doc = await this.keys.get(hashApiKey(apiKey));
-    if (!doc || doc.revoked) return { active: false };
-    return { active: true, orgId: doc.orgId, keyId: doc.keyId, scopes: doc.scopes };
+    if (!isApiKeyShaped(apiKey)) return { active: false };
+    return this.lookup(hashApiKey(apiKey));
   }
 }

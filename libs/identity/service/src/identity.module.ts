@@ -1,32 +1,32 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import type { EventStore } from '@svp/event-store';
-import { API_KEY_INTROSPECTOR, type DocumentReader, ROOT_TOKEN, RootTokenGuard } from '@svp/service-kit';
-import type { Logger } from 'pino';
-import type { ApiKeyDoc } from './api-keys.projection.js';
+import { API_KEY_INTROSPECTOR, ApiKeyGuard, ROOT_TOKEN, RootTokenGuard } from '@svp/service-kit';
+import { ApiKeysController } from './api-keys.controller.js';
 import { LocalApiKeyIntrospector } from './api-keys.js';
+import type { IdentityCore } from './identity-core.js';
 import { OrgsController } from './orgs.controller.js';
-import { API_KEYS_READ_MODEL, EVENT_STORE, IDENTITY_LOGGER } from './tokens.js';
+import { SigningKeysController } from './signing-keys.controller.js';
+import { IDENTITY_CORE } from './tokens.js';
+import { VerificationController } from './verification.controller.js';
 
 export interface IdentityModuleDeps {
-  store: EventStore;
-  keys: DocumentReader<ApiKeyDoc>;
+  core: IdentityCore;
   rootToken: string;
-  logger: Logger;
 }
 
+/** The identity service's HTTP module: thin controllers over IdentityCore. */
 @Module({})
 export class IdentityModule {
   static register(deps: IdentityModuleDeps): DynamicModule {
     return {
       module: IdentityModule,
-      controllers: [OrgsController],
+      controllers: [OrgsController, ApiKeysController, SigningKeysController, VerificationController],
       providers: [
-        { provide: EVENT_STORE, useValue: deps.store },
-        { provide: API_KEYS_READ_MODEL, useValue: deps.keys },
-        { provide: API_KEY_INTROSPECTOR, useValue: new LocalApiKeyIntrospector(deps.keys) },
+        { provide: IDENTITY_CORE, useValue: deps.core },
+        // Identity authenticates keys from its own read models (the others ask it over HTTP).
+        { provide: API_KEY_INTROSPECTOR, useValue: new LocalApiKeyIntrospector((hash) => deps.core.introspect(hash)) },
         { provide: ROOT_TOKEN, useValue: deps.rootToken },
-        { provide: IDENTITY_LOGGER, useValue: deps.logger },
         RootTokenGuard,
+        ApiKeyGuard,
       ],
     };
   }
