@@ -1,3 +1,4 @@
 export * from './variables-service.js';
 export * from './integration-events.js';
 export * from './session-variables.projection.js';
+export * from './identity-consumer.js';

@@ -6,7 +6,7 @@ import {
 import type { RecordedEvent } from '@svp/event-store';
 import type { OutgoingMessage } from '@svp/messaging';
 import { integrationMessage } from '@svp/service-kit';
-import type { SessionVariablesEvent } from '@svp/variables-domain';
+import { type SessionVariablesEvent, claimSetBy } from '@svp/variables-domain';
 
 /**
  * Which stored domain events are published, and as what: the outbox relay calls this for every
@@ -14,13 +14,14 @@ import type { SessionVariablesEvent } from '@svp/variables-domain';
  * after a crash is recognised by consumers' inboxes.
  */
 export function toIntegrationMessages(event: RecordedEvent): OutgoingMessage[] {
-  const metadata = event.metadata as { orgId?: string; correlationId?: string };
+  const metadata = event.metadata as { orgId?: string; correlationId?: string; causationId?: string };
   if (!metadata.orgId) return [];
   const envelope = {
     eventId: event.eventId,
     occurredAt: event.recordedAt.toISOString(),
     orgId: metadata.orgId,
     ...(metadata.correlationId ? { correlationId: metadata.correlationId } : {}),
+    ...(metadata.causationId ? { causationId: metadata.causationId } : {}),
   };
   const domain = { type: event.type, data: event.data } as SessionVariablesEvent;
   switch (domain.type) {
@@ -30,6 +31,17 @@ export function toIntegrationMessages(event: RecordedEvent): OutgoingMessage[] {
         type: 'SessionVariablesChanged',
         version: 1,
         data: { sessionId: domain.data.sessionId, changes: domain.data.changes, ...(domain.data.setBy ? { setBy: domain.data.setBy } : {}) },
+      };
+      return [integrationMessage(TOPICS.variables, domain.data.sessionId, message)];
+    }
+    case 'MetadataVariablesSet': {
+      // Published as a change of the session's variables (the v1 contract has no scope field): the
+      // changes carry source 'claim' and verified true, set by the key that verified the identity.
+      const message: SessionVariablesChangedV1 = {
+        ...envelope,
+        type: 'SessionVariablesChanged',
+        version: 1,
+        data: { sessionId: domain.data.sessionId, changes: domain.data.changes, setBy: claimSetBy(domain.data.kid) },
       };
       return [integrationMessage(TOPICS.variables, domain.data.sessionId, message)];
     }

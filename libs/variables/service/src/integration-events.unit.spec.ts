@@ -31,6 +31,32 @@ describe('variables integration events', () => {
     expect(parsed.data.changes[0]!.value).toBe('6320834868293');
   });
 
+  it('publishes MetadataVariablesSet as a valid SessionVariablesChanged v1 from claims, verified, set by the kid, naming its cause', () => {
+    const changes = [
+      { name: 'providedName', value: 'Ann', source: 'claim', verified: true, version: 1 },
+      { name: 'authenticatedStatus', value: true, source: 'claim', verified: true, version: 1 },
+    ];
+    const [message, ...rest] = toIntegrationMessages(
+      recorded(
+        'MetadataVariablesSet',
+        { orgId: 'org1', sessionId: 's1', changes, kid: 'k1', at: '2026-11-21T10:00:00.000Z' },
+        { orgId: 'org1', correlationId: 'c1', causationId: '5f0c2a8e-3b1d-4c7e-8a9f-1e2d3c4b5a60' },
+      ),
+    );
+    expect(rest).toEqual([]);
+    expect(message).toMatchObject({ topic: TOPICS.variables, key: 's1', headers: { 'x-event-type': 'SessionVariablesChanged' } });
+    expect(SessionVariablesChangedV1.parse(JSON.parse(message!.value))).toEqual({
+      eventId: '0b5d6c1e-4a7f-4f7e-9d59-0d3c3c0b9a11',
+      type: 'SessionVariablesChanged',
+      version: 1,
+      occurredAt: '2026-11-21T10:00:00.000Z',
+      orgId: 'org1',
+      correlationId: 'c1',
+      causationId: '5f0c2a8e-3b1d-4c7e-8a9f-1e2d3c4b5a60',
+      data: { sessionId: 's1', changes, setBy: 'claim:k1' },
+    });
+  });
+
   it('publishes SessionVariablesDiscarded as a valid v1 event', () => {
     const [message] = toIntegrationMessages(recorded('SessionVariablesDiscarded', { orgId: 'org1', sessionId: 's1', count: 2, at: 'x' }));
     expect(SessionVariablesDiscardedV1.parse(JSON.parse(message!.value)).data).toEqual({ sessionId: 's1', count: 2 });

@@ -1,27 +1,34 @@
 import { type ServiceDefinition, documentReader, outboxWorker, projectionWorker } from '@svp/service-kit';
 import { DEFAULT_LIMITS } from '@svp/variables-domain';
+import { identityConsumer } from './identity-consumer.js';
 import { toIntegrationMessages } from './integration-events.js';
 import { variablesRoutes } from './routes.js';
 import { sessionVariablesProjection } from './session-variables.projection.js';
+import type { VariablesOptions } from './set-session-variables/set-session-variables.handler.js';
 import { VariablesModule } from './variables.module.js';
 
-/** The variables service: session variables in this foundation (visitor and metadata scopes come next). */
+/** The variables service: session and metadata variables in this foundation (the visitor scope comes next). */
 export const variablesService: ServiceDefinition = {
   name: 'variables',
   title: 'Variables service',
   async build(infra) {
     const projection = projectionWorker(infra, [sessionVariablesProjection]);
+    const options: VariablesOptions = { limits: DEFAULT_LIMITS, maxConflictRetries: 5 };
     return {
       module: VariablesModule.register({
         store: infra.store,
         readModel: documentReader(projection, sessionVariablesProjection),
         introspector: infra.introspector,
-        options: { limits: DEFAULT_LIMITS, maxConflictRetries: 5 },
+        options,
       }),
       routes: variablesRoutes,
       readiness: [projection.readiness],
       projections: projection.runner,
-      workers: [projection, outboxWorker(infra, 'variables', toIntegrationMessages)],
+      workers: [
+        projection,
+        outboxWorker(infra, 'variables', toIntegrationMessages),
+        identityConsumer({ bus: infra.bus, sql: infra.sql, store: infra.store, logger: infra.logger, options }),
+      ],
     };
   },
 };

@@ -1,18 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import type { NameValue, VariableSource } from '@svp/contracts';
 import { type EventStore, WrongExpectedRevisionError } from '@svp/event-store';
 import { AppError } from '@svp/service-kit';
-import {
-  type SessionVariablesEvent,
-  type SessionVariablesState,
-  type VariableLimits,
-  decide,
-  evolve,
-  initialState,
-  sessionVariablesStream,
-} from '@svp/variables-domain';
+import type { VariableLimits } from '@svp/variables-domain';
+import { runSessionVariablesCommand } from '../session-variables.store.js';
 import { EVENT_STORE, VARIABLES_OPTIONS } from '../tokens.js';
 
 export class SetSessionVariables {
@@ -37,20 +29,9 @@ export interface VariablesOptions {
   maxConflictRetries: number;
 }
 
-/** Loads a session-variables stream and folds it into the decider's state. */
-export async function loadSessionVariables(store: EventStore, orgId: string, sessionId: string) {
-  const events = await store.readStream(sessionVariablesStream(orgId, sessionId));
-  const state = events.reduce<SessionVariablesState>(
-    (s, e) => evolve(s, { type: e.type, data: e.data } as SessionVariablesEvent),
-    initialState(),
-  );
-  const last = events.at(-1);
-  return { state, revision: last?.streamRevision, position: last?.globalPosition ?? 0n };
-}
-
 /**
- * Command → load stream → pure decide → append with the revision read. On a concurrency conflict the
- * whole decision runs again (it is pure), a bounded number of times.
+ * Command → load stream → pure decide → append with the revision read (runSessionVariablesCommand);
+ * a refused command or a conflict that outlasts the retries answers with the error body.
  */
 @CommandHandler(SetSessionVariables)
 export class SetSessionVariablesHandler implements ICommandHandler<SetSessionVariables, SetSessionVariablesResult> {
@@ -60,10 +41,9 @@ export class SetSessionVariablesHandler implements ICommandHandler<SetSessionVar
   ) {}
 
   async execute(command: SetSessionVariables): Promise<SetSessionVariablesResult> {
-    const stream = sessionVariablesStream(command.orgId, command.sessionId);
-    for (let attempt = 1; ; attempt++) {
-      const { state, revision, position } = await loadSessionVariables(this.store, command.orgId, command.sessionId);
-      const decision = decide(
+    try {
+      const result = await runSessionVariablesCommand(
+        this.store,
         {
           type: 'SetSessionVariables',
           data: {
@@ -75,32 +55,17 @@ export class SetSessionVariablesHandler implements ICommandHandler<SetSessionVar
             now: new Date().toISOString(),
           },
         },
-        state,
-        this.options.limits,
+        { ...this.options, correlationId: command.correlationId },
       );
-      if (!decision.ok) throw new AppError(decision.error.code, decision.error.message, decision.error.details);
-      if (decision.events.length === 0) return { position };
-      try {
-        const result = await this.store.appendToStream(
-          stream,
-          decision.events.map((e) => ({
-            eventId: randomUUID(),
-            type: e.type,
-            data: e.data,
-            metadata: { orgId: command.orgId, ...(command.correlationId ? { correlationId: command.correlationId } : {}) },
-          })),
-          { expectedRevision: revision ?? 'no_stream' },
-        );
-        return { position: result.lastGlobalPosition };
-      } catch (error) {
-        if (error instanceof WrongExpectedRevisionError && attempt < this.options.maxConflictRetries) continue;
-        if (error instanceof WrongExpectedRevisionError)
-          throw new AppError('CONFLICT', 'The session variables changed concurrently; retry', {
-            expected: String(error.expected),
-            actual: String(error.actual),
-          });
-        throw error;
-      }
+      if (!result.ok) throw new AppError(result.error.code, result.error.message, result.error.details);
+      return { position: result.position };
+    } catch (error) {
+      if (error instanceof WrongExpectedRevisionError)
+        throw new AppError('CONFLICT', 'The session variables changed concurrently; retry', {
+          expected: String(error.expected),
+          actual: String(error.actual),
+        });
+      throw error;
     }
   }
 }

@@ -1,0 +1,191 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { type IdentityVerifiedV1, type OrgCreatedV1, TOPICS, dlqTopic } from '@svp/contracts';
+import { PostgresEventStore } from '@svp/event-store';
+import { InProcessMessageBus, SqlInbox, SqlMessageLog, silentLogger } from '@svp/messaging';
+import { PGliteSqlClient } from '@svp/postgres';
+import { ProjectionRunner } from '@svp/projections';
+import type { Worker } from '@svp/service-kit';
+import { integrationMessage } from '@svp/service-kit';
+import { eventually, waitFor } from '@svp/testing';
+import { DEFAULT_LIMITS, sessionKey, sessionVariablesStream } from '@svp/variables-domain';
+import { pino } from 'pino';
+import { toVariableViews } from './get-session-variables/get-session-variables.handler.js';
+import { IDENTITY_CONSUMER, identityConsumer } from './identity-consumer.js';
+import { type SessionVariablesDoc, sessionVariablesProjection } from './session-variables.projection.js';
+
+// The real worker against a real store and bus: the embedded pairing (PGlite holding the event store,
+// the read model, the inbox and the in-process bus's log), as `npm start` runs it.
+let sql: PGliteSqlClient;
+let store: PostgresEventStore;
+let bus: InProcessMessageBus;
+let runner: ProjectionRunner;
+let worker: Worker;
+let inbox: SqlInbox;
+const orgId = `org-${randomUUID()}`;
+
+beforeAll(async () => {
+  sql = await PGliteSqlClient.open();
+  store = await PostgresEventStore.create(sql, { pollIntervalMs: 50 });
+  bus = new InProcessMessageBus({ log: await SqlMessageLog.create(sql, { logger: silentLogger }), retryBackoff: 20, logger: silentLogger });
+  runner = new ProjectionRunner({ sql, store, projections: [sessionVariablesProjection] });
+  await runner.start();
+  worker = identityConsumer({ bus, sql, store, logger: pino({ level: 'silent' }), options: { limits: DEFAULT_LIMITS, maxConflictRetries: 5 } });
+  await worker.start();
+  inbox = await SqlInbox.create(sql);
+});
+
+afterAll(async () => {
+  await worker?.stop();
+  await runner?.stop();
+  await bus?.close();
+  await store?.close();
+  await sql?.close();
+});
+
+const verified = (sessionId: string, overrides: Partial<IdentityVerifiedV1['data']> = {}, eventId: string = randomUUID()): IdentityVerifiedV1 => ({
+  eventId,
+  type: 'IdentityVerified',
+  version: 1,
+  occurredAt: '2026-11-21T10:00:00.000Z',
+  orgId,
+  correlationId: 'corr-1',
+  data: {
+    sessionId,
+    kid: 'k1',
+    authenticated: true,
+    externalId: 'cust-7',
+    name: 'Ann',
+    email: 'ann@example.com',
+    claims: { plan: 'gold', tier: 'vip' },
+    variables: [
+      { name: 'plan', value: 'gold', scope: 'session', claim: 'plan' },
+      { name: 'tier', value: 'vip', scope: 'visitor', claim: 'tier' },
+    ],
+    ...overrides,
+  },
+});
+const failed = (sessionId: string): IdentityVerifiedV1 => ({
+  eventId: randomUUID(),
+  type: 'IdentityVerified',
+  version: 1,
+  occurredAt: '2026-11-21T10:01:00.000Z',
+  orgId,
+  data: { sessionId, kid: 'k1', authenticated: false, externalId: null, name: null, email: null, claims: {}, reason: 'TOKEN_EXPIRED', detail: 'exp is in the past' },
+});
+const publish = (sessionId: string, ...events: (IdentityVerifiedV1 | OrgCreatedV1)[]) =>
+  bus.publish(events.map((e) => integrationMessage(TOPICS.identity, sessionId, e)));
+const docOf = async (sessionId: string): Promise<SessionVariablesDoc | undefined> =>
+  (await runner.reader<SessionVariablesDoc>(sessionVariablesProjection).get(sessionKey(orgId, sessionId))) ?? undefined;
+const streamOf = (sessionId: string) => store.readStream(sessionVariablesStream(orgId, sessionId));
+const deadLetters = async () => {
+  const letters = [];
+  const dlq = dlqTopic(TOPICS.identity);
+  const partitions = await bus.log.ensureTopic(dlq, 3);
+  for (let p = 0; p < partitions; p++) letters.push(...(await bus.log.read(dlq, p, 0, 100)));
+  return letters;
+};
+
+describe('identity consumer (in-process bus, PGlite store)', () => {
+  it('turns a verified identity into the four verified metadata variables and the mapped session variables; other event types are skipped', async () => {
+    const sessionId = `s-${randomUUID()}`;
+    const orgCreated: OrgCreatedV1 = { eventId: randomUUID(), type: 'OrgCreated', version: 1, occurredAt: '2026-11-21T09:00:00.000Z', orgId, data: { orgId, name: 'Acme' } };
+    const event = verified(sessionId);
+    // Same key, so the same partition: the OrgCreated is handled (skipped) before the verification.
+    await publish(sessionId, orgCreated, event);
+
+    const doc = await eventually(async () => {
+      const d = await docOf(sessionId);
+      return d && Object.keys(d.metadata).length === 4 ? d : undefined;
+    }, 'the projection to show the four metadata variables');
+    const fromClaim = (value: unknown) => ({ value, source: 'claim', verified: true, version: 1, updatedAt: event.occurredAt, setBy: 'claim:k1' });
+    expect(doc.metadata).toEqual({
+      providedName: fromClaim('Ann'),
+      providedEmail: fromClaim('ann@example.com'),
+      authenticatedExternalId: fromClaim('cust-7'),
+      authenticatedStatus: fromClaim(true),
+    });
+    // The session-scope mapped claim is stored; the visitor-scope one is not (visitor variables come next).
+    expect(doc.variables).toEqual({ plan: fromClaim('gold') });
+
+    expect(toVariableViews(doc).map((v) => [v.name, v.value, v.scope, v.source, v.verified, v.version])).toEqual([
+      ['plan', 'gold', 'session', 'claim', true, 1],
+      ['providedName', 'Ann', 'metadata', 'claim', true, 1],
+      ['providedEmail', 'ann@example.com', 'metadata', 'claim', true, 1],
+      ['authenticatedExternalId', 'cust-7', 'metadata', 'claim', true, 1],
+      ['authenticatedStatus', true, 'metadata', 'claim', true, 1],
+    ]);
+
+    // The stored events name the integration event as their cause and keep its correlation.
+    const stored = await streamOf(sessionId);
+    expect(stored.map((e) => [e.type, e.metadata])).toEqual([
+      ['MetadataVariablesSet', { orgId, correlationId: 'corr-1', causationId: event.eventId }],
+      ['SessionVariablesSet', { orgId, correlationId: 'corr-1', causationId: event.eventId }],
+    ]);
+    expect(await inbox.has(IDENTITY_CONSUMER, orgCreated.eventId)).toBe(false);
+    expect(await deadLetters()).toEqual([]);
+  });
+
+  it('applies a redelivered event id once, and a failed verification changes nothing', async () => {
+    const sessionId = `s-${randomUUID()}`;
+    const first = verified(sessionId);
+    await publish(sessionId, first);
+    await waitFor(async () => (await docOf(sessionId))?.metadata.authenticatedStatus?.value === true, 'the first verification to be applied');
+
+    // A redelivery of the same event id (here even with other content, so only the inbox can stop it),
+    // then a failed verification, then a newer verification of the same person with another name.
+    const redelivered = verified(sessionId, { name: 'Mallory', externalId: 'cust-666' }, first.eventId);
+    const rejected = failed(sessionId);
+    const renamed = verified(sessionId, { name: 'Ann B.' });
+    await publish(sessionId, redelivered, rejected, renamed);
+
+    // The same partition keeps their order: once the rename shows, the two before were handled.
+    const doc = await eventually(async () => {
+      const d = await docOf(sessionId);
+      return d?.metadata.providedName?.value === 'Ann B.' ? d : undefined;
+    }, 'the newer verification to be applied');
+    expect(await inbox.has(IDENTITY_CONSUMER, rejected.eventId)).toBe(true);
+    expect(Object.fromEntries(Object.entries(doc.metadata).map(([name, v]) => [name, [v.value, v.version]]))).toEqual({
+      providedName: ['Ann B.', 2],
+      providedEmail: ['ann@example.com', 1],
+      authenticatedExternalId: ['cust-7', 1],
+      authenticatedStatus: [true, 1],
+    });
+    expect(doc.variables.plan?.version).toBe(1);
+    expect((await streamOf(sessionId)).map((e) => [e.type, (e.metadata as { causationId?: string }).causationId])).toEqual([
+      ['MetadataVariablesSet', first.eventId],
+      ['SessionVariablesSet', first.eventId],
+      ['MetadataVariablesSet', renamed.eventId],
+    ]);
+    expect((await streamOf(sessionId)).at(-1)?.data).toMatchObject({ changes: [{ name: 'providedName', value: 'Ann B.', version: 2 }] });
+  });
+
+  it('leaves a session whose verification failed unauthenticated: no event, GET shows the metadata as never set', async () => {
+    const sessionId = `s-${randomUUID()}`;
+    const rejected = failed(sessionId);
+    await publish(sessionId, rejected);
+    await waitFor(() => inbox.has(IDENTITY_CONSUMER, rejected.eventId), 'the failed verification to be handled');
+
+    expect(await streamOf(sessionId)).toEqual([]);
+    expect(await docOf(sessionId)).toBeUndefined();
+    expect(toVariableViews(await docOf(sessionId)).map((v) => [v.name, v.value, v.verified, v.version, v.updatedAt])).toEqual([
+      ['providedName', null, false, 0, null],
+      ['providedEmail', null, false, 0, null],
+      ['authenticatedExternalId', null, false, 0, null],
+      ['authenticatedStatus', false, false, 0, null],
+    ]);
+    expect(await deadLetters()).toEqual([]);
+  });
+
+  it('dead-letters a verified identity whose session id could not name a stream (not an opaque id), with the reason', async () => {
+    const bad = verified('org.s1');
+    await publish('org.s1', bad);
+    const [letter] = await eventually(async () => {
+      const letters = await deadLetters();
+      return letters.length > 0 ? letters : undefined;
+    }, 'the dead letter');
+    expect(JSON.parse(letter!.value).eventId).toBe(bad.eventId);
+    expect(JSON.stringify(letter!.headers)).toContain('data.sessionId');
+    expect(await streamOf('org.s1')).toEqual([]);
+  });
+});

@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import { type EventStore, WrongExpectedRevisionError } from '@svp/event-store';
+import {
+  type Decision,
+  type SessionVariablesCommand,
+  type SessionVariablesEvent,
+  type SessionVariablesState,
+  type SkippedVariable,
+  type VariableLimits,
+  decide,
+  evolve,
+  initialState,
+  sessionVariablesStream,
+} from '@svp/variables-domain';
+
+/** Loads a session-variables stream and folds it into the decider's state. */
+export async function loadSessionVariables(store: EventStore, orgId: string, sessionId: string) {
+  const events = await store.readStream(sessionVariablesStream(orgId, sessionId));
+  const state = events.reduce<SessionVariablesState>(
+    (s, e) => evolve(s, { type: e.type, data: e.data } as SessionVariablesEvent),
+    initialState(),
+  );
+  const last = events.at(-1);
+  return { state, revision: last?.streamRevision, position: last?.globalPosition ?? 0n };
+}
+
+export interface RunOptions {
+  limits: VariableLimits;
+  /** Attempts on an optimistic-concurrency conflict; the last conflict is thrown (WrongExpectedRevisionError). */
+  maxConflictRetries: number;
+  /** The request (or message) the events belong to. */
+  correlationId?: string;
+  /** The integration event that caused them (a consumer sets it). */
+  causationId?: string;
+}
+
+export type RunResult =
+  | {
+      ok: true;
+      /** Global position of the last event appended (or of the stream's head when nothing changed). */
+      position: bigint;
+      events: SessionVariablesEvent[];
+      skipped: SkippedVariable[];
+    }
+  | { ok: false; error: Extract<Decision, { ok: false }>['error'] };
+
+/**
+ * Command → load stream → pure decide → append with the revision read. On a concurrency conflict the
+ * whole decision runs again (it is pure), `maxConflictRetries` attempts in all; then the conflict is
+ * thrown. A refused command answers `{ ok: false, error }` (nothing appended).
+ */
+export async function runSessionVariablesCommand(store: EventStore, command: SessionVariablesCommand, options: RunOptions): Promise<RunResult> {
+  const { orgId, sessionId } = command.data;
+  const stream = sessionVariablesStream(orgId, sessionId);
+  const metadata = {
+    orgId,
+    ...(options.correlationId ? { correlationId: options.correlationId } : {}),
+    ...(options.causationId ? { causationId: options.causationId } : {}),
+  };
+  for (let attempt = 1; ; attempt++) {
+    const { state, revision, position } = await loadSessionVariables(store, orgId, sessionId);
+    const decision = decide(command, state, options.limits);
+    if (!decision.ok) return decision;
+    const skipped = decision.skipped ?? [];
+    if (decision.events.length === 0) return { ok: true, position, events: [], skipped };
+    try {
+      const result = await store.appendToStream(
+        stream,
+        decision.events.map((e) => ({ eventId: randomUUID(), type: e.type, data: e.data, metadata })),
+        { expectedRevision: revision ?? 'no_stream' },
+      );
+      return { ok: true, position: result.lastGlobalPosition, events: decision.events, skipped };
+    } catch (error) {
+      if (error instanceof WrongExpectedRevisionError && attempt < options.maxConflictRetries) continue;
+      throw error;
+    }
+  }
+}
