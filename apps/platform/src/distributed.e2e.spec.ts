@@ -5,6 +5,7 @@ import { testInfra, uniqueName } from '@svp/testing';
 import type { ServiceName } from '@svp/contracts';
 import { type RunningDistributed, startDistributed } from './distributed.js';
 import { checkOperability, checkSlice } from './__fixtures__/slice-checks.js';
+import { checkIdentity } from './__fixtures__/identity-checks.js';
 
 async function freePort(): Promise<number> {
   return new Promise((done, fail) => {
@@ -31,7 +32,7 @@ describe('distributed mode: a process per service, real PostgreSQL and Kafka', (
       kafkaBrokers: infra.kafkaBrokers.join(','),
       ports,
       schemaPrefix: prefix,
-      env: { LOG_LEVEL: 'warn' },
+      env: { LOG_LEVEL: 'info' },
       onOutput: (service, line) => output.push(`[${service}] ${line}`),
     });
   }, 180_000);
@@ -56,6 +57,19 @@ describe('distributed mode: a process per service, real PostgreSQL and Kafka', (
       throw error;
     }
   });
+
+  it('runs identity across processes: verified metadata reaches the variables process over Kafka; no secret in any log', async () => {
+    let secrets: string[];
+    try {
+      ({ secrets } = await checkIdentity(running.urls, running.rootToken));
+    } catch (error) {
+      process.stderr.write(`service output:\n${output.slice(-80).join('\n')}\n`);
+      throw error;
+    }
+    const log = output.join('\n');
+    expect(output.length).toBeGreaterThan(50);
+    for (const secret of secrets) expect(log).not.toContain(secret);
+  }, 90_000);
 
   it('shuts every service down gracefully on SIGTERM: HTTP, workers, consumers and connections closed, exit code 0', async () => {
     for (const service of ['variables', 'sessions', 'gateway', 'identity'] as const) {

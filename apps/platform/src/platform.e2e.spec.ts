@@ -3,7 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RunningPlatform, banner, startPlatform } from './platform.js';
-import { checkOperability, checkSlice } from './__fixtures__/slice-checks.js';
+import { checkOperability, checkSlice, sessionScope } from './__fixtures__/slice-checks.js';
+import { checkIdentity } from './__fixtures__/identity-checks.js';
+import { pino } from 'pino';
 import { eventually } from '@svp/testing';
 import { call } from './__fixtures__/slice.js';
 
@@ -11,9 +13,12 @@ describe('embedded mode (npm start): one process, PGlite, in-process bus', () =>
   const dataDir = mkdtempSync(join(tmpdir(), 'svp-embedded-'));
   const env = { PGLITE_DATA_DIR: dataDir, LOG_LEVEL: 'silent', HOST: '127.0.0.1', GATEWAY_PORT: '0', IDENTITY_PORT: '0', SESSIONS_PORT: '0', VARIABLES_PORT: '0' };
   let platform: RunningPlatform;
+  // Everything the platform logs, at debug level: no secret or token may ever be in it.
+  const logLines: string[] = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) });
 
   beforeAll(async () => {
-    platform = await startPlatform({ env });
+    platform = await startPlatform({ env, logger });
   }, 120_000);
   afterAll(async () => {
     await platform?.close();
@@ -38,6 +43,14 @@ describe('embedded mode (npm start): one process, PGlite, in-process bus', () =>
     await checkSlice(platform.urls, platform.rootToken);
   });
 
+  it('runs identity over HTTP: brands, scoped API keys, signing keys, verification with reasons, metadata, rotation, revocation, quotas; no secret in the logs', async () => {
+    const { secrets } = await checkIdentity(platform.urls, platform.rootToken);
+    const log = logLines.join('');
+    expect(logLines.length).toBeGreaterThan(50);
+    for (const secret of secrets) expect(log).not.toContain(secret);
+    expect(log).not.toContain(platform.rootToken);
+  }, 60_000);
+
   it('rebuilds a projection beside the live one through the admin endpoint, then switches', async () => {
     const { variables } = platform.urls;
     const key = platform.demoOrg.apiKey;
@@ -45,7 +58,7 @@ describe('embedded mode (npm start): one process, PGlite, in-process bus', () =>
     expect((await call(url, { method: 'PUT', key, body: { sessionVariableValues: [{ name: 'a', value: 1 }, { name: 'b', value: 'two' }] } })).status).toBe(200);
     expect((await call(`${variables}/admin/v1/projections`, { key })).status).toBe(403);
     const before = await call(`${variables}/admin/v1/projections`, { key: platform.rootToken });
-    expect(before.body.projections).toEqual([expect.objectContaining({ name: 'session_variables', state: 'live', lag: '0', table: 'rm_session_variables_v1' })]);
+    expect(before.body.projections).toEqual([expect.objectContaining({ name: 'session_variables', state: 'live', lag: '0', table: 'rm_session_variables_v2' })]);
     const badJson = await call(`${variables}/admin/v1/projections/session_variables/rebuild`, { method: 'POST', key: platform.rootToken, rawBody: '{' });
     expect([badJson.status, badJson.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
     // Enough history that a rebuild takes a while (5,000 events of another org's sessions), then two
@@ -68,17 +81,17 @@ describe('embedded mode (npm start): one process, PGlite, in-process bus', () =>
     expect(answers.find((a) => a.status === 409)!.body.error.code).toBe('CONFLICT');
     // Reads are answered from the live table while the rebuild runs beside it.
     const during = await call(url, { key });
-    expect(during.body.variables.map((v: { name: string; value: unknown }) => [v.name, v.value])).toEqual([['a', 1], ['b', 'two']]);
+    expect(sessionScope(during.body.variables).map((v: { name: string; value: unknown }) => [v.name, v.value])).toEqual([['a', 1], ['b', 'two']]);
     const missing = await call(`${variables}/admin/v1/projections/nope/rebuild`, { method: 'POST', key: platform.rootToken });
     expect([missing.status, missing.body.error.code]).toEqual([404, 'NOT_FOUND']);
     const after = await eventually(async () => {
       const answer = await call(`${variables}/admin/v1/projections`, { key: platform.rootToken });
       const status = answer.body.projections[0];
-      return status.table === 'rm_session_variables_v1_b1' && !status.rebuild && status.state === 'live' ? status : undefined;
+      return status.table === 'rm_session_variables_v2_b1' && !status.rebuild && status.state === 'live' ? status : undefined;
     }, 'the rebuilt table to be switched in');
     expect(after.lag).toBe('0');
     const read = await call(url, { key });
-    expect(read.body.variables.map((v: { name: string; value: unknown }) => [v.name, v.value])).toEqual([['a', 1], ['b', 'two']]);
+    expect(sessionScope(read.body.variables).map((v: { name: string; value: unknown }) => [v.name, v.value])).toEqual([['a', 1], ['b', 'two']]);
   });
 
   it('keeps its data across a restart (PGlite files under the data directory)', async () => {
@@ -89,6 +102,6 @@ describe('embedded mode (npm start): one process, PGlite, in-process bus', () =>
     platform = await startPlatform({ env });
     expect(platform.demoOrg.apiKey).toBe(key);
     const answer = await call(url(platform), { key });
-    expect(answer.body.variables).toEqual([expect.objectContaining({ name: 'plan', value: 'gold', version: 1 })]);
+    expect(sessionScope(answer.body.variables)).toEqual([expect.objectContaining({ name: 'plan', value: 'gold', version: 1 })]);
   }, 120_000);
 });

@@ -81,7 +81,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
       return service;
     };
     // Identity first: the others authenticate API keys against it.
-    const identity = await start(identityService({ rootToken }), `http://127.0.0.1:${env.IDENTITY_PORT}`);
+    const secretsKey = env.SIGNING_SECRETS_KEY ?? localSecretsKey(join(dataDir, 'signing-secrets.key'));
+    const identity = await start(identityService({ rootToken, secretsKey }), `http://127.0.0.1:${env.IDENTITY_PORT}`);
     await start(sessionsService, identity.url);
     await start(variablesService, identity.url);
     await start(gatewayService, identity.url);
@@ -93,6 +94,17 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
     await closeAll();
     throw error;
   }
+}
+
+/**
+ * The key that seals HS256 signing secrets at rest in embedded mode: generated once and kept in the
+ * data directory (the root token may change between starts, so it cannot be derived from it here).
+ */
+function localSecretsKey(file: string): string {
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const key = randomBytes(32).toString('base64url');
+  writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  return key;
 }
 
 /** The demo org and its API key, created once and kept in the data directory (local use only). */

@@ -33,19 +33,26 @@ export async function checkSlice(urls: Record<ServiceName, string>, rootToken: s
   expect(merged.status).toBe(200);
   const get = await call(variablesUrl, { key: org.apiKey });
   expect(get.status).toBe(200);
-  expect(get.body.variables.map((v: { name: string; value: unknown; version: number }) => [v.name, v.value, v.version])).toEqual([
+  expect(sessionScope(get.body.variables).map((v: { name: string; value: unknown; version: number }) => [v.name, v.value, v.version])).toEqual([
     ['cart', 43.5, 2],
     ['id', '6320834868293', 1],
     ['UserName', 'John', 1],
   ]);
-  for (const v of get.body.variables) expect(Number.isNaN(Date.parse(v.updatedAt))).toBe(false);
+  for (const v of sessionScope(get.body.variables)) expect(Number.isNaN(Date.parse(v.updatedAt))).toBe(false);
+  // The metadata scope is always there: never authenticated, so authenticatedStatus is false (never empty).
+  expect(get.body.variables.filter((v: { scope: string }) => v.scope === 'metadata').map((v: { name: string; value: unknown; version: number }) => [v.name, v.value, v.version])).toEqual([
+    ['providedName', null, 0],
+    ['providedEmail', null, 0],
+    ['authenticatedExternalId', null, 0],
+    ['authenticatedStatus', false, 0],
+  ]);
 
   // Tenant isolation: session ids are per org. Another org sees nothing of this session, and its own
   // session with the same id is a different one: neither write shows in the other's reads.
-  expect((await call(variablesUrl, { key: other.apiKey })).body).toEqual({ variables: [] });
+  expect(sessionScope((await call(variablesUrl, { key: other.apiKey })).body.variables)).toEqual([]);
   const foreign = await call(variablesUrl, { method: 'PUT', key: other.apiKey, body: { sessionVariableValues: [{ name: 'UserName', value: 'Mallory' }] } });
   expect(foreign.status).toBe(200);
-  expect(foreign.body.variables.map((v: { name: string; value: unknown }) => [v.name, v.value])).toEqual([['UserName', 'Mallory']]);
+  expect(sessionScope(foreign.body.variables).map((v: { name: string; value: unknown }) => [v.name, v.value])).toEqual([['UserName', 'Mallory']]);
   const mine = await call(variablesUrl, { key: org.apiKey });
   expect(mine.body.variables.find((v: { name: string }) => v.name === 'UserName').value).toBe('John');
 
@@ -92,6 +99,9 @@ export async function checkSlice(urls: Record<ServiceName, string>, rootToken: s
   const wrongRoot = await call(`${urls.identity}/v1/orgs`, { method: 'POST', key: org.apiKey, body: { name: 'x' } });
   expect([wrongRoot.status, wrongRoot.body.error.code]).toEqual([403, 'FORBIDDEN']);
 }
+
+/** The session-scope entries of a variables answer (the metadata scope is always there too). */
+export const sessionScope = <V extends { scope: string }>(variables: V[]): V[] => variables.filter((v) => v.scope === 'session');
 
 /** Every service serves /healthz, /readyz, /metrics (Prometheus text) and /docs (OpenAPI UI and JSON). */
 export async function checkOperability(urls: Record<ServiceName, string>): Promise<void> {
