@@ -9,6 +9,7 @@ import { InProcessMessageBus, SqlMessageLog } from '@svp/messaging';
 import { PGliteSqlClient } from '@svp/postgres';
 import {
   HttpApiKeyIntrospector,
+  HttpSignatureVerifier,
   type RunningService,
   type ServiceDefinition,
   ServiceMetrics,
@@ -73,6 +74,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
           store,
           bus,
           introspector: new HttpApiKeyIntrospector(identityUrl),
+          signatures: new HttpSignatureVerifier(identityUrl),
           rootToken,
         },
         { host: env.HOST, port: portOf(env, definition.name) },

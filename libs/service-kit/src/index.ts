@@ -18,3 +18,4 @@ export * from './admin.js';
 export * from './root-token.js';
 export * from './ops.controller.js';
 export * from './integration-message.js';
+export * from './signatures.js';

@@ -7,6 +7,7 @@ import { PGliteSqlClient, PgSqlClient, type SqlClient } from '@svp/postgres';
 import type { Logger } from 'pino';
 import { type ApiKeyIntrospector, HttpApiKeyIntrospector } from './auth.js';
 import { ServiceMetrics } from './metrics.js';
+import { HttpSignatureVerifier } from './signatures.js';
 import type { ServiceInfra } from './runtime.js';
 
 /** Which adapters the environment selects (DESIGN.md section 2, "Modes"). */
@@ -40,9 +41,10 @@ export async function openBus(env: ConfigEnv, service: ServiceName, logger: Logg
   return new InProcessMessageBus({ log: await SqlMessageLog.create(sql, { logger }), logger });
 }
 
+export const identityUrlOf = (env: ConfigEnv): string => env.IDENTITY_URL ?? `http://127.0.0.1:${env.IDENTITY_PORT}`;
+
 export function openIntrospector(env: ConfigEnv): ApiKeyIntrospector {
-  const url = env.IDENTITY_URL ?? `http://127.0.0.1:${env.IDENTITY_PORT}`;
-  return new HttpApiKeyIntrospector(url);
+  return new HttpApiKeyIntrospector(identityUrlOf(env));
 }
 
 /** Opens one service's own infrastructure from the environment (the distributed mode). */
@@ -58,6 +60,7 @@ export async function openServiceInfra(env: ConfigEnv, service: ServiceName, log
     store,
     bus,
     introspector: openIntrospector(env),
+    signatures: new HttpSignatureVerifier(identityUrlOf(env)),
     async close() {
       await bus.close().catch((err) => logger.error({ err }, 'closing the bus failed'));
       await store.close().catch((err) => logger.error({ err }, 'closing the event store failed'));

@@ -170,7 +170,7 @@ describe('runService meters every service (ORG_REQUESTS_PER_MINUTE=2)', () => {
     bus = new InProcessMessageBus({ logger });
     service = await runService(
       { name: 'variables', title: 'Metering test service', build: async () => ({ module: { module: ThingsModule }, routes: [] }) },
-      { env, logger, metrics: new ServiceMetrics('variables'), sql, store, bus, introspector },
+      { env, logger, metrics: new ServiceMetrics('variables'), sql, store, bus, introspector, signatures: { verifySignature: () => Promise.reject(new Error('not used here')) } },
       { host: '127.0.0.1', port: 0 },
     );
     const get = (path: string, key: string) => fetch(`${service!.url}${path}`, { headers: { authorization: `Bearer ${key}` } });

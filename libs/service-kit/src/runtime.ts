@@ -6,6 +6,7 @@ import type { ProjectionRunner } from '@svp/projections';
 import type { SqlClient } from '@svp/postgres';
 import type { Logger } from 'pino';
 import type { ApiKeyIntrospector } from './auth.js';
+import type { SignatureVerifier } from './signatures.js';
 import { OrgMeter } from './metering.js';
 import type { ServiceMetrics } from './metrics.js';
 import type { RouteDoc } from './openapi.js';
@@ -22,6 +23,8 @@ export interface ServiceInfra {
   store: EventStore;
   bus: MessageBus;
   introspector: ApiKeyIntrospector;
+  /** Identity's signature check for signed data (signed visitor submits). */
+  signatures: SignatureVerifier;
   /** The platform's root token (org creation, admin endpoints); undefined when not configured. */
   rootToken?: string;
 }

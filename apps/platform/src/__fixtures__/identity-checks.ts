@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from '@jest/globals';
 import type { ServiceName } from '@svp/contracts';
+import { HttpSignatureVerifier } from '@svp/service-kit';
 import { eventually } from '@svp/testing';
 import { SignJWT, exportJWK, exportSPKI, generateKeyPair } from 'jose';
 import { call, createOrg } from './slice.js';
@@ -195,6 +196,11 @@ export async function checkIdentity(urls: Record<ServiceName, string>, rootToken
   const visitorData = await new SignJWT({ username: 'ada', tier: 3 }).setProtectedHeader({ alg: 'HS256', kid: hs.body.kid }).setIssuedAt().setExpirationTime('5m').sign(hmac(hs.body.secret));
   const signature = await call(id('/internal/v1/signatures/verify'), { method: 'POST', key: org.apiKey, body: { token: visitorData, alg: 'HS256' } });
   expect(signature.body).toEqual({ valid: true, kid: hs.body.kid, alg: 'HS256', data: { username: 'ada', tier: 3 } });
+  // The client the variables service uses for signed visitor submits, over the same HTTP API.
+  const signatures = new HttpSignatureVerifier(urls.identity);
+  expect(await signatures.verifySignature(org.apiKey, visitorData, 'HS256')).toMatchObject({ valid: true, data: { username: 'ada', tier: 3 } });
+  expect(await signatures.verifySignature(org.apiKey, visitorData, 'RS256')).toMatchObject({ valid: false, reason: 'ALG_NOT_ALLOWED' });
+  await expect(signatures.verifySignature(other.apiKey.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')), visitorData)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
 
   // Rotation: the old key verifies during its grace period, then is refused; the new one verifies.
   const rotated = await call(id(`/v1/signing-keys/${hs.body.kid}/rotate`), { method: 'POST', key: org.apiKey, body: { graceSeconds: 2 } });
@@ -216,6 +222,8 @@ export async function checkIdentity(urls: Record<ServiceName, string>, rootToken
   expect((await call(id('/v1/identity/verify'), { method: 'POST', key: org.apiKey, body: { token: newToken } })).body).toMatchObject({ authenticated: false, reason: 'KID_REVOKED' });
   const signedWithRevoked = await new SignJWT({ a: 1 }).setProtectedHeader({ alg: 'HS256', kid: rotated.body.kid }).setExpirationTime('5m').sign(hmac(rotated.body.secret));
   expect((await call(id('/internal/v1/signatures/verify'), { method: 'POST', key: org.apiKey, body: { token: signedWithRevoked } })).body).toMatchObject({ valid: false, reason: 'KID_REVOKED' });
+  // The same through the client the variables service uses (no cache: refused at once there too).
+  expect(await signatures.verifySignature(org.apiKey, signedWithRevoked)).toMatchObject({ valid: false, reason: 'KID_REVOKED' });
 
   // At most SIGNING_KEYS_MAX_ACTIVE (10) active keys; a clear 422 past it.
   const statuses: number[] = [];
