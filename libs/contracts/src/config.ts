@@ -58,7 +58,7 @@ export const ConfigEnv = z
      */
     SIGNING_SECRETS_KEY: z
       .string()
-      .regex(/^[A-Za-z0-9+/_-]{43,44}={0,2}$/, 'must be 32 bytes in base64 or base64url')
+      .regex(/^(?:[A-Za-z0-9_-]{43}|[A-Za-z0-9+/]{43}=)$/, 'must be 32 bytes in base64 (44 characters ending in =) or base64url (43 characters)')
       .optional(),
   })
   .superRefine((raw, ctx) => {

@@ -87,7 +87,8 @@ export const Kid = z
   .string()
   .min(1)
   .max(64)
-  .regex(/^[A-Za-z0-9._-]+$/, 'must hold only letters, digits, . _ and -');
+  .regex(/^[A-Za-z0-9._-]+$/, 'must hold only letters, digits, . _ and -')
+  .refine((kid) => !RESERVED_VARIABLE_NAMES.includes(kid), { message: 'is a reserved name' });
 
 /** Why a token did not verify (the `reason` of a failed verification, also kept on the session's identity record). */
 export const VERIFICATION_FAILURE_REASONS = [

@@ -60,7 +60,10 @@ export class HttpApiKeyIntrospector implements ApiKeyIntrospector {
     if (response.status >= 400 && response.status < 500) return { active: false };
     if (!response.ok) throw new AppError('SERVICE_UNAVAILABLE', `The identity service answered ${response.status}`);
     const answer = IntrospectApiKeyResponse.parse(await response.json());
-    if (this.cache.size > 10_000) this.cache.clear();
+    // Bounded, oldest first (a Map keeps insertion order): a spray of made-up keys cannot evict
+    // everything at once, and a real key's answer is refreshed at the end on every miss.
+    this.cache.delete(cacheKey);
+    if (this.cache.size >= 10_000) this.cache.delete(this.cache.keys().next().value as string);
     this.cache.set(cacheKey, { at: Date.now(), answer });
     return answer;
   }

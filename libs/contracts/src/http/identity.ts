@@ -101,7 +101,7 @@ export const RotateSigningKeyBody = z.strictObject({
   publicKey: z.string().min(1).max(16_384).optional(),
   jwks: Jwks.optional(),
   kid: Kid.optional(),
-  /** How long the replaced key stays valid (bounded by the configured maximum; the configured grace by default). */
+  /** How long the replaced key stays valid, at most 30 days (SIGNING_KEY_GRACE_SECONDS by default). */
   graceSeconds: z.number().int().min(0).max(30 * 24 * 3600).optional(),
 });
 export type RotateSigningKeyBody = z.infer<typeof RotateSigningKeyBody>;
@@ -130,7 +130,8 @@ export const SigningKeysResponse = z.object({ signingKeys: z.array(SigningKeyVie
 
 /** `POST /v1/identity/verify`: a messaging JWT (header `kid`, claims `external_id`, `exp`, …). */
 export const VerifyIdentityBody = z.strictObject({
-  token: z.string().min(1).max(16_384),
+  /** Tokens over 16 KB are answered `authenticated: false, reason: MALFORMED` (not a 400): up to the body limit. */
+  token: z.string().min(1),
   sessionId: OpaqueId.optional(),
   /** The brand the session belongs to: only that brand's keys and the org-wide keys verify. */
   brandId: OpaqueId.optional(),
@@ -143,7 +144,7 @@ export const VerifyIdentityResponse = z.object({
   externalId: z.string().nullable(),
   name: z.string().nullable(),
   email: z.string().nullable(),
-  /** Custom claims: every claim but the registered ones and external_id, name, email, email_verified, scope. */
+  /** Custom claims: every claim but the registered ones and external_id, name, email, email_verified, scope (returned to the caller; only mapped ones are kept). */
   claims: z.record(z.string(), VariableValue),
   reason: VerificationFailureReason.optional(),
   detail: z.string().optional(),
@@ -190,7 +191,7 @@ export const ClaimMappingResponse = ClaimMappingBody;
  * for signed visitor submits. A JWT signed with one of the org's keys; its claims less the registered
  * ones are the data (no external_id needed).
  */
-export const VerifySignatureBody = z.strictObject({ token: z.string().min(1).max(16_384), alg: SigningAlg.optional() });
+export const VerifySignatureBody = z.strictObject({ token: z.string().min(1), alg: SigningAlg.optional() });
 export const VerifySignatureResponse = z.discriminatedUnion('valid', [
   z.object({
     valid: z.literal(true),

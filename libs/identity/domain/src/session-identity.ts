@@ -45,6 +45,8 @@ export type SessionIdentityState =
       sessionId: string;
       lastFailure: AttemptRecord;
       lastTokenHash: string;
+      /** `OK` or the reason of the last attempt: the same token with the same outcome is no new attempt. */
+      lastOutcome: string;
     }
   | {
       status: 'authenticated';
@@ -54,6 +56,7 @@ export type SessionIdentityState =
       verifiedAt: string;
       lastFailure: AttemptRecord | null;
       lastTokenHash: string;
+      lastOutcome: string;
     };
 
 export const initialSessionIdentityState = (): SessionIdentityState => ({ status: 'unknown' });
@@ -82,8 +85,10 @@ export type SessionIdentityEvent =
 
 export function decideSessionIdentity(command: SessionIdentityCommand, state: SessionIdentityState): SessionIdentityEvent[] {
   const { orgId, sessionId, tokenHash, outcome, now } = command.data;
-  // The same token again: the record already holds its outcome.
-  if (state.status !== 'unknown' && state.lastTokenHash === tokenHash) return [];
+  // The same token with the same outcome again: the record already holds it. (The same token with
+  // another outcome, e.g. not yet valid and then valid, or valid and then its key revoked, is recorded.)
+  const outcomeCode = outcome.authenticated ? 'OK' : outcome.reason;
+  if (state.status !== 'unknown' && state.lastTokenHash === tokenHash && state.lastOutcome === outcomeCode) return [];
   if (outcome.authenticated) {
     const { authenticated: _authenticated, ...identity } = outcome;
     const previous =
@@ -115,13 +120,14 @@ export function evolveSessionIdentity(state: SessionIdentityState, event: Sessio
         verifiedAt: at,
         lastFailure: state.status === 'unknown' ? null : state.lastFailure,
         lastTokenHash: tokenHash,
+        lastOutcome: 'OK',
       };
     }
     case 'SessionIdentityRejected': {
       const { orgId, sessionId, tokenHash, at, reason, detail, kid } = event.data;
       const lastFailure: AttemptRecord = { at, authenticated: false, reason, detail, ...(kid ? { kid } : {}) };
-      if (state.status === 'authenticated') return { ...state, lastFailure, lastTokenHash: tokenHash };
-      return { status: 'anonymous', orgId, sessionId, lastFailure, lastTokenHash: tokenHash };
+      if (state.status === 'authenticated') return { ...state, lastFailure, lastTokenHash: tokenHash, lastOutcome: reason };
+      return { status: 'anonymous', orgId, sessionId, lastFailure, lastTokenHash: tokenHash, lastOutcome: reason };
     }
     default:
       return exhaustive(event);

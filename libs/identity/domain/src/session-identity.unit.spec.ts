@@ -138,6 +138,7 @@ describe('session identity decider', () => {
         verifiedAt: T0,
         lastFailure: null,
         lastTokenHash: 'h1',
+        lastOutcome: 'OK',
       });
     });
 
@@ -148,6 +149,7 @@ describe('session identity decider', () => {
         sessionId: SESSION,
         lastFailure: { at: T1, authenticated: false, reason: 'SIGNATURE_INVALID', detail: 'signature does not match key k1', kid: 'k1' },
         lastTokenHash: 'h1',
+        lastOutcome: 'SIGNATURE_INVALID',
       });
     });
 
@@ -164,8 +166,9 @@ describe('session identity decider', () => {
       expect(decideSessionIdentity(succeeded('h1', identity('ext-1')), state)).toStrictEqual([]);
     });
 
-    it('when the same token is recorded again with another outcome (it expired meanwhile), then nothing is decided', () => {
-      expect(decideSessionIdentity(failed('h1', { reason: 'TOKEN_EXPIRED', detail: 'exp passed', kid: 'k1' }), state)).toStrictEqual([]);
+    it('when the same token is recorded again with another outcome (it expired meanwhile), then the failure is recorded', () => {
+      const why: VerificationFailed = { reason: 'TOKEN_EXPIRED', detail: 'exp passed', kid: 'k1' };
+      expect(decideSessionIdentity(failed('h1', why), state)).toStrictEqual([rejected('h1', why, NOW)]);
     });
 
     it('when another token for the same external id succeeds, then SessionIdentityVerified without previousExternalId', () => {
@@ -193,6 +196,7 @@ describe('session identity decider', () => {
         verifiedAt: NOW,
         lastFailure: null,
         lastTokenHash: 'h2',
+        lastOutcome: 'OK',
       });
     });
 
@@ -210,6 +214,7 @@ describe('session identity decider', () => {
         verifiedAt: T0,
         lastFailure: { at: T1, authenticated: false, reason: 'SIGNATURE_INVALID', detail: 'signature does not match key k1', kid: 'k1' },
         lastTokenHash: 'h2',
+        lastOutcome: 'SIGNATURE_INVALID',
       });
     });
   });
@@ -244,6 +249,7 @@ describe('session identity decider', () => {
         verifiedAt: NOW,
         lastFailure: { at: T1, authenticated: false, reason: 'SIGNATURE_INVALID', detail: 'signature does not match key k1', kid: 'k1' },
         lastTokenHash: 'h3',
+        lastOutcome: 'OK',
       });
     });
   });
@@ -253,6 +259,10 @@ describe('session identity decider', () => {
 
     it('when the same token is recorded again, then nothing is decided', () => {
       expect(decideSessionIdentity(failed('h1'), state)).toStrictEqual([]);
+    });
+
+    it('when the same token later verifies (it was not yet valid), then SessionIdentityVerified', () => {
+      expect(decideSessionIdentity(succeeded('h1', identity('ext-1')), state)).toStrictEqual([verified('h1', identity('ext-1'), NOW)]);
     });
 
     it('when a token succeeds, then SessionIdentityVerified without previousExternalId', () => {
@@ -268,6 +278,7 @@ describe('session identity decider', () => {
         verifiedAt: NOW,
         lastFailure: { at: T1, authenticated: false, reason: 'SIGNATURE_INVALID', detail: 'signature does not match key k1', kid: 'k1' },
         lastTokenHash: 'h2',
+        lastOutcome: 'OK',
       });
     });
 
@@ -281,6 +292,7 @@ describe('session identity decider', () => {
         sessionId: SESSION,
         lastFailure: { at: NOW, authenticated: false, reason: 'CLAIM_MISSING', detail: 'sub is missing', kid: 'k1' },
         lastTokenHash: 'h2',
+        lastOutcome: 'CLAIM_MISSING',
       });
     });
   });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import {
   API_SCOPES,
+  Kid,
   type ApiScope,
   type ClaimMappingEntry,
   type MappedClaimVariable,
@@ -270,6 +271,8 @@ export class IdentityCore {
     correlationId?: string,
   ): Promise<VerifyIdentityResponse> {
     const org = await this.getOrg(orgId);
+    if (body.brandId !== undefined && !org.brands.some((b) => b.brandId === body.brandId))
+      throw new AppError('NOT_FOUND', `Brand ${body.brandId} not found`, { brandId: body.brandId });
     const now = this.now();
     const outcome = await this.verify(orgId, body.token, { purpose: 'messaging', ...(body.brandId ? { brandId: body.brandId } : {}) }, now);
     this.verifications?.inc({ outcome: outcome.ok ? 'verified' : 'refused', reason: outcome.ok ? 'OK' : outcome.reason, purpose: 'messaging' });
@@ -300,7 +303,8 @@ export class IdentityCore {
         name: outcome.name,
         email: outcome.email,
         emailVerified: outcome.emailVerified,
-        claims: outcome.claims,
+        // Only the claims the mapping names are kept: the others may hold secrets (access tokens).
+        claims: Object.fromEntries(Object.entries(outcome.claims).filter(([name]) => org.claimMapping.some((m) => m.claim === name))),
         variables,
         ...(brandId ? { brandId } : {}),
         ...(body.visitorId ? { visitorId: body.visitorId } : {}),
@@ -415,6 +419,8 @@ export class IdentityCore {
     }
     const parsed = await parsePublicKey(alg, body);
     if (!parsed.ok) throw new AppError('VALIDATION_FAILED', parsed.message, { alg });
+    if (body.kid === undefined && parsed.kid !== undefined && !Kid.safeParse(parsed.kid).success)
+      throw new AppError('VALIDATION_FAILED', 'The JWK\'s kid must be 1 to 64 letters, digits, . _ or -; give another one with "kid"', { alg });
     return {
       key: {
         kid: body.kid ?? parsed.kid ?? randomId('kid'),

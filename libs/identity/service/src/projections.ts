@@ -6,6 +6,7 @@ import type {
   SigningKeysEvent,
   SigningKeyState,
 } from '@svp/identity-domain';
+import { own } from '@svp/identity-domain';
 import { type ProjectedEvent, defineDocumentProjection } from '@svp/projections';
 
 /** API keys by the SHA-256 of the key: what introspection reads. */
@@ -102,12 +103,12 @@ export const signingKeysProjection = defineDocumentProjection<SigningKeysDoc, Ke
         break;
       }
       case 'SigningKeyRotated': {
-        const key = keys[e.data.kid];
+        const key = own(keys, e.data.kid);
         if (key) keys[e.data.kid] = { ...key, status: 'rotated', replacedBy: e.data.replacedBy, graceUntil: e.data.graceUntil };
         break;
       }
       case 'SigningKeyRevoked': {
-        const key = keys[e.data.kid];
+        const key = own(keys, e.data.kid);
         if (key) keys[e.data.kid] = { ...key, status: 'revoked', revokedAt: e.data.at };
         break;
       }

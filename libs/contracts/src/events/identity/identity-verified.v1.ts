@@ -18,7 +18,11 @@ export const IdentityVerifiedV1 = integrationEvent(
     externalId: z.string().nullable(),
     name: z.string().nullable(),
     email: z.string().nullable(),
-    /** Custom claims (non-scalar values as JSON text). */
+    /**
+     * The custom claims the org's claim mapping names (non-scalar values as JSON text). Other claims
+     * are returned to the verify caller only: they may hold secrets (access tokens) and are neither
+     * stored nor published.
+     */
     claims: z.record(z.string(), VariableValue),
     reason: VerificationFailureReason.optional(),
     /** Added: a human-readable explanation of `reason`. */
