@@ -60,6 +60,10 @@ export const VisitorResponse = z.object({
 });
 export type VisitorResponse = z.infer<typeof VisitorResponse>;
 
+/** `GET /v1/visitors/{visitorId}?room=`: a room's id or name; variables limited to other rooms are left out. */
+export const VisitorQuery = z.object({ room: z.string().min(1).max(128).optional() });
+export type VisitorQuery = z.infer<typeof VisitorQuery>;
+
 /** SalesIQ-compatible `GET/POST /api/v2/{portal}/visitorsessions/{sessionId}`. */
 export const SalesIqSessionResponse = z.object({
   object: z.literal('session'),

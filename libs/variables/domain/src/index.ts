@@ -1,1 +1,2 @@
 export * from './session-variables.js';
+export * from './visitor-variables.js';

@@ -8,11 +8,12 @@ import { ProjectionRunner } from '@svp/projections';
 import type { Worker } from '@svp/service-kit';
 import { integrationMessage } from '@svp/service-kit';
 import { eventually, waitFor } from '@svp/testing';
-import { DEFAULT_LIMITS, sessionKey, sessionVariablesStream } from '@svp/variables-domain';
+import { DEFAULT_LIMITS, sessionKey, sessionVariablesStream, visitorKey, visitorVariablesStream } from '@svp/variables-domain';
 import { pino } from 'pino';
 import { toVariableViews } from './get-session-variables/get-session-variables.handler.js';
 import { IDENTITY_CONSUMER, identityConsumer } from './identity-consumer.js';
 import { type SessionVariablesDoc, sessionVariablesProjection } from './session-variables.projection.js';
+import { type VisitorVariablesDoc, visitorVariablesProjection } from './visitor-variables.projection.js';
 
 // The real worker against a real store and bus: the embedded pairing (PGlite holding the event store,
 // the read model, the inbox and the in-process bus's log), as `npm start` runs it.
@@ -28,7 +29,7 @@ beforeAll(async () => {
   sql = await PGliteSqlClient.open();
   store = await PostgresEventStore.create(sql, { pollIntervalMs: 50 });
   bus = new InProcessMessageBus({ log: await SqlMessageLog.create(sql, { logger: silentLogger }), retryBackoff: 20, logger: silentLogger });
-  runner = new ProjectionRunner({ sql, store, projections: [sessionVariablesProjection] });
+  runner = new ProjectionRunner({ sql, store, projections: [sessionVariablesProjection, visitorVariablesProjection] });
   await runner.start();
   worker = identityConsumer({ bus, sql, store, logger: pino({ level: 'silent' }), options: { limits: DEFAULT_LIMITS, maxConflictRetries: 5 } });
   await worker.start();
@@ -78,6 +79,9 @@ const publish = (sessionId: string, ...events: (IdentityVerifiedV1 | OrgCreatedV
 const docOf = async (sessionId: string): Promise<SessionVariablesDoc | undefined> =>
   (await runner.reader<SessionVariablesDoc>(sessionVariablesProjection).get(sessionKey(orgId, sessionId))) ?? undefined;
 const streamOf = (sessionId: string) => store.readStream(sessionVariablesStream(orgId, sessionId));
+const visitorDocOf = async (visitorId: string): Promise<VisitorVariablesDoc | undefined> =>
+  (await runner.reader<VisitorVariablesDoc>(visitorVariablesProjection).get(visitorKey(orgId, visitorId))) ?? undefined;
+const visitorStreamOf = (visitorId: string) => store.readStream(visitorVariablesStream(orgId, visitorId));
 const deadLetters = async () => {
   const letters = [];
   const dlq = dlqTopic(TOPICS.identity);
@@ -105,7 +109,7 @@ describe('identity consumer (in-process bus, PGlite store)', () => {
       authenticatedExternalId: fromClaim('cust-7'),
       authenticatedStatus: fromClaim(true),
     });
-    // The session-scope mapped claim is stored; the visitor-scope one is not (visitor variables come next).
+    // The session-scope mapped claim is stored in the session; the visitor-scope one belongs to a visitor (none is named here).
     expect(doc.variables).toEqual({ plan: fromClaim('gold') });
 
     expect(toVariableViews(doc).map((v) => [v.name, v.value, v.scope, v.source, v.verified, v.version])).toEqual([
@@ -177,6 +181,46 @@ describe('identity consumer (in-process bus, PGlite store)', () => {
     expect(await deadLetters()).toEqual([]);
   });
 
+  it("applies the visitor-scope mapped claims to the visitor the verification names (verified, from claims), once per event id", async () => {
+    const sessionId = `s-${randomUUID()}`;
+    const visitorId = `v-${randomUUID()}`;
+    const mapped = [
+      { name: 'plan', value: 'gold', scope: 'session' as const, claim: 'plan' },
+      { name: 'tier', value: 'vip', scope: 'visitor' as const, claim: 'tier' },
+      { name: 'username', value: 'Ann', scope: 'visitor' as const, claim: 'name' },
+      { name: 'providedEmail', value: 'mallory@example.com', scope: 'visitor' as const, claim: 'alt_email' },
+    ];
+    const first = verified(sessionId, { visitorId, variables: mapped });
+    await publish(sessionId, first);
+
+    const doc = await eventually(async () => {
+      const d = await visitorDocOf(visitorId);
+      return d && Object.keys(d.variables).length === 2 ? d : undefined;
+    }, 'the projection to show the visitor claim variables');
+    const fromClaim = (value: unknown) => ({ value, source: 'claim', verified: true, version: 1, updatedAt: first.occurredAt, setBy: 'claim:k1', kid: 'k1' });
+    // A metadata name is never a visitor variable (skipped, the rest applied); `username` is the display name.
+    expect(doc).toEqual({ orgId, visitorId, displayName: 'Ann', variables: { tier: fromClaim('vip'), username: fromClaim('Ann') } });
+    await waitFor(async () => (await docOf(sessionId))?.variables.plan?.value === 'gold', 'the session-scope claim in the session');
+    expect(Object.keys((await docOf(sessionId))!.variables)).toEqual(['plan']);
+
+    // The redelivered event id (other content, so only the inbox can stop it), then a failed verification naming the visitor.
+    const redelivered = verified(sessionId, { visitorId, variables: [{ name: 'tier', value: 'basic', scope: 'visitor', claim: 'tier' }] }, first.eventId);
+    const rejected = { ...failed(sessionId), data: { ...failed(sessionId).data, visitorId } };
+    const changed = verified(sessionId, { visitorId, variables: [{ name: 'tier', value: 'platinum', scope: 'visitor', claim: 'tier' }] });
+    await publish(sessionId, redelivered, rejected, changed);
+    await waitFor(async () => (await visitorDocOf(visitorId))?.variables.tier?.value === 'platinum', 'the newer claim to be applied');
+
+    const stored = await visitorStreamOf(visitorId);
+    expect(stored.map((e) => [e.type, e.metadata])).toEqual([
+      ['VisitorClaimVariablesApplied', { orgId, correlationId: 'corr-1', causationId: first.eventId }],
+      ['VisitorClaimVariablesApplied', { orgId, correlationId: 'corr-1', causationId: changed.eventId }],
+    ]);
+    expect(stored[0]!.data).toMatchObject({ sessionId, kid: 'k1', displayName: 'Ann' });
+    expect(stored[1]!.data).toMatchObject({ changes: [{ name: 'tier', value: 'platinum', source: 'claim', verified: true, version: 2 }] });
+    expect((await visitorDocOf(visitorId))?.variables.username?.value).toBe('Ann');
+    expect(await deadLetters()).toEqual([]);
+  });
+
   it('dead-letters a verified identity whose session id could not name a stream (not an opaque id), with the reason', async () => {
     const bad = verified('org.s1');
     await publish('org.s1', bad);
@@ -187,5 +231,14 @@ describe('identity consumer (in-process bus, PGlite store)', () => {
     expect(JSON.parse(letter!.value).eventId).toBe(bad.eventId);
     expect(JSON.stringify(letter!.headers)).toContain('data.sessionId');
     expect(await streamOf('org.s1')).toEqual([]);
+  });
+
+  it('dead-letters a verified identity whose visitor id, named for visitor-scope claims, could not name a stream', async () => {
+    const sessionId = `s-${randomUUID()}`;
+    const bad = verified(sessionId, { visitorId: 'org.v1' });
+    await publish(sessionId, bad);
+    const letter = await eventually(async () => (await deadLetters()).find((l) => JSON.parse(l.value).eventId === bad.eventId), 'the dead letter');
+    expect(JSON.stringify(letter.headers)).toContain('data.visitorId');
+    expect(await visitorStreamOf('org.v1')).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
 export * from './variables-service.js';
 export * from './integration-events.js';
 export * from './session-variables.projection.js';
+export * from './visitor-variables.projection.js';
 export * from './identity-consumer.js';

@@ -1,4 +1,4 @@
-import { SessionVariablesChangedV1, SessionVariablesDiscardedV1, TOPICS } from '@svp/contracts';
+import { SessionVariablesChangedV1, SessionVariablesDiscardedV1, TOPICS, VisitorVariablesChangedV1 } from '@svp/contracts';
 import type { RecordedEvent } from '@svp/event-store';
 import { toIntegrationMessages } from './integration-events.js';
 
@@ -60,6 +60,54 @@ describe('variables integration events', () => {
   it('publishes SessionVariablesDiscarded as a valid v1 event', () => {
     const [message] = toIntegrationMessages(recorded('SessionVariablesDiscarded', { orgId: 'org1', sessionId: 's1', count: 2, at: 'x' }));
     expect(SessionVariablesDiscardedV1.parse(JSON.parse(message!.value)).data).toEqual({ sessionId: 's1', count: 2 });
+  });
+
+  it('publishes VisitorVariablesSubmitted as a valid VisitorVariablesChanged v1 keyed by visitor, rooms as their ids or names, removed names listed', () => {
+    const [message, ...rest] = toIntegrationMessages(
+      recorded('VisitorVariablesSubmitted', {
+        orgId: 'org1',
+        visitorId: 'v1',
+        replaceExisting: true,
+        changes: [
+          { name: 'username', value: 'Ann', source: 'signed', verified: true, version: 2, rooms: [{ id: 'r1' }, { name: 'Sales' }] },
+          { name: 'cart', value: 42, source: 'signed', verified: true, version: 1 },
+        ],
+        removed: ['plan'],
+        displayName: 'Ann',
+        kid: 'k1',
+        setBy: 'key1',
+        at: '2026-11-21T10:00:00.000Z',
+      }),
+    );
+    expect(rest).toEqual([]);
+    expect(message).toMatchObject({ topic: TOPICS.variables, key: 'v1', headers: { 'x-event-type': 'VisitorVariablesChanged' } });
+    expect(VisitorVariablesChangedV1.parse(JSON.parse(message!.value))).toEqual({
+      eventId: '0b5d6c1e-4a7f-4f7e-9d59-0d3c3c0b9a11',
+      type: 'VisitorVariablesChanged',
+      version: 1,
+      occurredAt: '2026-11-21T10:00:00.000Z',
+      orgId: 'org1',
+      correlationId: 'c1',
+      data: {
+        visitorId: 'v1',
+        replaceExisting: true,
+        changes: [
+          { name: 'username', value: 'Ann', source: 'signed', verified: true, version: 2, rooms: ['r1', 'Sales'] },
+          { name: 'cart', value: 42, source: 'signed', verified: true, version: 1 },
+        ],
+        displayName: 'Ann',
+        removed: ['plan'],
+      },
+    });
+  });
+
+  it('publishes VisitorClaimVariablesApplied as a merging VisitorVariablesChanged v1 from claims, verified', () => {
+    const changes = [{ name: 'tier', value: 'vip', source: 'claim', verified: true, version: 1 }];
+    const [message] = toIntegrationMessages(
+      recorded('VisitorClaimVariablesApplied', { orgId: 'org1', visitorId: 'v1', sessionId: 's1', changes, kid: 'k1', at: '2026-11-21T10:00:00.000Z' }),
+    );
+    expect(message).toMatchObject({ topic: TOPICS.variables, key: 'v1' });
+    expect(VisitorVariablesChangedV1.parse(JSON.parse(message!.value)).data).toEqual({ visitorId: 'v1', replaceExisting: false, changes });
   });
 
   it('publishes nothing for events of other services or without an org', () => {

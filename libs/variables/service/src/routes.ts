@@ -1,4 +1,12 @@
-import { PutSessionVariablesBody, SessionIdParams, VariablesResponse } from '@svp/contracts';
+import {
+  PutSessionVariablesBody,
+  SessionIdParams,
+  SubmitVisitorVariablesBody,
+  VariablesResponse,
+  VisitorIdParams,
+  VisitorQuery,
+  VisitorResponse,
+} from '@svp/contracts';
 import type { RouteDoc } from '@svp/service-kit';
 
 /** The variables service's HTTP contract, for its OpenAPI document (/docs). */
@@ -20,6 +28,29 @@ export const variablesRoutes: RouteDoc[] = [
     tags: ['session variables'],
     params: SessionIdParams,
     responses: { 200: VariablesResponse },
+    errors: [400, 401, 403, 429],
+  },
+  {
+    method: 'post',
+    path: '/v1/visitors/{visitorId}/variables',
+    summary:
+      'Submit visitor variables (giosg style): plain data (unverified) or a JWT signed with one of the org\'s keys (its claims, verified); ' +
+      'replaceExisting false merges by key, true replaces everything; rooms limit the data to some rooms; `username` sets the display name. ' +
+      'A token that does not verify stores nothing and answers 401 INVALID_TOKEN with the reason',
+    tags: ['visitor variables'],
+    params: VisitorIdParams,
+    body: SubmitVisitorVariablesBody,
+    responses: { 200: VisitorResponse },
+    errors: [400, 401, 403, 409, 413, 422, 429, 503],
+  },
+  {
+    method: 'get',
+    path: '/v1/visitors/{visitorId}',
+    summary: "A visitor's display name and variables with provenance; `room` (an id or a name) adds the variables limited to that room",
+    tags: ['visitor variables'],
+    params: VisitorIdParams,
+    query: VisitorQuery,
+    responses: { 200: VisitorResponse },
     errors: [400, 401, 403, 429],
   },
 ];

@@ -6,19 +6,22 @@ import { variablesRoutes } from './routes.js';
 import { sessionVariablesProjection } from './session-variables.projection.js';
 import type { VariablesOptions } from './set-session-variables/set-session-variables.handler.js';
 import { VariablesModule } from './variables.module.js';
+import { visitorVariablesProjection } from './visitor-variables.projection.js';
 
-/** The variables service: session and metadata variables in this foundation (the visitor scope comes next). */
+/** The variables service: session, metadata and visitor variables. */
 export const variablesService: ServiceDefinition = {
   name: 'variables',
   title: 'Variables service',
   async build(infra) {
-    const projection = projectionWorker(infra, [sessionVariablesProjection]);
+    const projection = projectionWorker(infra, [sessionVariablesProjection, visitorVariablesProjection]);
     const options: VariablesOptions = { limits: DEFAULT_LIMITS, maxConflictRetries: 5 };
     return {
       module: VariablesModule.register({
         store: infra.store,
         readModel: documentReader(projection, sessionVariablesProjection),
+        visitorReadModel: documentReader(projection, visitorVariablesProjection),
         introspector: infra.introspector,
+        signatures: infra.signatures,
         options,
       }),
       routes: variablesRoutes,

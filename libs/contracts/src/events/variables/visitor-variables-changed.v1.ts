@@ -20,6 +20,8 @@ export const VisitorVariablesChangedV1 = integrationEvent(
       }),
     ),
     displayName: z.string().optional(),
+    /** Added: the names a replacing submit (replaceExisting true) removed; absent when none were. */
+    removed: z.array(VariableName).optional(),
   }),
 );
 export type VisitorVariablesChangedV1 = z.infer<typeof VisitorVariablesChangedV1>;

@@ -20,8 +20,8 @@ export function applyVerifiedIdentityCommand(event: IdentityVerifiedV1): Extract
       externalId: data.externalId,
       name: data.name,
       email: data.email,
-      // Visitor-scope mapped claims belong to the visitor's stream, which does not exist yet (visitor
-      // variables are the next issue): they are not stored here. Only session scope is applied.
+      // Visitor-scope mapped claims belong to the visitor's stream (applyClaimVariables): only session
+      // scope is applied here.
       mapped: (data.variables ?? []).filter((v) => v.scope === 'session').map(({ name, value, claim }) => ({ name, value, claim })),
       // The time of the verification, not of this delivery: a redelivery decides the same.
       now: event.occurredAt,
