@@ -76,6 +76,7 @@ export async function checkIdentity(urls: Record<ServiceName, string>, rootToken
       mappings: [
         { claim: 'plan', variable: 'plan', scope: 'session', type: 'string' },
         { claim: 'cart_value', variable: 'cartValue', scope: 'session', type: 'number' },
+        { claim: 'c3', variable: 'tier', scope: 'visitor', type: 'number' },
       ],
     },
   });
@@ -100,6 +101,7 @@ export async function checkIdentity(urls: Record<ServiceName, string>, rootToken
 
   // Verify with a sessionId: the answer, the identity record, and the metadata in the variables service.
   const sessionId = `auth-${randomUUID()}`;
+  const visitorId = `v-${randomUUID()}`;
   const extra = Object.fromEntries(Array.from({ length: 18 }, (_, i) => [`c${i}`, i]));
   const token = await messagingToken(
     { external_id: 'cust-42', name: 'Ada Lovelace', email: 'ada@example.com', email_verified: true, scope: 'read', plan: 'gold', cart_value: '99.5', ...extra },
@@ -107,7 +109,7 @@ export async function checkIdentity(urls: Record<ServiceName, string>, rootToken
     hs.body.secret,
   );
   secrets.push(token);
-  const verified = await call(id('/v1/identity/verify'), { method: 'POST', key: org.apiKey, body: { token, sessionId, brandId: brand.body.brandId } });
+  const verified = await call(id('/v1/identity/verify'), { method: 'POST', key: org.apiKey, body: { token, sessionId, visitorId, brandId: brand.body.brandId } });
   expect(verified.status).toBe(200);
   expect(verified.body).toMatchObject({
     authenticated: true,
@@ -121,6 +123,7 @@ export async function checkIdentity(urls: Record<ServiceName, string>, rootToken
     variables: [
       { name: 'plan', value: 'gold', scope: 'session', claim: 'plan' },
       { name: 'cartValue', value: 99.5, scope: 'session', claim: 'cart_value' },
+      { name: 'tier', value: 3, scope: 'visitor', claim: 'c3' },
     ],
   });
   expect(Object.keys(verified.body.claims)).toHaveLength(20); // plan, cart_value and 18 more custom claims
@@ -139,6 +142,12 @@ export async function checkIdentity(urls: Record<ServiceName, string>, rootToken
   const byName = Object.fromEntries(metadata.map((v: { name: string }) => [v.name, v]));
   expect(byName.plan).toMatchObject({ value: 'gold', scope: 'session', source: 'claim', verified: true });
   expect(byName.cartValue).toMatchObject({ value: 99.5, scope: 'session', source: 'claim', verified: true });
+  // A visitor-scope mapping lands on the visitor named in the verification.
+  const visitor = await eventually(async () => {
+    const answer = await call(`${urls.variables}/v1/visitors/${visitorId}`, { key: org.apiKey });
+    return answer.body.variables?.length ? answer.body : undefined;
+  }, 'the mapped visitor variable');
+  expect(visitor.variables).toEqual([expect.objectContaining({ name: 'tier', value: 3, scope: 'visitor', source: 'claim', verified: true })]);
   // A widget or API write never overwrites metadata.
   const overwrite = await call(vars(sessionId), { method: 'PUT', key: org.apiKey, body: { sessionVariableValues: [{ name: 'providedName', value: 'Mallory' }] } });
   expect([overwrite.status, overwrite.body.error.code]).toEqual([403, 'FORBIDDEN']);
@@ -189,6 +198,16 @@ export async function checkIdentity(urls: Record<ServiceName, string>, rootToken
   const pem = await exportSPKI(rsa.publicKey);
   const confused = await new SignJWT({ external_id: 'evil' }).setProtectedHeader({ alg: 'HS256', kid: rs.body.kid }).setExpirationTime('5m').sign(new TextEncoder().encode(pem));
   expect((await call(id('/v1/identity/verify'), { method: 'POST', key: org.apiKey, body: { token: confused } })).body).toMatchObject({ authenticated: false, reason: 'ALG_NOT_ALLOWED' });
+  const badJwkKid = await call(id('/v1/signing-keys'), {
+    method: 'POST',
+    key: org.apiKey,
+    body: { alg: 'ES256', jwks: { keys: [{ ...(await exportJWK(ec.publicKey)), kid: 'not a valid kid' }] } },
+  });
+  expect([badJwkKid.status, badJwkKid.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
+  const oversized = await call(id('/v1/identity/verify'), { method: 'POST', key: org.apiKey, body: { token: `${'a'.repeat(20_000)}.b.c` } });
+  expect([oversized.status, oversized.body.authenticated, oversized.body.reason]).toEqual([200, false, 'MALFORMED']);
+  const unknownBrand = await call(id('/v1/identity/verify'), { method: 'POST', key: org.apiKey, body: { token: esToken, brandId: 'brand_nope' } });
+  expect([unknownBrand.status, unknownBrand.body.error.code]).toEqual([404, 'NOT_FOUND']);
   const privatePem = await call(id('/v1/signing-keys'), { method: 'POST', key: org.apiKey, body: { alg: 'RS256', publicKey: '-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----' } });
   expect([privatePem.status, privatePem.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
 
@@ -196,6 +215,18 @@ export async function checkIdentity(urls: Record<ServiceName, string>, rootToken
   const visitorData = await new SignJWT({ username: 'ada', tier: 3 }).setProtectedHeader({ alg: 'HS256', kid: hs.body.kid }).setIssuedAt().setExpirationTime('5m').sign(hmac(hs.body.secret));
   const signature = await call(id('/internal/v1/signatures/verify'), { method: 'POST', key: org.apiKey, body: { token: visitorData, alg: 'HS256' } });
   expect(signature.body).toEqual({ valid: true, kid: hs.body.kid, alg: 'HS256', data: { username: 'ada', tier: 3 } });
+  // A signed visitor submit (giosg style) through the variables service, checked by identity.
+  const signedVisitor = `sv-${randomUUID()}`;
+  const submitted = await call(`${urls.variables}/v1/visitors/${signedVisitor}/variables`, {
+    method: 'POST',
+    key: org.apiKey,
+    body: { signing: 'HS256', token: visitorData, replaceExisting: false },
+  });
+  expect(submitted.status).toBe(200);
+  expect(submitted.body.displayName).toBe('ada');
+  expect(submitted.body.variables).toEqual(
+    expect.arrayContaining([expect.objectContaining({ name: 'username', value: 'ada', source: 'signed', verified: true })]),
+  );
   // The client the variables service uses for signed visitor submits, over the same HTTP API.
   const signatures = new HttpSignatureVerifier(urls.identity);
   expect(await signatures.verifySignature(org.apiKey, visitorData, 'HS256')).toMatchObject({ valid: true, data: { username: 'ada', tier: 3 } });
@@ -224,6 +255,13 @@ export async function checkIdentity(urls: Record<ServiceName, string>, rootToken
   expect((await call(id('/internal/v1/signatures/verify'), { method: 'POST', key: org.apiKey, body: { token: signedWithRevoked } })).body).toMatchObject({ valid: false, reason: 'KID_REVOKED' });
   // The same through the client the variables service uses (no cache: refused at once there too).
   expect(await signatures.verifySignature(org.apiKey, signedWithRevoked)).toMatchObject({ valid: false, reason: 'KID_REVOKED' });
+  const refusedSubmit = await call(`${urls.variables}/v1/visitors/${signedVisitor}/variables`, {
+    method: 'POST',
+    key: org.apiKey,
+    body: { signing: 'HS256', token: signedWithRevoked, replaceExisting: true },
+  });
+  expect([refusedSubmit.status, refusedSubmit.body.error.code, refusedSubmit.body.error.details.reason]).toEqual([401, 'INVALID_TOKEN', 'KID_REVOKED']);
+  expect((await call(`${urls.variables}/v1/visitors/${signedVisitor}`, { key: org.apiKey })).body.displayName).toBe('ada'); // nothing stored
 
   // At most SIGNING_KEYS_MAX_ACTIVE (10) active keys; a clear 422 past it.
   const statuses: number[] = [];
