@@ -11,7 +11,9 @@ import { eventually, waitFor } from '@svp/testing';
 import { DEFAULT_LIMITS, sessionKey, sessionVariablesStream, visitorKey, visitorVariablesStream } from '@svp/variables-domain';
 import { pino } from 'pino';
 import { toVariableViews } from './get-session-variables/get-session-variables.handler.js';
+import { applyVerifiedIdentity } from './apply-verified-identity/apply-verified-identity.handler.js';
 import { IDENTITY_CONSUMER, identityConsumer } from './identity-consumer.js';
+import { runSessionVariablesCommand } from './session-variables.store.js';
 import { type SessionVariablesDoc, sessionVariablesProjection } from './session-variables.projection.js';
 import { type VisitorVariablesDoc, visitorVariablesProjection } from './visitor-variables.projection.js';
 
@@ -162,6 +164,29 @@ describe('identity consumer (in-process bus, PGlite store)', () => {
       ['MetadataVariablesSet', renamed.eventId],
     ]);
     expect((await streamOf(sessionId)).at(-1)?.data).toMatchObject({ changes: [{ name: 'providedName', value: 'Ann B.', version: 2 }] });
+  });
+
+  it('has no second effect when its effect is stored but the inbox record was lost (a crash in between), even after a later write', async () => {
+    const sessionId = `s-${randomUUID()}`;
+    const event = verified(sessionId);
+    const options = { limits: DEFAULT_LIMITS, maxConflictRetries: 5 };
+    // The effect, as the consumer applies it, without the inbox record that would follow.
+    expect((await applyVerifiedIdentity(store, event, options))?.events.length).toBeGreaterThan(0);
+    // Meanwhile a widget changes the mapped variable.
+    const later = await runSessionVariablesCommand(
+      store,
+      { type: 'SetSessionVariables', data: { orgId, sessionId, values: [{ name: 'plan', value: 'silver' }], source: 'widget', now: '2026-11-21T10:05:00.000Z' } },
+      options,
+    );
+    expect(later.ok).toBe(true);
+    const before = (await streamOf(sessionId)).length;
+    // The redelivery finds its effect in the stream (by causation) and changes nothing.
+    expect((await applyVerifiedIdentity(store, event, options))?.events).toEqual([]);
+    expect(await streamOf(sessionId)).toHaveLength(before);
+    // Through the bus too.
+    await publish(sessionId, event);
+    await waitFor(async () => inbox.has(IDENTITY_CONSUMER, event.eventId), 'the redelivered event to be recorded');
+    expect(await streamOf(sessionId)).toHaveLength(before);
   });
 
   it('leaves a session whose verification failed unauthenticated: no event, GET shows the metadata as never set', async () => {

@@ -64,8 +64,9 @@ export function identityConsumer(deps: { bus: MessageBus; sql: SqlClient; store:
           // The effect is an append to the event store, which cannot join the inbox's SQL transaction
           // (KurrentDB is another system; on PGlite, a single connection, a store transaction inside
           // the inbox's would wait for it forever). So the event id is recorded after the effect: a
-          // crash in between redelivers the event, and the decider, finding the values already held,
-          // decides nothing; concurrent deliveries are serialised by the expected revision.
+          // crash in between redelivers the event, and the command, finding an event caused by it in
+          // the stream (its causationId), appends nothing, even if a later write changed the values;
+          // concurrent deliveries are serialised by the expected revision.
           await inbox.handleOnce(IDENTITY_CONSUMER, event.eventId, async () => undefined);
         },
       });

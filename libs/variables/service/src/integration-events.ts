@@ -36,13 +36,17 @@ export function toIntegrationMessages(event: RecordedEvent): OutgoingMessage[] {
       return [integrationMessage(TOPICS.variables, domain.data.sessionId, message)];
     }
     case 'MetadataVariablesSet': {
-      // Published as a change of the session's variables (the v1 contract has no scope field): the
-      // changes carry source 'claim' and verified true, set by the key that verified the identity.
+      // Published as a change of the session's variables, each change marked `scope: 'metadata'`
+      // (source 'claim', verified true, set by the key that verified the identity).
       const message: SessionVariablesChangedV1 = {
         ...envelope,
         type: 'SessionVariablesChanged',
         version: 1,
-        data: { sessionId: domain.data.sessionId, changes: domain.data.changes, setBy: claimSetBy(domain.data.kid) },
+        data: {
+          sessionId: domain.data.sessionId,
+          changes: domain.data.changes.map((c) => ({ ...c, scope: 'metadata' as const })),
+          setBy: claimSetBy(domain.data.kid),
+        },
       };
       return [integrationMessage(TOPICS.variables, domain.data.sessionId, message)];
     }

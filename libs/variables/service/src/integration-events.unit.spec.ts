@@ -53,7 +53,7 @@ describe('variables integration events', () => {
       orgId: 'org1',
       correlationId: 'c1',
       causationId: '5f0c2a8e-3b1d-4c7e-8a9f-1e2d3c4b5a60',
-      data: { sessionId: 's1', changes, setBy: 'claim:k1' },
+      data: { sessionId: 's1', changes: changes.map((c) => ({ ...c, scope: 'metadata' })), setBy: 'claim:k1' },
     });
   });
 

@@ -21,7 +21,7 @@ export async function loadSessionVariables(store: EventStore, orgId: string, ses
     initialState(),
   );
   const last = events.at(-1);
-  return { state, revision: last?.streamRevision, position: last?.globalPosition ?? 0n };
+  return { state, revision: last?.streamRevision, position: last?.globalPosition ?? 0n, events };
 }
 
 export interface RunOptions {
@@ -58,7 +58,11 @@ export async function runSessionVariablesCommand(store: EventStore, command: Ses
     ...(options.causationId ? { causationId: options.causationId } : {}),
   };
   for (let attempt = 1; ; attempt++) {
-    const { state, revision, position } = await loadSessionVariables(store, orgId, sessionId);
+    const { state, revision, position, events } = await loadSessionVariables(store, orgId, sessionId);
+    // An integration event whose effect is already in the stream (redelivered after a crash between
+    // the append and the inbox record) has no second effect, even if a later write changed the values.
+    if (options.causationId && events.some((e) => e.metadata.causationId === options.causationId))
+      return { ok: true, position, events: [], skipped: [] };
     const decision = decide(command, state, options.limits);
     if (!decision.ok) return decision;
     const skipped = decision.skipped ?? [];

@@ -21,7 +21,7 @@ export async function loadVisitorVariables(store: EventStore, orgId: string, vis
     initialVisitorVariablesState(),
   );
   const last = events.at(-1);
-  return { state, revision: last?.streamRevision, position: last?.globalPosition ?? 0n };
+  return { state, revision: last?.streamRevision, position: last?.globalPosition ?? 0n, events };
 }
 
 export type VisitorRunResult =
@@ -49,7 +49,11 @@ export async function runVisitorVariablesCommand(store: EventStore, command: Vis
     ...(options.causationId ? { causationId: options.causationId } : {}),
   };
   for (let attempt = 1; ; attempt++) {
-    const { state, revision, position } = await loadVisitorVariables(store, orgId, visitorId);
+    const { state, revision, position, events } = await loadVisitorVariables(store, orgId, visitorId);
+    // An integration event whose effect is already in the stream (redelivered after a crash between
+    // the append and the inbox record) has no second effect, even if a later write changed the values.
+    if (options.causationId && events.some((e) => e.metadata.causationId === options.causationId))
+      return { ok: true, position, events: [], skipped: [] };
     const decision = decideVisitorVariables(command, state, options.limits);
     if (!decision.ok) return decision;
     const skipped = decision.skipped ?? [];

@@ -16,6 +16,8 @@ export const SessionVariablesChangedV1 = integrationEvent(
         verified: z.boolean(),
         /** The variable's version after this change (1 for a new variable). */
         version: z.number().int().positive(),
+        /** Added: `metadata` for identity's read-only variables; absent means `session`. */
+        scope: z.enum(['session', 'metadata']).optional(),
       }),
     ),
     setBy: z.string().optional(),
