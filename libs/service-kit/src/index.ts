@@ -19,3 +19,4 @@ export * from './root-token.js';
 export * from './ops.controller.js';
 export * from './integration-message.js';
 export * from './signatures.js';
+export * from './secret-box.js';

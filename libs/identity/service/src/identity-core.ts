@@ -47,7 +47,7 @@ import { type Decider, runCommand } from './aggregate.js';
 import { generateApiKey, randomId } from './api-keys.js';
 import type { ApiKeyDoc, OrgDoc, SessionIdentityDoc, SigningKeysDoc } from './projections.js';
 import { fingerprint, generateHs256Secret, parsePublicKey, type PublicJwk } from './signing/key-material.js';
-import type { SecretBox } from './signing/secret-box.js';
+import type { SecretBox } from '@svp/service-kit';
 import { type KeyLookup, type VerificationKey, type VerifyOptions, verifyToken } from './signing/verifier.js';
 
 export interface IdentitySettings {

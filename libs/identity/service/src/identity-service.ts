@@ -5,7 +5,7 @@ import { IdentityModule } from './identity.module.js';
 import { toIntegrationMessages } from './integration-events.js';
 import { apiKeysProjection, orgsProjection, sessionIdentityProjection, signingKeysProjection } from './projections.js';
 import { identityRoutes } from './routes.js';
-import { SecretBox } from './signing/secret-box.js';
+import { SecretBox } from '@svp/service-kit';
 
 export interface IdentityServiceOptions {
   rootToken: string;

@@ -1,8 +1,9 @@
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 
 /**
- * HS256 secrets are kept encrypted at rest (DESIGN.md section 3, Identity): the platform generates a
- * secret, shows it once, and stores only `seal(secret)`. AES-256-GCM with a random 12-byte iv; the
+ * Secrets the platform must use again but never show again (HS256 signing secrets, webhook secrets)
+ * are kept encrypted at rest: the platform generates a secret, shows it once, and stores only
+ * `seal(secret)`. AES-256-GCM with a random 12-byte iv; the
  * version and key id are bound as additional authenticated data, so a sealed value cannot be moved to
  * another format or key without failing authentication.
  *
