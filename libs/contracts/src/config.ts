@@ -44,6 +44,12 @@ export const ConfigEnv = z
     WEBHOOKS_ALLOW_PRIVATE_TARGETS: bool.default(false),
     BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(256 * 1024),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+    /** Webhook delivery: time allowed per attempt. */
+    WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+    /** Webhook retries: the first delays (comma-separated durations: 500ms, 1s, 2m, 3h, 3d), then every WEBHOOK_RETRY_EVERY, until WEBHOOK_RETRY_FOR after the first attempt. */
+    WEBHOOK_RETRY_DELAYS: z.string().regex(/^\s*\d+(\.\d+)?\s*(ms|s|m|h|d)?\s*(,\s*\d+(\.\d+)?\s*(ms|s|m|h|d)?\s*)*$/, 'comma-separated durations like 1s,5s,30s,2m').default('1s,5s,30s,2m,10m,1h'),
+    WEBHOOK_RETRY_EVERY: z.string().regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'a duration like 3h').default('3h'),
+    WEBHOOK_RETRY_FOR: z.string().regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'a duration like 3d').default('3d'),
     /** Requests per minute each org may make on each service (an org's own quota, set by the operator, wins). */
     ORG_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(10_000_000).default(6000),
     /** Clock skew allowed when checking a JWT's exp, nbf and iat, in seconds. */

@@ -20,3 +20,4 @@ export * from './ops.controller.js';
 export * from './integration-message.js';
 export * from './signatures.js';
 export * from './secret-box.js';
+export * from './aggregate.js';

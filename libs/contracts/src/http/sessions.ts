@@ -17,6 +17,11 @@ export const StartSessionResponse = z.object({
 });
 
 export const SessionView = z.object({
+  brandId: z.string().optional(),
+  /** Added: set while the session is expired (reply status SESSION_EXPIRED); a visitor message resumes it. */
+  expiredAt: z.iso.datetime({ offset: true }).nullable().optional(),
+  lastActivityAt: z.iso.datetime({ offset: true }).optional(),
+  visitorOnline: z.boolean().optional(),
   sessionId: z.string(),
   orgId: z.string(),
   channelId: z.string(),
@@ -41,15 +46,117 @@ export const SessionEventBody = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('HOLD') }),
   z.strictObject({ type: z.literal('END'), reason: EndReason }),
   z.strictObject({ type: z.literal('BLOCK') }),
+  /** Added: the visitor's presence (offline gives ENDUSER_OFFLINE). */
+  z.strictObject({ type: z.literal('PRESENCE'), online: z.boolean() }),
 ]);
 export type SessionEventBody = z.infer<typeof SessionEventBody>;
 
 export const ReplyStatusResponse = z.object({ replyStatus: ReplyStatus });
+/** `GET /v1/sessions/{sessionId}/reply-status?actorId=…&actorType=…`: can this actor send now? */
+export const ReplyStatusQuery = z.object({ actorId: OpaqueId.optional(), actorType: AssigneeType.optional() });
+
+/** `GET /v1/sessions?…`: one org's sessions, newest first, filtered, paginated by cursor. */
+export const ListSessionsQuery = z.object({
+  status: SessionStatus.optional(),
+  channelId: OpaqueId.optional(),
+  assigneeId: OpaqueId.optional(),
+  startedFrom: z.iso.datetime({ offset: true }).optional(),
+  startedTo: z.iso.datetime({ offset: true }).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(200).optional(),
+});
+export type ListSessionsQuery = z.infer<typeof ListSessionsQuery>;
+export const SessionsPage = z.object({ sessions: z.array(SessionView), nextCursor: z.string().nullable() });
+
+/** Channels: each channel's state and limits give the channel-side reply statuses. */
+export const ChannelStateName = z.enum([
+  'ACTIVE',
+  'INACTIVE',
+  'REVOKED',
+  'DELETED',
+  'PAGE_REMOVED',
+  'ACCESSTOKEN_EXPIRED',
+  'PERMISSION_REVOKED',
+  'CONFIG_SKIPPED',
+  'ASSIGNED_TO_OTHER_SERVICE',
+]);
+const limit = z.number().int().min(0).max(1_000_000_000).nullable();
+export const CreateChannelBody = z.strictObject({
+  channelId: OpaqueId,
+  name: z.string().min(1).max(200),
+  sandbox: z.boolean().default(false),
+  /** Message credits (agent and bot messages); null: unlimited. */
+  credits: limit.default(null),
+  outgoingLimitPerDay: limit.default(null),
+  /** For sandbox channels: messages allowed in all. */
+  sandboxLimit: limit.default(null),
+});
+export const UpdateChannelBody = z.strictObject({
+  state: ChannelStateName.optional(),
+  credits: limit.optional(),
+  outgoingLimitPerDay: limit.optional(),
+  sandboxLimit: limit.optional(),
+});
+export const ChannelIdParams = z.object({ channelId: OpaqueId });
+export const SendFailureBody = z.strictObject({ reason: z.string().min(1).max(500) });
+export const ChannelView = z.object({
+  channelId: z.string(),
+  name: z.string(),
+  state: ChannelStateName,
+  sandbox: z.boolean(),
+  credits: z.number().int().nullable(),
+  outgoingLimitPerDay: z.number().int().nullable(),
+  sandboxLimit: z.number().int().nullable(),
+  lastSendFailure: z.string().nullable(),
+  usage: z.object({ creditsUsed: z.number().int(), outgoingToday: z.number().int(), sandboxUsed: z.number().int() }),
+});
+export type ChannelView = z.infer<typeof ChannelView>;
+
+/** `PUT /v1/session-settings`: the org's inactivity timeout and how long an expired session lasts before it ends. */
+export const SessionSettingsBody = z.strictObject({
+  inactivityTimeoutSeconds: z.number().int().min(1).max(7 * 24 * 3600),
+  expiredEndAfterSeconds: z.number().int().min(1).max(30 * 24 * 3600),
+});
+export const SessionSettingsResponse = SessionSettingsBody;
 
 /** `POST /v1/webhooks`. */
 export const CreateWebhookBody = z.strictObject({
-  url: z.url(),
+  url: z.url({ protocol: /^https?$/ }).max(2000),
   events: z.array(z.literal('IM_Session_Status')).min(1),
-  secret: z.string().min(16).optional(),
+  secret: z.string().min(16).max(200).optional(),
+  /** Added: `standard` (the IM_Session_Status fields plus eventId) or `zoho` (Zoho Desk's own array of events, values as strings). */
+  format: z.enum(['standard', 'zoho']).default('standard'),
 });
 export const CreateWebhookResponse = z.object({ webhookId: z.string(), secret: z.string() });
+export const WebhookIdParams = z.object({ webhookId: OpaqueId });
+export const WebhookView = z.object({
+  webhookId: z.string(),
+  url: z.string(),
+  events: z.array(z.string()),
+  format: z.enum(['standard', 'zoho']),
+  status: z.enum(['ACTIVE', 'DISABLED', 'DELETED']),
+  disabledReason: z.string().nullable(),
+  createdAt: z.string(),
+});
+export const WebhookAttempt = z.object({
+  attempt: z.number().int(),
+  at: z.string(),
+  statusCode: z.number().int().nullable(),
+  error: z.string().nullable(),
+  latencyMs: z.number().int().nullable(),
+});
+export const WebhookDelivery = z.object({
+  deliveryId: z.string(),
+  eventId: z.string(),
+  sessionId: z.string(),
+  status: z.enum(['pending', 'delivered', 'failed', 'cancelled']),
+  attempts: z.array(WebhookAttempt),
+  createdAt: z.string(),
+  deliveredAt: z.string().nullable(),
+  nextAttemptAt: z.string().nullable(),
+  replay: z.boolean(),
+});
+export const WebhookDeliveriesResponse = z.object({ deliveries: z.array(WebhookDelivery) });
+/** `POST /v1/webhooks/{id}/replay`: sends again every IM_Session_Status event of the org since `from` (default: all). */
+export const ReplayWebhookBody = z.strictObject({ from: z.iso.datetime({ offset: true }).optional() });
+export const ReplayWebhookResponse = z.object({ enqueued: z.number().int() });

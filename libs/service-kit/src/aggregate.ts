@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ErrorCode } from '@svp/contracts';
 import { type EventStore, WrongExpectedRevisionError } from '@svp/event-store';
-import { AppError } from '@svp/service-kit';
+import { AppError } from './app-error.js';
 
 /** A pure decider as the command runner sees it. */
 export interface Decider<C, S, E extends { type: string; data: unknown }> {
