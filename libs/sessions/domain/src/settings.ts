@@ -8,7 +8,7 @@ import { type Decision, accept, exhaustive, isCount, refuse } from './decision.j
 
 export const DEFAULT_INACTIVITY_TIMEOUT_SECONDS = 30 * 60;
 export const DEFAULT_EXPIRED_END_AFTER_SECONDS = 30 * 60;
-export const MIN_TIMEOUT_SECONDS = 10;
+export const MIN_TIMEOUT_SECONDS = 1;
 export const MAX_INACTIVITY_TIMEOUT_SECONDS = 7 * 24 * 60 * 60;
 export const MAX_EXPIRED_END_AFTER_SECONDS = 30 * 24 * 60 * 60;
 

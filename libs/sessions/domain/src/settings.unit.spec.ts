@@ -52,14 +52,14 @@ describe('session settings decider', () => {
     });
 
     it.each<[string, number, number, string, number, number]>([
-      ['the bounds themselves', 10, 10, '', 0, 0],
+      ['the bounds themselves', 1, 1, '', 0, 0],
       ['the upper bounds themselves', 7 * DAY, 30 * DAY, '', 0, 0],
-      ['an inactivity timeout under 10 s', 9, 60, 'inactivityTimeoutSeconds', 10, 7 * DAY],
-      ['an inactivity timeout over 7 days', 7 * DAY + 1, 60, 'inactivityTimeoutSeconds', 10, 7 * DAY],
-      ['a fractional inactivity timeout', 60.5, 60, 'inactivityTimeoutSeconds', 10, 7 * DAY],
-      ['an end delay under 10 s', 60, 0, 'expiredEndAfterSeconds', 10, 30 * DAY],
-      ['an end delay over 30 days', 60, 30 * DAY + 1, 'expiredEndAfterSeconds', 10, 30 * DAY],
-      ['an infinite end delay', 60, Number.POSITIVE_INFINITY, 'expiredEndAfterSeconds', 10, 30 * DAY],
+      ['an inactivity timeout under 1 s', 0, 60, 'inactivityTimeoutSeconds', 1, 7 * DAY],
+      ['an inactivity timeout over 7 days', 7 * DAY + 1, 60, 'inactivityTimeoutSeconds', 1, 7 * DAY],
+      ['a fractional inactivity timeout', 60.5, 60, 'inactivityTimeoutSeconds', 1, 7 * DAY],
+      ['an end delay under 1 s', 60, 0, 'expiredEndAfterSeconds', 1, 30 * DAY],
+      ['an end delay over 30 days', 60, 30 * DAY + 1, 'expiredEndAfterSeconds', 1, 30 * DAY],
+      ['an infinite end delay', 60, Number.POSITIVE_INFINITY, 'expiredEndAfterSeconds', 1, 30 * DAY],
     ])('when set with %s, then %s', (_what, inactivity, end, field, min, max) => {
       const decision = decideSessionSettings(set(inactivity, end), state);
       if (field === '') expect(decision.ok).toBe(true);

@@ -1,18 +1,106 @@
-import type { ServiceDefinition } from '@svp/service-kit';
+import { type ServiceDefinition, SecretBox, documentReader, outboxWorker, projectionWorker } from '@svp/service-kit';
+import { toIntegrationMessages } from './integration-events.js';
+import {
+  channelUsageProjection,
+  channelsProjection,
+  sessionTimersProjection,
+  sessionsProjection,
+  settingsProjection,
+} from './projections.js';
 import { sessionsRoutes } from './routes.js';
+import { SessionsCore } from './sessions-core.js';
 import { SessionsModule } from './sessions.module.js';
+import { TimerStore, TimerWorker } from './timers/index.js';
 import { VariableActivityStore, variableActivityConsumer } from './variable-activity.js';
+import { WebhookDeliveryStore, WebhookDispatcher, parseDuration, parseDurations, retrySchedule } from './webhooks/index.js';
+import { Webhooks, webhookFanoutProjection, webhooksProjection } from './webhooks.js';
 
-/** The sessions service. This foundation holds its Kafka consumer of variable changes; the lifecycle comes next. */
-export const sessionsService: ServiceDefinition = {
-  name: 'sessions',
-  title: 'Sessions service',
-  async build(infra) {
-    const activity = new VariableActivityStore(infra.sql);
-    return {
-      module: SessionsModule.register({ activity, introspector: infra.introspector }),
-      routes: sessionsRoutes,
-      workers: [variableActivityConsumer({ bus: infra.bus, sql: infra.sql, store: activity, logger: infra.logger })],
-    };
-  },
-};
+export interface SessionsServiceOptions {
+  /** Seals webhook secrets at rest; SIGNING_SECRETS_KEY, else derived from the root token. */
+  secretsKey?: string;
+}
+
+/**
+ * The sessions service: conversation lifecycle, reply status, channels, durable inactivity timers,
+ * IM_Session_Status webhooks, and its consumer of variable changes.
+ */
+export function sessionsService(options: SessionsServiceOptions = {}): ServiceDefinition {
+  return {
+    name: 'sessions',
+    title: 'Sessions service',
+    async build(infra) {
+      const { env, sql, store, logger, metrics } = infra;
+      const timers = new TimerStore(sql);
+      const deliveries = new WebhookDeliveryStore(sql);
+      const secretBox = SecretBox.fromConfig({ secretsKey: options.secretsKey ?? env.SIGNING_SECRETS_KEY, rootToken: infra.rootToken ?? env.PLATFORM_ROOT_TOKEN });
+      const projection = projectionWorker(infra, [
+        sessionsProjection,
+        channelsProjection,
+        channelUsageProjection,
+        settingsProjection,
+        sessionTimersProjection(timers),
+        webhooksProjection,
+        webhookFanoutProjection(deliveries),
+      ]);
+      const core = new SessionsCore({
+        store,
+        sql,
+        runner: projection.runner,
+        readers: { channels: documentReader(projection, channelsProjection), settings: documentReader(projection, settingsProjection) },
+      });
+      const wake: { dispatcher?: WebhookDispatcher } = {};
+      const webhooks = new Webhooks({
+        store,
+        sql,
+        runner: projection.runner,
+        docs: documentReader(projection, webhooksProjection),
+        deliveries,
+        secretBox,
+        allowPrivateTargets: env.WEBHOOKS_ALLOW_PRIVATE_TARGETS,
+        notify: () => wake.dispatcher?.notify(),
+      });
+      const attempts = metrics.counter('svp_webhook_attempts_total', 'Webhook delivery attempts by outcome', ['outcome']);
+      const latency = metrics.histogram('svp_webhook_attempt_seconds', 'Webhook delivery attempt latency', [], [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
+      const dispatcher = new WebhookDispatcher({
+        store: deliveries,
+        lookup: (webhookId) => webhooks.endpoint(webhookId),
+        onGone: (webhookId) => webhooks.disableBySystem(webhookId, 'the receiver answered 410 Gone: subscription ended'),
+        onExhausted: (webhookId, reason) => webhooks.disableBySystem(webhookId, `deliveries kept failing: ${reason}`),
+        onAttempt: (m) => {
+          attempts.inc({ outcome: m.ok ? 'delivered' : m.status === null ? 'no_response' : `http_${Math.floor(m.status / 100)}xx` });
+          latency.observe(m.latencyMs / 1000);
+        },
+        onError: (err) => logger.error({ err }, 'webhook dispatcher error'),
+        allowPrivate: env.WEBHOOKS_ALLOW_PRIVATE_TARGETS,
+        timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+        schedule: retrySchedule({
+          delaysMs: parseDurations(env.WEBHOOK_RETRY_DELAYS),
+          repeatEveryMs: parseDuration(env.WEBHOOK_RETRY_EVERY),
+          maxAgeMs: parseDuration(env.WEBHOOK_RETRY_FOR),
+        }),
+      });
+      wake.dispatcher = dispatcher;
+      const timerWorker = new TimerWorker({
+        store: timers,
+        logger,
+        fire: (timer) => core.fireTimer(timer.payload as Parameters<SessionsCore['fireTimer']>[0]),
+      });
+      const activity = new VariableActivityStore(sql);
+      return {
+        module: SessionsModule.register({ core, webhooks, activity, introspector: infra.introspector }),
+        routes: sessionsRoutes,
+        readiness: [projection.readiness],
+        projections: projection.runner,
+        workers: [
+          // The tables the projections write into (timers, deliveries) exist before they run.
+          { name: 'sessions-setup', start: async () => { await timers.setup(); await deliveries.setup(); }, stop: async () => undefined },
+          projection,
+          timerWorker,
+          dispatcher,
+          outboxWorker(infra, 'sessions', toIntegrationMessages),
+          variableActivityConsumer({ bus: infra.bus, sql, store: activity, logger }),
+        ],
+      };
+    },
+  };
+}

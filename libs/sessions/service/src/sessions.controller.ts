@@ -1,20 +1,93 @@
-import { Controller, Get, Inject, Param, UseGuards } from '@nestjs/common';
-import { SessionIdParams } from '@svp/contracts';
+import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
+import {
+  ListSessionsQuery,
+  ReplyStatusQuery,
+  SessionEventBody,
+  SessionIdParams,
+  SessionSettingsBody,
+  StartSessionBody,
+  type SessionView,
+} from '@svp/contracts';
 import { ApiKeyGuard, AppError, Auth, type AuthContext, RequireScopes, ZodPipe } from '@svp/service-kit';
+import type { z } from 'zod';
+import type { SessionsCore } from './sessions-core.js';
+import { SESSIONS_CORE } from './tokens.js';
 import { type VariableActivity, VariableActivityStore } from './variable-activity.js';
 
 @Controller()
 @UseGuards(ApiKeyGuard)
 export class SessionsController {
-  constructor(@Inject(VariableActivityStore) private readonly activity: VariableActivityStore) {}
+  constructor(
+    @Inject(SESSIONS_CORE) private readonly sessions: SessionsCore,
+    @Inject(VariableActivityStore) private readonly activity: VariableActivityStore,
+  ) {}
+
+  /** A visitor's first contact on a channel: a new session (CREATED) with its initial variables. */
+  @Post('v1/sessions')
+  @HttpCode(201)
+  @RequireScopes('sessions:write')
+  start(@Body(new ZodPipe(StartSessionBody, 'body')) body: StartSessionBody, @Auth() auth: AuthContext, @Headers('x-correlation-id') correlationId?: string) {
+    return this.sessions.startSession(auth.orgId, body, correlationId);
+  }
+
+  @Get('v1/sessions')
+  @RequireScopes('sessions:read')
+  list(@Query(new ZodPipe(ListSessionsQuery, 'query')) query: ListSessionsQuery, @Auth() auth: AuthContext) {
+    return this.sessions.listSessions(auth.orgId, query);
+  }
+
+  @Get('v1/sessions/:sessionId')
+  @RequireScopes('sessions:read')
+  get(@Param(new ZodPipe(SessionIdParams, 'path')) params: SessionIdParams, @Auth() auth: AuthContext): Promise<SessionView> {
+    return this.sessions.getSession(auth.orgId, params.sessionId);
+  }
+
+  /** Drives the lifecycle (ROUTED, ASSIGNED, MESSAGE, HOLD, END, BLOCK, PRESENCE); 409 names the current status. */
+  @Post('v1/sessions/:sessionId/events')
+  @HttpCode(200)
+  @RequireScopes('sessions:write')
+  event(
+    @Param(new ZodPipe(SessionIdParams, 'path')) params: SessionIdParams,
+    @Body(new ZodPipe(SessionEventBody, 'body')) body: SessionEventBody,
+    @Auth() auth: AuthContext,
+    @Headers('x-correlation-id') correlationId?: string,
+  ): Promise<SessionView> {
+    return this.sessions.applyEvent(auth.orgId, params.sessionId, body, correlationId);
+  }
+
+  /** Can this actor send a message now? */
+  @Get('v1/sessions/:sessionId/reply-status')
+  @RequireScopes('sessions:read')
+  async replyStatus(
+    @Param(new ZodPipe(SessionIdParams, 'path')) params: SessionIdParams,
+    @Query(new ZodPipe(ReplyStatusQuery, 'query')) query: z.infer<typeof ReplyStatusQuery>,
+    @Auth() auth: AuthContext,
+  ) {
+    return {
+      replyStatus: await this.sessions.replyStatusFor(auth.orgId, params.sessionId, {
+        ...(query.actorId ? { id: query.actorId } : {}),
+        ...(query.actorType ? { type: query.actorType } : {}),
+      }),
+    };
+  }
+
+  @Get('v1/session-settings')
+  @RequireScopes('sessions:read')
+  settings(@Auth() auth: AuthContext) {
+    return this.sessions.timeouts(auth.orgId);
+  }
+
+  /** The org's inactivity timeout and how long an expired session lasts before it ends (reason timeout). */
+  @Put('v1/session-settings')
+  @RequireScopes('sessions:write')
+  setSettings(@Body(new ZodPipe(SessionSettingsBody, 'body')) body: z.infer<typeof SessionSettingsBody>, @Auth() auth: AuthContext) {
+    return this.sessions.setTimeouts(auth.orgId, body);
+  }
 
   /** What the sessions service has learnt over Kafka of a session's variable changes. */
   @Get('internal/v1/sessions/:sessionId/variable-activity')
   @RequireScopes('sessions:read')
-  async variableActivity(
-    @Param(new ZodPipe(SessionIdParams, 'path')) params: SessionIdParams,
-    @Auth() auth: AuthContext,
-  ): Promise<VariableActivity> {
+  async variableActivity(@Param(new ZodPipe(SessionIdParams, 'path')) params: SessionIdParams, @Auth() auth: AuthContext): Promise<VariableActivity> {
     const activity = await this.activity.get(auth.orgId, params.sessionId);
     if (!activity) throw new AppError('NOT_FOUND', `No variable activity known for session ${params.sessionId}`);
     return activity;

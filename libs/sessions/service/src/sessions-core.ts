@@ -1,0 +1,361 @@
+import { randomBytes } from 'node:crypto';
+import type {
+  AssigneeType,
+  ChannelView,
+  EndReason,
+  ListSessionsQuery,
+  NameValue,
+  ReplyStatus,
+  SessionEventBody,
+  SessionView,
+} from '@svp/contracts';
+import type { EventStore } from '@svp/event-store';
+import { quoteIdent, type SqlClient } from '@svp/postgres';
+import type { ProjectionRunner } from '@svp/projections';
+import {
+  type ChannelCommand,
+  type ChannelEvent,
+  type ChannelRegistryState,
+  DEFAULT_SESSION_TIMEOUTS,
+  type SessionCommand,
+  type SessionEvent,
+  type SessionSettingsCommand,
+  type SessionSettingsEvent,
+  type SessionSettingsState,
+  type SessionState,
+  type SessionTimeouts,
+  type ReplyActor,
+  UNLIMITED_USAGE,
+  channelLimitsOf,
+  channelStream,
+  decideChannel,
+  decideSession,
+  decideSessionSettings,
+  evolveChannel,
+  evolveSession,
+  evolveSessionSettings,
+  initialChannelState,
+  initialSessionSettingsState,
+  initialSessionState,
+  replyChannelOf,
+  replyStatusOf,
+  sessionSettingsStream,
+  sessionStream,
+} from '@svp/sessions-domain';
+import { AppError, type Decider, type DocumentReader, runCommand } from '@svp/service-kit';
+import { type ChannelDoc, type SessionDoc, type SettingsDoc, channelUsage } from './projections.js';
+
+const sessionDecider: Decider<SessionCommand, SessionState, SessionEvent> = {
+  initial: initialSessionState,
+  evolve: evolveSession,
+  decide: decideSession,
+};
+const channelDecider: Decider<ChannelCommand, ChannelRegistryState, ChannelEvent> = {
+  initial: initialChannelState,
+  evolve: evolveChannel,
+  decide: decideChannel,
+};
+const settingsDecider: Decider<SessionSettingsCommand, SessionSettingsState, SessionSettingsEvent> = {
+  initial: initialSessionSettingsState,
+  evolve: evolveSessionSettings,
+  decide: decideSessionSettings,
+};
+
+export interface SessionsReaders {
+  channels: DocumentReader<ChannelDoc>;
+  settings: DocumentReader<SettingsDoc>;
+}
+
+export interface SessionsCoreDeps {
+  store: EventStore;
+  sql: SqlClient;
+  runner: ProjectionRunner;
+  readers: SessionsReaders;
+  now?: () => Date;
+}
+
+const newId = (prefix: string): string => `${prefix}_${randomBytes(12).toString('base64url').replace(/[^A-Za-z0-9]/g, 'x')}`;
+
+/**
+ * The sessions service's use cases, framework-free (the controllers are thin HTTP adapters): commands
+ * go through the pure deciders and are appended with the revision read; reads answer from the
+ * projections once they hold the write (read-your-writes). The reply status is derived at read time
+ * from the session, its channel and the channel's usage.
+ */
+export class SessionsCore {
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: SessionsCoreDeps) {
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  // ── sessions ───────────────────────────────────────────────────────────────────────────────
+
+  async startSession(
+    orgId: string,
+    body: { channelId: string; visitorId?: string; brandId?: string; sessionVariableValues?: NameValue[] },
+    correlationId?: string,
+  ): Promise<{ sessionId: string; visitorId: string; sessionStatus: 'CREATED' }> {
+    const sessionId = newId('ses');
+    const visitorId = body.visitorId ?? newId('vis');
+    const { position } = await runCommand(
+      this.deps.store,
+      sessionStream(orgId, sessionId),
+      sessionDecider,
+      {
+        type: 'StartSession',
+        data: {
+          orgId,
+          sessionId,
+          channelId: body.channelId,
+          visitorId,
+          ...(body.brandId ? { brandId: body.brandId } : {}),
+          sessionVariableValues: body.sessionVariableValues ?? [],
+          now: this.iso(),
+        },
+      },
+      meta(orgId, correlationId),
+    );
+    await this.waitFor('sessions', position);
+    return { sessionId, visitorId, sessionStatus: 'CREATED' };
+  }
+
+  async getSession(orgId: string, sessionId: string): Promise<SessionView> {
+    const doc = await this.sessionDoc(orgId, sessionId);
+    if (!doc) throw new AppError('NOT_FOUND', `Session ${sessionId} not found`, { sessionId });
+    return this.view(doc, await this.replyStatus(doc));
+  }
+
+  async listSessions(orgId: string, query: ListSessionsQuery): Promise<{ sessions: SessionView[]; nextCursor: string | null }> {
+    const table = quoteIdent(await this.deps.runner.activeTable('sessions'));
+    const where = ['org_id = $1'];
+    const params: unknown[] = [orgId];
+    const add = (clause: string, value: unknown) => {
+      params.push(value);
+      where.push(clause.replace('?', `$${params.length}`));
+    };
+    if (query.status) add('status = ?', query.status);
+    if (query.channelId) add('channel_id = ?', query.channelId);
+    if (query.assigneeId) add('assignee_id = ?', query.assigneeId);
+    if (query.startedFrom) add('started_at >= ?::timestamptz', query.startedFrom);
+    if (query.startedTo) add('started_at < ?::timestamptz', query.startedTo);
+    if (query.cursor) {
+      const cursor = decodeCursor(query.cursor);
+      params.push(cursor.startedAt, cursor.sessionId);
+      where.push(`(started_at, session_id) < ($${params.length - 1}::timestamptz, $${params.length})`);
+    }
+    params.push(query.limit + 1);
+    const { rows } = await this.deps.sql.query<{ doc: SessionDoc }>(
+      `SELECT doc FROM ${table} WHERE ${where.join(' AND ')} ORDER BY started_at DESC, session_id DESC LIMIT $${params.length}`,
+      params,
+    );
+    const page = rows.slice(0, query.limit).map((r) => r.doc);
+    const sessions = await Promise.all(page.map(async (doc) => this.view(doc, await this.replyStatus(doc))));
+    const last = page.at(-1);
+    return { sessions, nextCursor: rows.length > query.limit && last ? encodeCursor(last) : null };
+  }
+
+  /** POST /v1/sessions/{id}/events: drives the lifecycle; answers the session after the change. */
+  async applyEvent(orgId: string, sessionId: string, body: SessionEventBody, correlationId?: string): Promise<SessionView> {
+    const now = this.iso();
+    const ref = { orgId, sessionId, now };
+    let command: SessionCommand;
+    switch (body.type) {
+      case 'ROUTED':
+        command = { type: 'Route', data: ref };
+        break;
+      case 'ASSIGNED':
+        command = { type: 'Assign', data: { ...ref, assigneeId: body.assigneeId, assigneeType: body.assigneeType } };
+        break;
+      case 'HOLD':
+        command = { type: 'Hold', data: ref };
+        break;
+      case 'END':
+        command = { type: 'End', data: { ...ref, reason: body.reason } };
+        break;
+      case 'BLOCK':
+        command = { type: 'Block', data: ref };
+        break;
+      case 'PRESENCE':
+        command = { type: 'SetVisitorPresence', data: { ...ref, online: body.online } };
+        break;
+      case 'MESSAGE':
+        if (body.from === 'VISITOR') {
+          command = { type: 'RecordMessage', data: { ...ref, from: 'VISITOR', ...(body.actorId ? { actorId: body.actorId } : {}) } };
+        } else {
+          // The reply status comes from the channel and its usage, read before deciding.
+          const doc = await this.sessionDoc(orgId, sessionId);
+          const replyStatus = doc ? await this.replyStatus(doc, { type: body.from, ...(body.actorId ? { id: body.actorId } : {}) }) : 'ACCEPTED';
+          command = { type: 'RecordMessage', data: { ...ref, from: body.from, ...(body.actorId ? { actorId: body.actorId } : {}), replyStatus } };
+        }
+        break;
+    }
+    const { position } = await runCommand(this.deps.store, sessionStream(orgId, sessionId), sessionDecider, command, meta(orgId, correlationId));
+    await this.waitFor('sessions', position);
+    return this.getSession(orgId, sessionId);
+  }
+
+  async replyStatusFor(orgId: string, sessionId: string, actor?: { id?: string; type?: AssigneeType }): Promise<ReplyStatus> {
+    const doc = await this.sessionDoc(orgId, sessionId);
+    if (!doc) throw new AppError('NOT_FOUND', `Session ${sessionId} not found`, { sessionId });
+    // An actor named by id only is taken as the assignee's type (an agent unless the assignee is a bot).
+    const resolved: ReplyActor | undefined =
+      actor?.id || actor?.type ? { type: actor.type ?? doc.assignee?.type ?? 'AGENT', ...(actor.id ? { id: actor.id } : {}) } : undefined;
+    return this.replyStatus(doc, resolved);
+  }
+
+  /** A timer fired (see the timer worker): the decider ignores a stale one. */
+  async fireTimer(timer: { kind: string; orgId: string; sessionId: string; activity?: number; expiredAt?: string }): Promise<void> {
+    const ref = { orgId: timer.orgId, sessionId: timer.sessionId, now: this.iso() };
+    const command: SessionCommand =
+      timer.kind === 'expire'
+        ? { type: 'Expire', data: { ...ref, activity: timer.activity ?? -1 } }
+        : { type: 'EndExpired', data: { ...ref, expiredAt: timer.expiredAt ?? '' } };
+    await runCommand(this.deps.store, sessionStream(timer.orgId, timer.sessionId), sessionDecider, command, { orgId: timer.orgId, cause: `timer:${timer.kind}` });
+  }
+
+  // ── channels ───────────────────────────────────────────────────────────────────────────────
+
+  async createChannel(
+    orgId: string,
+    body: { channelId: string; name: string; sandbox: boolean; credits: number | null; outgoingLimitPerDay: number | null; sandboxLimit: number | null },
+  ): Promise<ChannelView> {
+    await this.channelCommand(orgId, body.channelId, { type: 'CreateChannel', data: { orgId, ...body, now: this.iso() } });
+    return this.getChannel(orgId, body.channelId);
+  }
+
+  async updateChannel(
+    orgId: string,
+    channelId: string,
+    body: { state?: ChannelDoc['status']; credits?: number | null; outgoingLimitPerDay?: number | null; sandboxLimit?: number | null },
+  ): Promise<ChannelView> {
+    const { state, ...limits } = body;
+    if (Object.keys(limits).length > 0)
+      await this.channelCommand(orgId, channelId, { type: 'SetChannelLimits', data: { orgId, channelId, ...limits, now: this.iso() } });
+    if (state) await this.channelCommand(orgId, channelId, { type: 'ChangeChannelState', data: { orgId, channelId, state, now: this.iso() } });
+    return this.getChannel(orgId, channelId);
+  }
+
+  async reportSendFailure(orgId: string, channelId: string, reason: string | null): Promise<ChannelView> {
+    const now = this.iso();
+    await this.channelCommand(
+      orgId,
+      channelId,
+      reason === null ? { type: 'ClearSendFailure', data: { orgId, channelId, now } } : { type: 'ReportSendFailure', data: { orgId, channelId, reason, now } },
+    );
+    return this.getChannel(orgId, channelId);
+  }
+
+  async getChannel(orgId: string, channelId: string): Promise<ChannelView> {
+    const doc = await this.deps.readers.channels.get(`${orgId}.${channelId}`);
+    if (!doc) throw new AppError('NOT_FOUND', `Channel ${channelId} not found`, { channelId });
+    const limits = channelLimitsOf(doc);
+    return {
+      channelId,
+      name: doc.name,
+      state: doc.status,
+      sandbox: doc.sandbox,
+      ...limits,
+      lastSendFailure: doc.lastSendFailure,
+      usage: await channelUsage(this.deps.sql, await this.deps.runner.activeTable('channel_usage'), orgId, channelId, this.now()),
+    };
+  }
+
+  // ── settings ───────────────────────────────────────────────────────────────────────────────
+
+  async setTimeouts(orgId: string, timeouts: SessionTimeouts): Promise<SessionTimeouts> {
+    const { position } = await runCommand(
+      this.deps.store,
+      sessionSettingsStream(orgId),
+      settingsDecider,
+      { type: 'SetSessionTimeouts', data: { orgId, ...timeouts, now: this.iso() } },
+      { orgId },
+    );
+    await this.deps.readers.settings.waitFor(position);
+    await this.waitFor('session_timers', position);
+    return this.timeouts(orgId);
+  }
+
+  async timeouts(orgId: string): Promise<SessionTimeouts> {
+    const doc = await this.deps.readers.settings.get(orgId);
+    return doc ? { inactivityTimeoutSeconds: doc.inactivityTimeoutSeconds, expiredEndAfterSeconds: doc.expiredEndAfterSeconds } : { ...DEFAULT_SESSION_TIMEOUTS };
+  }
+
+  // ── internals ──────────────────────────────────────────────────────────────────────────────
+
+  private async channelCommand(orgId: string, channelId: string, command: ChannelCommand): Promise<void> {
+    const { position } = await runCommand(this.deps.store, channelStream(orgId, channelId), channelDecider, command, { orgId });
+    await this.deps.readers.channels.waitFor(position);
+  }
+
+  private async sessionDoc(orgId: string, sessionId: string): Promise<SessionDoc | undefined> {
+    const table = quoteIdent(await this.deps.runner.activeTable('sessions'));
+    const { rows } = await this.deps.sql.query<{ doc: SessionDoc }>(`SELECT doc FROM ${table} WHERE org_id = $1 AND session_id = $2`, [orgId, sessionId]);
+    return rows[0]?.doc;
+  }
+
+  private async replyStatus(doc: SessionDoc, actor?: ReplyActor): Promise<ReplyStatus> {
+    const channel = await this.deps.readers.channels.get(`${doc.orgId}.${doc.channelId}`);
+    const usage = channel
+      ? { ...channelLimitsOf(channel), ...(await channelUsage(this.deps.sql, await this.deps.runner.activeTable('channel_usage'), doc.orgId, doc.channelId, this.now())) }
+      : UNLIMITED_USAGE;
+    return replyStatusOf({
+      session: { status: doc.sessionStatus, assignee: doc.assignee, expiredAt: doc.expiredAt, visitorOnline: doc.visitorOnline },
+      ...(actor ? { actor } : {}),
+      channel: channel ? replyChannelOf(channel) : null,
+      usage,
+    });
+  }
+
+  private view(doc: SessionDoc, replyStatus: ReplyStatus): SessionView {
+    return {
+      sessionId: doc.sessionId,
+      orgId: doc.orgId,
+      channelId: doc.channelId,
+      visitorId: doc.visitorId,
+      ...(doc.brandId ? { brandId: doc.brandId } : {}),
+      sessionStatus: doc.sessionStatus,
+      sessionOldStatus: doc.sessionOldStatus,
+      replyStatus,
+      currentAssigneeId: doc.assignee?.id ?? null,
+      assigneeType: doc.assignee?.type ?? null,
+      messagesCount: doc.messagesCount,
+      startedAt: doc.startedAt,
+      ...(doc.endedAt ? { endedAt: doc.endedAt } : {}),
+      ...(doc.endReason ? { endReason: doc.endReason as EndReason } : {}),
+      expiredAt: doc.expiredAt,
+      lastActivityAt: doc.lastActivityAt,
+      visitorOnline: doc.visitorOnline,
+    };
+  }
+
+  private async waitFor(projection: string, position: bigint): Promise<void> {
+    try {
+      await this.deps.runner.waitForPosition(projection, position, { timeoutMs: 5000 });
+    } catch (error) {
+      throw new AppError('SERVICE_UNAVAILABLE', 'The write is stored but the read model has not caught up yet; read again shortly', {
+        reason: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
+
+  private iso(): string {
+    return this.now().toISOString();
+  }
+}
+
+const meta = (orgId: string, correlationId?: string) => ({ orgId, ...(correlationId ? { correlationId } : {}) });
+
+function encodeCursor(doc: SessionDoc): string {
+  return Buffer.from(JSON.stringify([doc.startedAt, doc.sessionId])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { startedAt: string; sessionId: string } {
+  try {
+    const [startedAt, sessionId] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
+    if (typeof startedAt === 'string' && typeof sessionId === 'string' && !Number.isNaN(Date.parse(startedAt))) return { startedAt, sessionId };
+  } catch {
+    // fall through
+  }
+  throw new AppError('VALIDATION_FAILED', 'Invalid cursor: pass the nextCursor of a previous page');
+}

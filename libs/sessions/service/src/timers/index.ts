@@ -1,0 +1,2 @@
+export * from './timer-store.js';
+export * from './timer-worker.js';
