@@ -3,3 +3,4 @@ export * from './integration-events.js';
 export * from './session-variables.projection.js';
 export * from './visitor-variables.projection.js';
 export * from './identity-consumer.js';
+export * from './sessions-consumer.js';

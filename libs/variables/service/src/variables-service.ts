@@ -1,6 +1,7 @@
 import { type ServiceDefinition, documentReader, outboxWorker, projectionWorker } from '@svp/service-kit';
 import { DEFAULT_LIMITS } from '@svp/variables-domain';
 import { identityConsumer } from './identity-consumer.js';
+import { sessionsConsumer } from './sessions-consumer.js';
 import { toIntegrationMessages } from './integration-events.js';
 import { variablesRoutes } from './routes.js';
 import { sessionVariablesProjection } from './session-variables.projection.js';
@@ -31,6 +32,7 @@ export const variablesService: ServiceDefinition = {
         projection,
         outboxWorker(infra, 'variables', toIntegrationMessages),
         identityConsumer({ bus: infra.bus, sql: infra.sql, store: infra.store, logger: infra.logger, options }),
+        sessionsConsumer({ bus: infra.bus, sql: infra.sql, store: infra.store, logger: infra.logger, options }),
       ],
     };
   },
