@@ -6,6 +6,8 @@ import type { ServiceName } from '@svp/contracts';
 import { type RunningDistributed, startDistributed } from './distributed.js';
 import { checkOperability, checkSlice } from './__fixtures__/slice-checks.js';
 import { checkIdentity } from './__fixtures__/identity-checks.js';
+import { WEBHOOK_TEST_ENV, checkSessions, checkTimeoutAfterRestart, checkTimeouts, checkWebhooks } from './__fixtures__/sessions-checks.js';
+import { createOrg } from './__fixtures__/slice.js';
 
 async function freePort(): Promise<number> {
   return new Promise((done, fail) => {
@@ -32,7 +34,7 @@ describe('distributed mode: a process per service, real PostgreSQL and Kafka', (
       kafkaBrokers: infra.kafkaBrokers.join(','),
       ports,
       schemaPrefix: prefix,
-      env: { LOG_LEVEL: 'info' },
+      env: { ...WEBHOOK_TEST_ENV, LOG_LEVEL: 'info' },
       onOutput: (service, line) => output.push(`[${service}] ${line}`),
     });
   }, 180_000);
@@ -70,6 +72,34 @@ describe('distributed mode: a process per service, real PostgreSQL and Kafka', (
     expect(output.length).toBeGreaterThan(50);
     for (const secret of secrets) expect(log).not.toContain(secret);
   }, 90_000);
+
+  const withOutput = async (check: () => Promise<void>) => {
+    try {
+      await check();
+    } catch (error) {
+      process.stderr.write(`service output:\n${output.slice(-80).join('\n')}\n`);
+      throw error;
+    }
+  };
+
+  it('runs sessions across processes: lifecycle, reply status, initial variables and their discard over Kafka, the list', async () => {
+    await withOutput(() => checkSessions(running.urls, running.rootToken));
+  }, 90_000);
+
+  it('delivers IM_Session_Status webhooks from the sessions process to a real receiver', async () => {
+    await withOutput(() => checkWebhooks(running.urls, running.rootToken));
+  }, 90_000);
+
+  it('fires session timeouts after the sessions process was killed and restarted', async () => {
+    await withOutput(async () => {
+      const org = await createOrg(running.urls.identity, running.rootToken, 'Timeouts');
+      const { pendingSessionId, dueAt } = await checkTimeouts(running.urls, org.apiKey);
+      await running.kill('sessions');
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, dueAt + 500 - Date.now())));
+      await running.restart('sessions');
+      await checkTimeoutAfterRestart(running.urls, org.apiKey, pendingSessionId);
+    });
+  }, 120_000);
 
   it('shuts every service down gracefully on SIGTERM: HTTP, workers, consumers and connections closed, exit code 0', async () => {
     for (const service of ['variables', 'sessions', 'gateway', 'identity'] as const) {

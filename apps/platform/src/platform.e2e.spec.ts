@@ -5,13 +5,15 @@ import { join } from 'node:path';
 import { type RunningPlatform, banner, startPlatform } from './platform.js';
 import { checkOperability, checkSlice, sessionScope } from './__fixtures__/slice-checks.js';
 import { checkIdentity } from './__fixtures__/identity-checks.js';
+import { WEBHOOK_TEST_ENV, checkSessions, checkTimeoutAfterRestart, checkTimeouts, checkWebhooks } from './__fixtures__/sessions-checks.js';
+import { createOrg } from './__fixtures__/slice.js';
 import { pino } from 'pino';
 import { eventually } from '@svp/testing';
 import { call } from './__fixtures__/slice.js';
 
 describe('embedded mode (npm start): one process, PGlite, in-process bus', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'svp-embedded-'));
-  const env = { PGLITE_DATA_DIR: dataDir, LOG_LEVEL: 'silent', HOST: '127.0.0.1', GATEWAY_PORT: '0', IDENTITY_PORT: '0', SESSIONS_PORT: '0', VARIABLES_PORT: '0' };
+  const env = { ...WEBHOOK_TEST_ENV, PGLITE_DATA_DIR: dataDir, LOG_LEVEL: 'silent', HOST: '127.0.0.1', GATEWAY_PORT: '0', IDENTITY_PORT: '0', SESSIONS_PORT: '0', VARIABLES_PORT: '0' };
   let platform: RunningPlatform;
   // Everything the platform logs, at debug level: no secret or token may ever be in it.
   const logLines: string[] = [];
@@ -50,6 +52,24 @@ describe('embedded mode (npm start): one process, PGlite, in-process bus', () =>
     for (const secret of secrets) expect(log).not.toContain(secret);
     expect(log).not.toContain(platform.rootToken);
   }, 60_000);
+
+  it('runs sessions over HTTP: every lifecycle row, reply status from each source, initial variables and their discard over the bus, the list', async () => {
+    await checkSessions(platform.urls, platform.rootToken);
+  }, 60_000);
+
+  it('delivers IM_Session_Status webhooks to a real receiver: signed, in order, after an outage, replayed, ended by 410', async () => {
+    await checkWebhooks(platform.urls, platform.rootToken);
+  }, 90_000);
+
+  it('expires idle sessions, resumes them on a visitor message, ends them by timeout, also across a restart', async () => {
+    const org = await createOrg(platform.urls.identity, platform.rootToken, 'Timeouts');
+    const { pendingSessionId, dueAt } = await checkTimeouts(platform.urls, org.apiKey);
+    await platform.close();
+    // Down past the pending session's expiry: its timer is in the database, not in memory.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, dueAt + 500 - Date.now())));
+    platform = await startPlatform({ env, logger });
+    await checkTimeoutAfterRestart(platform.urls, org.apiKey, pendingSessionId);
+  }, 120_000);
 
   it('rebuilds a projection beside the live one through the admin endpoint, then switches', async () => {
     const { variables } = platform.urls;

@@ -1,4 +1,10 @@
 import { runStandalone } from '@svp/service-kit';
 import { sessionsService } from '@svp/sessions-service';
 
-await runStandalone(sessionsService);
+await runStandalone((env) => {
+  if (!env.SIGNING_SECRETS_KEY && !env.PLATFORM_ROOT_TOKEN) {
+    process.stderr.write('The sessions service seals webhook secrets: set SIGNING_SECRETS_KEY (32 bytes, base64) or PLATFORM_ROOT_TOKEN.\n');
+    process.exit(2);
+  }
+  return sessionsService();
+});
