@@ -144,6 +144,16 @@ export async function checkSessions(urls: Urls, rootToken: string): Promise<void
   const future = new Date(Date.now() + 3600_000).toISOString();
   expect((await call(s(`/v1/sessions?startedFrom=${encodeURIComponent(future)}`), { key })).body.sessions).toEqual([]);
   expect((await call(s('/v1/sessions?cursor=garbage'), { key })).status).toBe(400);
+  // The read side is rebuilt from the event store on demand, beside the live table, then switched in.
+  const viewBefore = (await call(s(`/v1/sessions/${id}`), { key })).body;
+  const rebuild = await call(s('/admin/v1/projections/sessions/rebuild'), { method: 'POST', key: rootToken });
+  expect(rebuild.status).toBe(202);
+  await eventually(async () => {
+    const answer = await call(s('/admin/v1/projections'), { key: rootToken });
+    const status = answer.body.projections.find((p: { name: string }) => p.name === 'sessions');
+    return status && !status.rebuild && status.state === 'live' && status.table !== 'rm_sessions_v1' ? status : undefined;
+  }, 'the sessions projection to be rebuilt and switched in');
+  expect((await call(s(`/v1/sessions/${id}`), { key })).body).toEqual(viewBefore);
   // Tenant isolation: another org sees none of it.
   const stranger = await createOrg(urls.identity, rootToken, 'Stranger');
   expect((await call(s(`/v1/sessions/${id}`), { key: stranger.apiKey })).status).toBe(404);
