@@ -80,6 +80,7 @@ export const ChannelStateName = z.enum([
   'CONFIG_SKIPPED',
   'ASSIGNED_TO_OTHER_SERVICE',
 ]);
+export type ChannelStateName = z.infer<typeof ChannelStateName>;
 const limit = z.number().int().min(0).max(1_000_000_000).nullable();
 export const CreateChannelBody = z.strictObject({
   channelId: OpaqueId,

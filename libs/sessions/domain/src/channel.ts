@@ -1,3 +1,4 @@
+import { ChannelStateName } from '@svp/contracts';
 import { type Decision, accept, exhaustive, isCount, refuse } from './decision.js';
 
 /**
@@ -9,19 +10,9 @@ import { type Decision, accept, exhaustive, isCount, refuse } from './decision.j
  * not in this stream. DELETED is terminal. Pure decider: time comes in the command.
  */
 
-/** A channel's operational state; every one but ACTIVE refuses replies with its own reply status. */
-export const CHANNEL_STATES = [
-  'ACTIVE',
-  'INACTIVE',
-  'REVOKED',
-  'DELETED',
-  'PAGE_REMOVED',
-  'ACCESSTOKEN_EXPIRED',
-  'PERMISSION_REVOKED',
-  'CONFIG_SKIPPED',
-  'ASSIGNED_TO_OTHER_SERVICE',
-] as const;
-export type ChannelState = (typeof CHANNEL_STATES)[number];
+/** A channel's operational state (the contract's list); every one but ACTIVE refuses replies with its own reply status. */
+export const CHANNEL_STATES = ChannelStateName.options;
+export type ChannelState = ChannelStateName;
 
 /** A channel's limits; null is unlimited. */
 export interface ChannelLimits {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type EventStore, WrongExpectedRevisionError } from '@svp/event-store';
+import { type EventStore, type RecordedEvent, WrongExpectedRevisionError } from '@svp/event-store';
 import {
   type Decision,
   type SessionVariablesCommand,
@@ -44,26 +44,35 @@ export type RunResult =
     }
   | { ok: false; error: Extract<Decision, { ok: false }>['error'] };
 
+/** What both variables aggregates' deciders answer. */
+type AnyDecision<E, F> = { ok: true; events: E[]; skipped?: SkippedVariable[] } | { ok: false; error: F };
+
 /**
- * Command → load stream → pure decide → append with the revision read. On a concurrency conflict the
- * whole decision runs again (it is pure), `maxConflictRetries` attempts in all; then the conflict is
- * thrown. A refused command answers `{ ok: false, error }` (nothing appended).
+ * Command → load stream → pure decide → append with the revision read, for either variables aggregate.
+ * On a concurrency conflict the whole decision runs again (it is pure), `maxConflictRetries` attempts
+ * in all; then the conflict is thrown. A refused command answers `{ ok: false, error }` (nothing
+ * appended). An integration event whose effect is already in the stream (redelivered after a crash
+ * between the append and the inbox record) has no second effect, even if a later write changed the
+ * values: the stream records each event's cause.
  */
-export async function runSessionVariablesCommand(store: EventStore, command: SessionVariablesCommand, options: RunOptions): Promise<RunResult> {
-  const { orgId, sessionId } = command.data;
-  const stream = sessionVariablesStream(orgId, sessionId);
+export async function runStreamCommand<S, E extends { type: string; data: unknown }, F>(
+  store: EventStore,
+  stream: string,
+  orgId: string,
+  load: () => Promise<{ state: S; revision: bigint | undefined; position: bigint; events: RecordedEvent[] }>,
+  decideOn: (state: S) => AnyDecision<E, F>,
+  options: RunOptions,
+): Promise<{ ok: true; position: bigint; events: E[]; skipped: SkippedVariable[] } | { ok: false; error: F }> {
   const metadata = {
     orgId,
     ...(options.correlationId ? { correlationId: options.correlationId } : {}),
     ...(options.causationId ? { causationId: options.causationId } : {}),
   };
   for (let attempt = 1; ; attempt++) {
-    const { state, revision, position, events } = await loadSessionVariables(store, orgId, sessionId);
-    // An integration event whose effect is already in the stream (redelivered after a crash between
-    // the append and the inbox record) has no second effect, even if a later write changed the values.
+    const { state, revision, position, events } = await load();
     if (options.causationId && events.some((e) => e.metadata.causationId === options.causationId))
       return { ok: true, position, events: [], skipped: [] };
-    const decision = decide(command, state, options.limits);
+    const decision = decideOn(state);
     if (!decision.ok) return decision;
     const skipped = decision.skipped ?? [];
     if (decision.events.length === 0) return { ok: true, position, events: [], skipped };
@@ -79,4 +88,17 @@ export async function runSessionVariablesCommand(store: EventStore, command: Ses
       throw error;
     }
   }
+}
+
+/** A session-variables command, run with `runStreamCommand`. */
+export async function runSessionVariablesCommand(store: EventStore, command: SessionVariablesCommand, options: RunOptions): Promise<RunResult> {
+  const { orgId, sessionId } = command.data;
+  return runStreamCommand(
+    store,
+    sessionVariablesStream(orgId, sessionId),
+    orgId,
+    () => loadSessionVariables(store, orgId, sessionId),
+    (state) => decide(command, state, options.limits),
+    options,
+  );
 }

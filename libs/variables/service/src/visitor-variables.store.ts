@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import { type EventStore, WrongExpectedRevisionError } from '@svp/event-store';
+import type { EventStore } from '@svp/event-store';
 import {
   type SkippedVariable,
   type VisitorDecision,
@@ -11,7 +10,7 @@ import {
   initialVisitorVariablesState,
   visitorVariablesStream,
 } from '@svp/variables-domain';
-import type { RunOptions } from './session-variables.store.js';
+import { type RunOptions, runStreamCommand } from './session-variables.store.js';
 
 /** Loads a visitor-variables stream and folds it into the decider's state. */
 export async function loadVisitorVariables(store: EventStore, orgId: string, visitorId: string) {
@@ -42,32 +41,12 @@ export type VisitorRunResult =
  */
 export async function runVisitorVariablesCommand(store: EventStore, command: VisitorVariablesCommand, options: RunOptions): Promise<VisitorRunResult> {
   const { orgId, visitorId } = command.data;
-  const stream = visitorVariablesStream(orgId, visitorId);
-  const metadata = {
+  return runStreamCommand(
+    store,
+    visitorVariablesStream(orgId, visitorId),
     orgId,
-    ...(options.correlationId ? { correlationId: options.correlationId } : {}),
-    ...(options.causationId ? { causationId: options.causationId } : {}),
-  };
-  for (let attempt = 1; ; attempt++) {
-    const { state, revision, position, events } = await loadVisitorVariables(store, orgId, visitorId);
-    // An integration event whose effect is already in the stream (redelivered after a crash between
-    // the append and the inbox record) has no second effect, even if a later write changed the values.
-    if (options.causationId && events.some((e) => e.metadata.causationId === options.causationId))
-      return { ok: true, position, events: [], skipped: [] };
-    const decision = decideVisitorVariables(command, state, options.limits);
-    if (!decision.ok) return decision;
-    const skipped = decision.skipped ?? [];
-    if (decision.events.length === 0) return { ok: true, position, events: [], skipped };
-    try {
-      const result = await store.appendToStream(
-        stream,
-        decision.events.map((e) => ({ eventId: randomUUID(), type: e.type, data: e.data, metadata })),
-        { expectedRevision: revision ?? 'no_stream' },
-      );
-      return { ok: true, position: result.lastGlobalPosition, events: decision.events, skipped };
-    } catch (error) {
-      if (error instanceof WrongExpectedRevisionError && attempt < options.maxConflictRetries) continue;
-      throw error;
-    }
-  }
+    () => loadVisitorVariables(store, orgId, visitorId),
+    (state) => decideVisitorVariables(command, state, options.limits),
+    options,
+  );
 }
