@@ -245,12 +245,17 @@ export function sessionTimersProjection(timers: TimerStore) {
         }
         const e = asSessionEvent(event as SessionProjected);
         const key = sessionTimerKey(e.data.orgId, e.data.sessionId);
+        // A rebuild replays old events while the live projection keeps going: a timer set by a later
+        // event (a higher global position) is never replaced or cancelled by an earlier one.
+        const existing = await timers.get<{ seq?: string }>(key, tx);
+        if (existing?.payload.seq !== undefined && BigInt(existing.payload.seq) >= event.globalPosition) continue;
         if (e.type === 'SessionEnded' || e.type === 'SessionBlocked') {
           await timers.cancel(tx, key);
           continue;
         }
         const timer = sessionTimerAfter(e, await timeoutsOf(e.data.orgId));
-        if (timer) await timers.schedule(tx, { key, kind: timer.kind, dueAt: new Date(timer.dueAt), payload: timer });
+        if (timer)
+          await timers.schedule(tx, { key, kind: timer.kind, dueAt: new Date(timer.dueAt), payload: { ...timer, seq: event.globalPosition.toString() } });
       }
     },
   });
