@@ -116,7 +116,7 @@ export function sessionReplyStatus(session: ReplySession, actor?: ReplyActor): R
 
 /** Whether the actor is the session's assignee (an actor without an id is taken to be). */
 export const isAssignee = (assignee: Assignee | null, actor: ReplyActor): boolean =>
-  assignee !== null && (actor.id === undefined || (actor.id === assignee.id && actor.type === assignee.type));
+  assignee !== null && actor.type === assignee.type && (actor.id === undefined || actor.id === assignee.id);
 
 function sessionStatusReply(session: ReplySession): ReplyStatus | null {
   if (session.status === 'ENDED') return 'SESSION_ENDED';

@@ -80,10 +80,12 @@ describe('reply status', () => {
       expect(replyStatusOf(input(over))).toBe(expected);
     });
 
-    it('isAssignee matches id and type, and takes an actor without an id for the assignee', () => {
+    it('isAssignee matches id and type, and takes an actor of the same type without an id for the assignee', () => {
       expect(isAssignee(agent1, { id: 'agent_1', type: 'AGENT' })).toBe(true);
       expect(isAssignee(agent1, { id: 'agent_1', type: 'BOT' })).toBe(false);
       expect(isAssignee(agent1, { type: 'AGENT' })).toBe(true);
+      // A bot without an id is not the assigned agent.
+      expect(isAssignee(agent1, { type: 'BOT' })).toBe(false);
       expect(isAssignee(null, { type: 'AGENT' })).toBe(false);
     });
   });

@@ -43,6 +43,7 @@ import {
   sessionStream,
 } from '@svp/sessions-domain';
 import { AppError, type Decider, type DocumentReader, runCommand } from '@svp/service-kit';
+import { z } from 'zod';
 import { type ChannelDoc, type SessionDoc, type SettingsDoc, channelUsage } from './projections.js';
 
 const sessionDecider: Decider<SessionCommand, SessionState, SessionEvent> = {
@@ -192,6 +193,8 @@ export class SessionsCore {
     }
     const { position } = await runCommand(this.deps.store, sessionStream(orgId, sessionId), sessionDecider, command, meta(orgId, correlationId));
     await this.waitFor('sessions', position);
+    // An agent's or bot's message counts against the channel's limits: the next check sees it.
+    if (body.type === 'MESSAGE' && body.from !== 'VISITOR') await this.waitFor('channel_usage', position);
     return this.getSession(orgId, sessionId);
   }
 
@@ -353,7 +356,7 @@ function encodeCursor(doc: SessionDoc): string {
 function decodeCursor(cursor: string): { startedAt: string; sessionId: string } {
   try {
     const [startedAt, sessionId] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
-    if (typeof startedAt === 'string' && typeof sessionId === 'string' && !Number.isNaN(Date.parse(startedAt))) return { startedAt, sessionId };
+    if (z.iso.datetime({ offset: true }).safeParse(startedAt).success && typeof sessionId === 'string') return { startedAt: startedAt as string, sessionId };
   } catch {
     // fall through
   }

@@ -6,7 +6,7 @@ import { WEBHOOKS } from './tokens.js';
 import type { Webhooks } from './webhooks.js';
 
 type HookParams = z.infer<typeof WebhookIdParams>;
-export const DeliveriesQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(100), before: z.string().regex(/^\d+$/).optional() });
+export const DeliveriesQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(100), before: z.string().regex(/^\d{1,18}$/, 'a delivery id').optional() });
 
 /** IM_Session_Status webhook subscriptions, their delivery log and replay (webhooks:admin). */
 @Controller('v1/webhooks')

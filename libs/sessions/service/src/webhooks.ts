@@ -115,8 +115,9 @@ export function webhookFanoutProjection(deliveries: WebhookDeliveryStore) {
             continue;
           case 'WebhookDisabled':
           case 'WebhookDeleted':
+            // No cancelling here: a rebuild replaying an old disable would cancel today's deliveries.
+            // The live disable cancels (Webhooks.disable/remove, and the dispatcher for inactive hooks).
             await tx.query(`UPDATE ${subs} SET active = false WHERE webhook_id = $1`, [data.webhookId]);
-            await deliveries.cancelPending(data.webhookId!, tx);
             continue;
         }
         const fields = imSessionStatusOf(event);
@@ -186,6 +187,7 @@ export class Webhooks {
   async disable(orgId: string, webhookId: string, reason: string) {
     await this.get(orgId, webhookId);
     await this.command(orgId, webhookId, { type: 'DisableWebhook', data: { orgId, webhookId, reason, now: this.iso() } });
+    await this.deps.deliveries.cancelPending(webhookId);
     return this.get(orgId, webhookId);
   }
 
@@ -198,6 +200,7 @@ export class Webhooks {
   async remove(orgId: string, webhookId: string) {
     await this.get(orgId, webhookId);
     await this.command(orgId, webhookId, { type: 'DeleteWebhook', data: { orgId, webhookId, now: this.iso() } });
+    await this.deps.deliveries.cancelPending(webhookId);
     return this.get(orgId, webhookId);
   }
 
@@ -250,12 +253,19 @@ export class Webhooks {
     const doc = await this.deps.docs.get(webhookId);
     if (!doc || doc.status !== 'ACTIVE') return;
     await this.command(doc.orgId, webhookId, { type: 'DisableWebhook', data: { orgId: doc.orgId, webhookId, reason, now: this.iso() } });
+    await this.deps.deliveries.cancelPending(webhookId);
   }
 
   private async command(orgId: string, webhookId: string, command: WebhookCommand): Promise<void> {
     const { position } = await runCommand(this.deps.store, webhookStream(orgId, webhookId), webhookDecider, command, { orgId });
     await this.deps.docs.waitFor(position);
-    await this.deps.runner.waitForPosition('webhook_fanout', position, { timeoutMs: 5000 });
+    try {
+      await this.deps.runner.waitForPosition('webhook_fanout', position, { timeoutMs: 5000 });
+    } catch (error) {
+      throw new AppError('SERVICE_UNAVAILABLE', 'The change is stored but not yet applied to webhook deliveries; read again shortly', {
+        reason: error instanceof Error ? error.message : String(error),
+      });
+    }
   }
 
   private iso(): string {

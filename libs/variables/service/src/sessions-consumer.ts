@@ -5,7 +5,8 @@ import type { SqlClient } from '@svp/postgres';
 import type { Worker } from '@svp/service-kit';
 import type { Logger } from 'pino';
 import type { VariablesOptions } from './set-session-variables/set-session-variables.handler.js';
-import { runSessionVariablesCommand } from './session-variables.store.js';
+import { loadSessionVariables, runSessionVariablesCommand, runStreamCommand } from './session-variables.store.js';
+import { decide, sessionVariablesStream } from '@svp/variables-domain';
 
 export const SESSIONS_CONSUMER = 'variables.sessions';
 
@@ -43,9 +44,23 @@ export function sessionsConsumer(deps: { bus: MessageBus; sql: SqlClient; store:
           const sessionId = event.data.sessionId;
           if (event.type === 'SessionStarted') {
             if (event.data.sessionVariableValues.length > 0) {
-              const result = await runSessionVariablesCommand(
+              // The initial values fill only names not written yet: a PUT that raced ahead of this
+              // event (after POST /v1/sessions answered) is newer and is kept.
+              const values = event.data.sessionVariableValues;
+              const result = await runStreamCommand(
                 deps.store,
-                { type: 'SetSessionVariables', data: { orgId, sessionId, values: event.data.sessionVariableValues, source: 'widget', setBy: 'session-start', now: event.data.startedAt } },
+                sessionVariablesStream(orgId, sessionId),
+                orgId,
+                () => loadSessionVariables(deps.store, orgId, sessionId),
+                (state) => {
+                  const held = state.status === 'active' ? state.variables : {};
+                  const fresh = values.filter((v) => !Object.hasOwn(held, v.name));
+                  return decide(
+                    { type: 'SetSessionVariables', data: { orgId, sessionId, values: fresh, source: 'widget', setBy: 'session-start', now: event.data.startedAt } },
+                    state,
+                    deps.options.limits,
+                  );
+                },
                 run,
               );
               // Values the limits refuse cannot become valid by retrying: reported, not dead-lettered forever.
