@@ -76,8 +76,12 @@ export async function checkSessions(urls: Urls, rootToken: string): Promise<void
     return sessionScope(answer.body.variables).length === 0 ? true : undefined;
   }, 'the session variables to be discarded after SessionEnded');
 
-  const blocked = await start();
+  const blocked = await start({ sessionVariableValues: [{ name: 'cart', value: 3 }] });
+  const blockedVars = `${urls.variables}/v1/sessions/${blocked.sessionId}/variables`;
+  await eventually(async () => (sessionScope((await call(blockedVars, { key })).body.variables ?? []).length === 1 ? true : undefined), 'the blocked session’s initial variable');
   expect((await event(blocked.sessionId, { type: 'BLOCK' })).body).toMatchObject({ sessionStatus: 'BLOCKED', replyStatus: 'SESSION_BLOCKED', endReason: 'blocked' });
+  // SessionBlocked discards the session variables too.
+  await eventually(async () => (sessionScope((await call(blockedVars, { key })).body.variables).length === 0 ? true : undefined), 'the variables discarded after SessionBlocked');
   const badEvent = await event(blocked.sessionId, { type: 'DANCE' });
   expect([badEvent.status, badEvent.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
   const missing = await event('nope', { type: 'ROUTED' });
@@ -251,6 +255,7 @@ export async function checkWebhooks(urls: Urls, rootToken: string): Promise<void
 
     // The receiver is down for a while: everything arrives once it is back, in order.
     receiver.respondWith(() => 503);
+    const downFrom = new Date().toISOString();
     const downSession = (await call(s('/v1/sessions'), { method: 'POST', key, body: { channelId: 'web' } })).body.sessionId as string;
     await call(s(`/v1/sessions/${downSession}/events`), { method: 'POST', key, body: { type: 'ROUTED' } });
     await call(s(`/v1/sessions/${downSession}/events`), { method: 'POST', key, body: { type: 'BLOCK' } });
@@ -274,6 +279,11 @@ export async function checkWebhooks(urls: Urls, rootToken: string): Promise<void
     const replay = await call(s(`/v1/webhooks/${webhookId}/replay`), { method: 'POST', key, body: {} });
     expect([replay.status, replay.body.enqueued]).toEqual([202, 18]);
     await eventually(async () => (receiver.received.length >= before + 18 ? true : undefined), 'the replayed deliveries', 15_000);
+    // From a point: only what happened since then (the outage session's three changes), in order.
+    const fromPoint = await call(s(`/v1/webhooks/${webhookId}/replay`), { method: 'POST', key, body: { from: downFrom } });
+    expect([fromPoint.status, fromPoint.body.enqueued]).toEqual([202, 3]);
+    await eventually(async () => (receiver.received.length >= before + 21 ? true : undefined), 'the deliveries replayed from a point', 15_000);
+    expect(receiver.received.slice(before + 18).map((r) => JSON.parse(r.body).sessionStatus)).toEqual(['CREATED', 'OPEN', 'BLOCKED']);
 
     // 410 Gone ends the subscription.
     receiver.respondWith(() => 410);
