@@ -21,3 +21,4 @@ export * from './integration-message.js';
 export * from './signatures.js';
 export * from './secret-box.js';
 export * from './aggregate.js';
+export * from './ids.js';

@@ -35,21 +35,27 @@ export function projectionWorker(infra: Pick<ServiceInfra, 'sql' | 'store' | 'lo
   };
 }
 
+/**
+ * Read-your-writes: resolves once the projection has applied the global log up to `position`; a
+ * projection too far behind answers 503 (the write is stored either way).
+ */
+export async function waitForProjection(runner: ProjectionRunner, name: string, position: bigint, timeoutMs = 5000): Promise<void> {
+  try {
+    await runner.waitForPosition(name, position, { timeoutMs });
+  } catch (error) {
+    throw new AppError('SERVICE_UNAVAILABLE', 'The write is stored but the read model has not caught up yet; read again shortly', {
+      position: position.toString(),
+      reason: error instanceof Error ? error.message : String(error),
+    });
+  }
+}
+
 /** Reads a document projection with read-your-writes; a projection too far behind answers 503. */
 export function documentReader<Doc>(worker: ProjectionWorker, projection: DocumentProjection<Doc, any>): DocumentReader<Doc> { // eslint-disable-line @typescript-eslint/no-explicit-any
   const reader = worker.runner.reader<Doc>(projection);
   return {
     get: async (id) => (await reader.get(id)) ?? undefined,
-    waitFor: async (position, timeoutMs = 5000) => {
-      try {
-        await worker.runner.waitForPosition(projection.name, position, { timeoutMs });
-      } catch (error) {
-        throw new AppError('SERVICE_UNAVAILABLE', 'The write is stored but the read model has not caught up yet; read again shortly', {
-          position: position.toString(),
-          reason: error instanceof Error ? error.message : String(error),
-        });
-      }
-    },
+    waitFor: (position, timeoutMs = 5000) => waitForProjection(worker.runner, projection.name, position, timeoutMs),
   };
 }
 

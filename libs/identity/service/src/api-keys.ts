@@ -11,8 +11,6 @@ export function generateApiKey(): { apiKey: string; keyHash: string } {
 export const hashApiKey = (apiKey: string): string => createHash('sha256').update(apiKey, 'utf8').digest('hex');
 export const isApiKeyShaped = (value: string): boolean => ApiKeyFormat.safeParse(value).success;
 
-export const randomId = (prefix: string): string => `${prefix}_${randomBytes(12).toString('base64url').replace(/[^A-Za-z0-9]/g, 'x')}`;
-
 /** Identity answers introspection from its own read models (other services call it over HTTP). */
 export class LocalApiKeyIntrospector implements ApiKeyIntrospector {
   constructor(private readonly lookup: (keyHash: string) => Promise<IntrospectApiKeyResponse>) {}

@@ -40,10 +40,10 @@ import {
   sessionIdentityStream,
   signingKeysStream,
 } from '@svp/identity-domain';
-import { AppError, type Decider, type DocumentReader, type ServiceMetrics, runCommand } from '@svp/service-kit';
+import { AppError, type Decider, type DocumentReader, type ServiceMetrics, randomId, runCommand } from '@svp/service-kit';
 import type { Counter } from 'prom-client';
 import type { Logger } from 'pino';
-import { generateApiKey, randomId } from './api-keys.js';
+import { generateApiKey } from './api-keys.js';
 import type { ApiKeyDoc, OrgDoc, SessionIdentityDoc, SigningKeysDoc } from './projections.js';
 import { fingerprint, generateHs256Secret, parsePublicKey, type PublicJwk } from './signing/key-material.js';
 import type { SecretBox } from '@svp/service-kit';

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type {
   AssigneeType,
   ChannelView,
@@ -42,7 +41,7 @@ import {
   sessionSettingsStream,
   sessionStream,
 } from '@svp/sessions-domain';
-import { AppError, type Decider, type DocumentReader, runCommand } from '@svp/service-kit';
+import { AppError, type Decider, type DocumentReader, randomId, runCommand, waitForProjection } from '@svp/service-kit';
 import { z } from 'zod';
 import { type ChannelDoc, type SessionDoc, type SettingsDoc, channelUsage } from './projections.js';
 
@@ -75,8 +74,6 @@ export interface SessionsCoreDeps {
   now?: () => Date;
 }
 
-const newId = (prefix: string): string => `${prefix}_${randomBytes(12).toString('base64url').replace(/[^A-Za-z0-9]/g, 'x')}`;
-
 /**
  * The sessions service's use cases, framework-free (the controllers are thin HTTP adapters): commands
  * go through the pure deciders and are appended with the revision read; reads answer from the
@@ -97,8 +94,8 @@ export class SessionsCore {
     body: { channelId: string; visitorId?: string; brandId?: string; sessionVariableValues?: NameValue[] },
     correlationId?: string,
   ): Promise<{ sessionId: string; visitorId: string; sessionStatus: 'CREATED' }> {
-    const sessionId = newId('ses');
-    const visitorId = body.visitorId ?? newId('vis');
+    const sessionId = randomId('ses');
+    const visitorId = body.visitorId ?? randomId('vis');
     const { position } = await runCommand(
       this.deps.store,
       sessionStream(orgId, sessionId),
@@ -332,14 +329,8 @@ export class SessionsCore {
     };
   }
 
-  private async waitFor(projection: string, position: bigint): Promise<void> {
-    try {
-      await this.deps.runner.waitForPosition(projection, position, { timeoutMs: 5000 });
-    } catch (error) {
-      throw new AppError('SERVICE_UNAVAILABLE', 'The write is stored but the read model has not caught up yet; read again shortly', {
-        reason: error instanceof Error ? error.message : String(error),
-      });
-    }
+  private waitFor(projection: string, position: bigint): Promise<void> {
+    return waitForProjection(this.deps.runner, projection, position);
   }
 
   private iso(): string {

@@ -13,7 +13,7 @@ import {
   initialWebhookState,
   webhookStream,
 } from '@svp/sessions-domain';
-import { AppError, type Decider, type DocumentReader, type SecretBox, runCommand } from '@svp/service-kit';
+import { AppError, type Decider, type DocumentReader, type SecretBox, runCommand, waitForProjection } from '@svp/service-kit';
 import { imSessionStatusOf, statusEventId } from './integration-events.js';
 import { type WebhookDeliveryStore, type WebhookEndpoint, checkWebhookTarget, generateWebhookSecret, imSessionStatusBody, webhookSecretProblem } from './webhooks/index.js';
 
@@ -259,13 +259,7 @@ export class Webhooks {
   private async command(orgId: string, webhookId: string, command: WebhookCommand): Promise<void> {
     const { position } = await runCommand(this.deps.store, webhookStream(orgId, webhookId), webhookDecider, command, { orgId });
     await this.deps.docs.waitFor(position);
-    try {
-      await this.deps.runner.waitForPosition('webhook_fanout', position, { timeoutMs: 5000 });
-    } catch (error) {
-      throw new AppError('SERVICE_UNAVAILABLE', 'The change is stored but not yet applied to webhook deliveries; read again shortly', {
-        reason: error instanceof Error ? error.message : String(error),
-      });
-    }
+    await waitForProjection(this.deps.runner, 'webhook_fanout', position);
   }
 
   private iso(): string {
