@@ -22,3 +22,4 @@ export * from './signatures.js';
 export * from './secret-box.js';
 export * from './aggregate.js';
 export * from './ids.js';
+export * from './timers/index.js';

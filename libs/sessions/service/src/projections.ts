@@ -15,7 +15,7 @@ import {
   sessionTimerAfter,
   snapshotOf,
 } from '@svp/sessions-domain';
-import type { TimerStore } from './timers/index.js';
+import type { TimerStore } from '@svp/service-kit';
 
 /** One session as reads show it (GET /v1/sessions/{id} and the list), without the derived reply status. */
 export interface SessionDoc {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { RecordedEvent } from '@svp/event-store';
 import { PGliteSqlClient } from '@svp/postgres';
 import { sessionTimerKey, sessionTimersProjection } from './projections.js';
-import { TimerStore } from './timers/index.js';
+import { TimerStore } from '@svp/service-kit';
 
 // The projection that sets each session's durable timer, against a real PGlite: what a live run and a
 // rebuild running beside it (replaying older events) leave in the timer table.

@@ -1,4 +1,4 @@
-import { type ServiceDefinition, SecretBox, documentReader, outboxWorker, projectionWorker } from '@svp/service-kit';
+import { type ServiceDefinition, SecretBox, TimerStore, TimerWorker, documentReader, outboxWorker, projectionWorker } from '@svp/service-kit';
 import { toIntegrationMessages } from './integration-events.js';
 import {
   channelUsageProjection,
@@ -10,7 +10,6 @@ import {
 import { sessionsRoutes } from './routes.js';
 import { SessionsCore } from './sessions-core.js';
 import { SessionsModule } from './sessions.module.js';
-import { TimerStore, TimerWorker } from './timers/index.js';
 import { VariableActivityStore, variableActivityConsumer } from './variable-activity.js';
 import { WebhookDeliveryStore, WebhookDispatcher, parseDuration, parseDurations, retrySchedule } from './webhooks/index.js';
 import { Webhooks, webhookFanoutProjection, webhooksProjection } from './webhooks.js';

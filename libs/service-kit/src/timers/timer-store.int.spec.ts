@@ -32,6 +32,17 @@ describe.each(ENGINES)('TimerStore (%s)', (engine) => {
     expect(await store.get('k')).toMatchObject({ key: 'k', kind: 'expire' });
   });
 
+  it('given two stores on their own tables in one database (services sharing the embedded database), when both have due timers, then each claims only its own', async () => {
+    const other = new TimerStore(sql, 'variables_timers_check');
+    await other.setup();
+    await store.schedule(sql, { key: 'mine', kind: 'expire', dueAt: clock.at(0), payload: {} });
+    await other.schedule(sql, { key: 'theirs', kind: 'delete', dueAt: clock.at(0), payload: {} });
+    expect((await store.claimDue(clock.at(1), 10, LEASE_MS)).map((t) => t.key)).toEqual(['mine']);
+    expect((await other.claimDue(clock.at(1), 10, LEASE_MS)).map((t) => t.key)).toEqual(['theirs']);
+    expect(await store.get('theirs')).toBeUndefined();
+    await sql.exec('DROP TABLE variables_timers_check');
+  });
+
   it('given a scheduled timer, when claiming before its due time, then nothing is claimed; at its due time, it is', async () => {
     const k = key();
     await store.schedule(sql, { key: k, kind: 'expire', dueAt: clock.at(60_000), payload: { sessionId: 's-1', n: 1 } });

@@ -1,12 +1,15 @@
-import type { SqlClient, SqlExecutor } from '@svp/postgres';
+import { type SqlClient, type SqlExecutor, quoteIdent } from '@svp/postgres';
 
 /**
  * The durable timers table. `updated_at` doubles as the row's version: every write (schedule, claim,
  * fail) moves it strictly forward (at least one microsecond), so a claim can tell whether the row it
  * fired is still the row in the table.
  */
-export const DURABLE_TIMERS_MIGRATION = `
-CREATE TABLE IF NOT EXISTS durable_timers (
+/** The default table: the sessions service's timers. Another user of timers in the same database takes its own table. */
+export const DURABLE_TIMERS_TABLE = 'durable_timers';
+
+export const durableTimersMigration = (table: string = DURABLE_TIMERS_TABLE): string => `
+CREATE TABLE IF NOT EXISTS ${quoteIdent(table)} (
   key          text        PRIMARY KEY,
   kind         text        NOT NULL,
   due_at       timestamptz NOT NULL,
@@ -17,7 +20,7 @@ CREATE TABLE IF NOT EXISTS durable_timers (
   created_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
   updated_at   timestamptz NOT NULL DEFAULT clock_timestamp()
 );
-CREATE INDEX IF NOT EXISTS durable_timers_due_at_idx ON durable_timers (due_at);
+CREATE INDEX IF NOT EXISTS ${quoteIdent(`${table}_due_at_idx`)} ON ${quoteIdent(table)} (due_at);
 `;
 
 /** What to schedule: `key` names the timer (one per key), `kind` and `payload` tell the handler what to do. */
@@ -89,14 +92,23 @@ const versionOf = (table: string) => `((extract(epoch FROM ${table}.updated_at) 
 export class TimerStore {
   private ready?: Promise<void>;
 
-  constructor(private readonly sql: SqlClient) {}
+  /** The table, quoted for SQL. */
+  private readonly table: string;
+
+  /** `tableName`: where the timers live (default `durable_timers`); each user of timers in one database needs its own. */
+  constructor(
+    private readonly sql: SqlClient,
+    private readonly tableName: string = DURABLE_TIMERS_TABLE,
+  ) {
+    this.table = quoteIdent(tableName);
+  }
 
   /** Creates the table and its index if missing. Idempotent; safe when several instances start at once. */
   async setup(): Promise<void> {
     this.ready ??= this.sql.transaction(async (tx) => {
       // Concurrent CREATE TABLE IF NOT EXISTS can still collide in the catalog: serialise them.
-      await tx.query(`SELECT pg_advisory_xact_lock(hashtext('svp:durable_timers:setup'))`);
-      await tx.exec(DURABLE_TIMERS_MIGRATION);
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtext('svp:' || $1::text || ':setup'))`, [this.tableName]);
+      await tx.exec(durableTimersMigration(this.tableName));
     });
     try {
       await this.ready;
@@ -113,7 +125,7 @@ export class TimerStore {
    */
   async schedule<Payload>(tx: SqlExecutor, timer: TimerSchedule<Payload>): Promise<void> {
     await tx.query(
-      `INSERT INTO durable_timers AS t (key, kind, due_at, payload)
+      `INSERT INTO ${this.table} AS t (key, kind, due_at, payload)
        VALUES ($1, $2, $3::timestamptz, $4::jsonb)
        ON CONFLICT (key) DO UPDATE SET
          kind = EXCLUDED.kind,
@@ -129,13 +141,13 @@ export class TimerStore {
 
   /** Removes the timer `key`; true when there was one. A firing already in flight still finishes. */
   async cancel(tx: SqlExecutor, key: string): Promise<boolean> {
-    const { rowCount } = await tx.query('DELETE FROM durable_timers WHERE key = $1', [key]);
+    const { rowCount } = await tx.query(`DELETE FROM ${this.table} WHERE key = $1`, [key]);
     return rowCount > 0;
   }
 
   /** The timer `key` as stored, if any. */
   async get<Payload = unknown>(key: string, tx: SqlExecutor = this.sql): Promise<StoredTimer<Payload> | undefined> {
-    const { rows } = await tx.query<TimerRow>(`SELECT t.*, ${versionOf('t')} AS claim FROM durable_timers t WHERE t.key = $1`, [key]);
+    const { rows } = await tx.query<TimerRow>(`SELECT t.*, ${versionOf('t')} AS claim FROM ${this.table} t WHERE t.key = $1`, [key]);
     return rows[0] && toStored<Payload>(rows[0]);
   }
 
@@ -148,13 +160,13 @@ export class TimerStore {
   async claimDue(now: Date, limit: number, leaseMs: number): Promise<ClaimedTimer[]> {
     const { rows } = await this.sql.query<TimerRow>(
       `WITH due AS MATERIALIZED (
-         SELECT key FROM durable_timers
+         SELECT key FROM ${this.table}
           WHERE due_at <= $1::timestamptz AND (leased_until IS NULL OR leased_until <= $1::timestamptz)
           ORDER BY due_at, key
           LIMIT $2
           FOR UPDATE SKIP LOCKED
        )
-       UPDATE durable_timers AS t SET
+       UPDATE ${this.table} AS t SET
          leased_until = $1::timestamptz + $3::int * interval '1 millisecond',
          attempts = t.attempts + 1,
          updated_at = ${nextVersion('t')}
@@ -175,7 +187,7 @@ export class TimerStore {
    */
   async complete(claimed: TimerClaim): Promise<boolean> {
     const { rowCount } = await this.sql.query(
-      `DELETE FROM durable_timers AS t WHERE t.key = $1 AND ${versionOf('t')} = $2`,
+      `DELETE FROM ${this.table} AS t WHERE t.key = $1 AND ${versionOf('t')} = $2`,
       [claimed.key, claimed.claim],
     );
     return rowCount > 0;
@@ -187,7 +199,7 @@ export class TimerStore {
    */
   async fail(claimed: TimerClaim, error: string, retryAt: Date): Promise<boolean> {
     const { rowCount } = await this.sql.query(
-      `UPDATE durable_timers AS t SET last_error = $3, leased_until = $4::timestamptz, updated_at = ${nextVersion('t')}
+      `UPDATE ${this.table} AS t SET last_error = $3, leased_until = $4::timestamptz, updated_at = ${nextVersion('t')}
         WHERE t.key = $1 AND ${versionOf('t')} = $2`,
       [claimed.key, claimed.claim, error, retryAt.toISOString()],
     );

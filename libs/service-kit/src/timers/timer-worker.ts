@@ -1,5 +1,5 @@
 import { type Backoff, backoffDelay, errorMessage, exponentialBackoff } from '@svp/messaging';
-import type { Worker } from '@svp/service-kit';
+import type { Worker } from '../runtime.js';
 import type { Logger } from 'pino';
 import type { ClaimedTimer, TimerStore } from './timer-store.js';
 
