@@ -41,13 +41,34 @@ export function toErrorResponse(exception: unknown): { status: number; body: Err
   return { status: 500, body: { error: { code: 'INTERNAL', message: 'Internal error' } } };
 }
 
+/**
+ * Routes under `prefix` that answer errors in another API's shape (the SalesIQ-compatible routes, with
+ * SalesIQ's numeric codes): `render` turns the contract's error body into that shape.
+ */
+export interface ErrorRenderer {
+  prefix: string;
+  render(status: number, body: ErrorBody): { status: number; body: unknown };
+}
+
+/** The error answer for a request to `url`: the contract's body, or the shape of the renderer whose prefix it has. */
+export function renderError(exception: unknown, url: string | undefined, renderers: readonly ErrorRenderer[] = []): { status: number; body: unknown } {
+  const response = toErrorResponse(exception);
+  const renderer = url === undefined ? undefined : renderers.find((r) => url.startsWith(r.prefix));
+  return renderer ? renderer.render(response.status, response.body) : response;
+}
+
 @Catch()
 export class ErrorBodyFilter implements ExceptionFilter {
-  constructor(private readonly logger: Logger) {}
+  constructor(
+    private readonly logger: Logger,
+    private readonly renderers: readonly ErrorRenderer[] = [],
+  ) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const reply = host.switchToHttp().getResponse<FastifyReply>();
-    const { status, body } = toErrorResponse(exception);
+    const http = host.switchToHttp();
+    const reply = http.getResponse<FastifyReply>();
+    const url = http.getRequest<{ url?: string }>()?.url;
+    const { status, body } = renderError(exception, url, this.renderers);
     if (status >= 500) this.logger.error({ err: exception }, 'unhandled error');
     void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
   }

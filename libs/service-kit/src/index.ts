@@ -23,3 +23,4 @@ export * from './secret-box.js';
 export * from './aggregate.js';
 export * from './ids.js';
 export * from './timers/index.js';
+export * from './stream-writer.js';

@@ -7,6 +7,7 @@ import type { SqlClient } from '@svp/postgres';
 import type { Logger } from 'pino';
 import type { ApiKeyIntrospector } from './auth.js';
 import type { SignatureVerifier } from './signatures.js';
+import type { ErrorRenderer } from './exception.filter.js';
 import { OrgMeter } from './metering.js';
 import type { ServiceMetrics } from './metrics.js';
 import type { RouteDoc } from './openapi.js';
@@ -45,6 +46,8 @@ export interface ServiceParts {
   projections?: ProjectionRunner;
   /** How the service's shared routes (GET /v1/usage) check keys, when not infra.introspector (identity checks its own). */
   introspector?: ApiKeyIntrospector;
+  /** Route prefixes that answer errors in another API's shape. */
+  errorRenderers?: readonly ErrorRenderer[];
 }
 
 /** A service: its name and how to compose it from infrastructure. */
@@ -114,6 +117,7 @@ export async function runService(
       rootToken: infra.rootToken ?? infra.env.PLATFORM_ROOT_TOKEN,
       meter,
       introspector: parts.introspector ?? infra.introspector,
+      ...(parts.errorRenderers ? { errorRenderers: parts.errorRenderers } : {}),
     });
     return {
       ...app,

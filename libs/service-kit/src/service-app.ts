@@ -6,7 +6,7 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { ServiceName } from '@svp/contracts';
 import type { Logger } from 'pino';
-import { ErrorBodyFilter, toErrorResponse } from './exception.filter.js';
+import { ErrorBodyFilter, type ErrorRenderer, renderError } from './exception.filter.js';
 import { PinoNestLogger } from './logger.js';
 import { adminRouteDocs, healthRouteDocs } from './admin.js';
 import { OpsModule } from './ops.controller.js';
@@ -38,6 +38,8 @@ export interface ServiceAppOptions {
   meter?: OrgMeter;
   /** With a meter: authenticates `GET /v1/usage`, which then is served. */
   introspector?: ApiKeyIntrospector;
+  /** Route prefixes that answer errors in another shape (SalesIQ's). */
+  errorRenderers?: readonly ErrorRenderer[];
 }
 
 export interface RunningServiceApp {
@@ -60,8 +62,8 @@ export async function startServiceApp(options: ServiceAppOptions): Promise<Runni
     logger: false,
     return503OnClosing: true,
     // Errors Fastify answers before routing (a malformed URL, say) get the error body too.
-    frameworkErrors: (error: Error, _request: unknown, reply: { code(status: number): { send(...args: never[]): unknown } }) => {
-      const { status, body } = toErrorResponse(error);
+    frameworkErrors: (error: Error, request: { url?: string }, reply: { code(status: number): { send(...args: never[]): unknown } }) => {
+      const { status, body } = renderError(error, request?.url, options.errorRenderers);
       (reply.code(status) as unknown as { send(payload: unknown): unknown }).send(body);
     },
   });
@@ -86,7 +88,7 @@ export async function startServiceApp(options: ServiceAppOptions): Promise<Runni
     logger: new PinoNestLogger(logger),
     abortOnError: false,
   });
-  app.useGlobalFilters(new ErrorBodyFilter(logger));
+  app.useGlobalFilters(new ErrorBodyFilter(logger, options.errorRenderers));
   const fastify = app.getHttpAdapter().getInstance();
 
   // Errors Fastify raises itself (bad JSON, oversized body) reach the same filter: Nest installs the

@@ -59,12 +59,19 @@ export function documentReader<Doc>(worker: ProjectionWorker, projection: Docume
   };
 }
 
+export interface OutboxWorker extends Worker {
+  /** Stored events not yet relayed. */
+  depth(): Promise<bigint>;
+  /** The global position up to which every stored event was relayed (undefined before the first). */
+  checkpoint(): Promise<bigint | undefined>;
+}
+
 /** Relays a service's stored events to its Kafka topic (transactional outbox from the store's log). */
 export function outboxWorker(
   infra: Pick<ServiceInfra, 'sql' | 'store' | 'bus' | 'logger' | 'metrics'>,
   name: string,
   toMessages: (event: RecordedEvent) => readonly OutgoingMessage[],
-): Worker & { depth(): Promise<bigint> } {
+): OutboxWorker {
   let relay: OutboxRelay | undefined;
   infra.metrics.gauge('svp_outbox_depth_events', 'Stored events not yet relayed to the bus', ['relay'], async (gauge) => {
     if (relay) gauge.set({ relay: name }, Number(await relay.depth()));
@@ -79,5 +86,6 @@ export function outboxWorker(
       await relay?.stop();
     },
     depth: async () => (relay ? relay.depth() : 0n),
+    checkpoint: async () => relay?.checkpoint(),
   };
 }
