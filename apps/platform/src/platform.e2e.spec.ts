@@ -79,7 +79,7 @@ describe('embedded mode (npm start): one process, PGlite, in-process bus', () =>
     expect((await call(`${variables}/admin/v1/projections`, { key })).status).toBe(403);
     const before = await call(`${variables}/admin/v1/projections`, { key: platform.rootToken });
     expect(before.body.projections).toEqual(
-      expect.arrayContaining([expect.objectContaining({ name: 'session_variables', state: 'live', lag: '0', table: 'rm_session_variables_v2' })]),
+      expect.arrayContaining([expect.objectContaining({ name: 'session_variables', state: 'live', lag: '0', table: 'rm_session_variables_v3' })]),
     );
     const badJson = await call(`${variables}/admin/v1/projections/session_variables/rebuild`, { method: 'POST', key: platform.rootToken, rawBody: '{' });
     expect([badJson.status, badJson.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
@@ -109,7 +109,7 @@ describe('embedded mode (npm start): one process, PGlite, in-process bus', () =>
     const after = await eventually(async () => {
       const answer = await call(`${variables}/admin/v1/projections`, { key: platform.rootToken });
       const status = answer.body.projections.find((p: { name: string }) => p.name === 'session_variables');
-      return status.table === 'rm_session_variables_v2_b1' && !status.rebuild && status.state === 'live' ? status : undefined;
+      return status.table === 'rm_session_variables_v3_b1' && !status.rebuild && status.state === 'live' ? status : undefined;
     }, 'the rebuilt table to be switched in');
     expect(after.lag).toBe('0');
     const read = await call(url, { key });

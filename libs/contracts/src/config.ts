@@ -52,6 +52,11 @@ export const ConfigEnv = z
     WEBHOOK_RETRY_FOR: z.string().regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'a duration like 3d').default('3d'),
     /** Requests per minute each org may make on each service (an org's own quota, set by the operator, wins). */
     ORG_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(10_000_000).default(6000),
+    /**
+     * Days an ended session's variables stay in the event store for audit before their stream is
+     * deleted (0: at once), for orgs that set no retention of their own (PUT /v1/variables/settings).
+     */
+    VARIABLES_RETENTION_DAYS: z.coerce.number().int().min(0).max(3650).default(0),
     /** Clock skew allowed when checking a JWT's exp, nbf and iat, in seconds. */
     JWT_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(60),
     /** Most active (not rotated, not revoked) signing keys an org may hold. */

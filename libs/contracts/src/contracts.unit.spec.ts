@@ -42,10 +42,14 @@ describe('integration event contracts', () => {
 });
 
 describe('HTTP contracts', () => {
-  it('accepts Zoho-style sessionVariableValues and refuses nested values, bad names and unknown fields', () => {
+  it('accepts Zoho-style sessionVariableValues and accepts names of letters, digits, _ . - and space up to 128 characters, and refuses nested values, other names and unknown fields', () => {
     expect(PutSessionVariablesBody.safeParse({ sessionVariableValues: [{ name: 'UserName', value: 'John' }, { name: 'x', value: null }] }).success).toBe(true);
     expect(PutSessionVariablesBody.safeParse({ sessionVariableValues: [{ name: 'a', value: { b: 1 } }] }).success).toBe(false);
-    expect(PutSessionVariablesBody.safeParse({ sessionVariableValues: [{ name: '1a', value: 1 }] }).success).toBe(false);
+    // Names: 1 to 128 letters, digits, _ . - and space (DESIGN.md limits); anything else is refused.
+    for (const name of ['1a', 'first name', 'a.b-c_d', 'x'.repeat(128)])
+      expect({ name, ok: PutSessionVariablesBody.safeParse({ sessionVariableValues: [{ name, value: 1 }] }).success }).toEqual({ name, ok: true });
+    for (const name of ['', 'x'.repeat(129), 'a/b', 'naïve', 'tab\there', 'semi;colon'])
+      expect({ name, ok: PutSessionVariablesBody.safeParse({ sessionVariableValues: [{ name, value: 1 }] }).success }).toEqual({ name, ok: false });
     expect(PutSessionVariablesBody.safeParse({ sessionVariableValues: [], extra: 1 }).success).toBe(false);
     for (const name of ['__proto__', 'constructor', 'prototype'])
       expect(PutSessionVariablesBody.safeParse({ sessionVariableValues: [{ name, value: 1 }] }).success).toBe(false);

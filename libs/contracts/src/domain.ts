@@ -47,12 +47,18 @@ export type VariableValue = z.infer<typeof VariableValue>;
 /** Names that would reach a JavaScript object's prototype machinery: never a variable name. */
 export const RESERVED_VARIABLE_NAMES: readonly string[] = ['__proto__', 'constructor', 'prototype'];
 
-/** Variable names: letters, digits, `_`, `-`, `.`; starting with a letter or `_`. */
+/** The longest variable name any org may allow (an org's own limit may be lower). */
+export const MAX_VARIABLE_NAME_LENGTH = 128;
+
+/**
+ * Variable names: 1 to 128 characters of letters, digits, `_`, `.`, `-` and space (an org may set a
+ * lower maximum length). Names are compared exactly: `UserName` and `username` are two variables.
+ */
 export const VariableName = z
   .string()
   .min(1)
-  .max(64)
-  .regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'must start with a letter or _ and hold only letters, digits, _ . -')
+  .max(MAX_VARIABLE_NAME_LENGTH)
+  .regex(/^[A-Za-z0-9_. -]+$/, 'must hold only letters, digits, _ . - and space')
   .refine((name) => !RESERVED_VARIABLE_NAMES.includes(name), { message: 'is a reserved name' });
 
 /** `{ name, value }`, the shape Zoho's sessionVariableValues use. */
@@ -73,6 +79,8 @@ export const API_SCOPES = [
   'sessions:write',
   'identity:admin',
   'webhooks:admin',
+  /** Added: the org's variable limits and retention, and erasing a visitor. */
+  'variables:admin',
 ] as const;
 export const ApiScope = z.enum(API_SCOPES);
 export type ApiScope = z.infer<typeof ApiScope>;

@@ -16,6 +16,8 @@ export interface RouteDoc {
   responses: Record<number, z.ZodType | undefined>;
   /** Error statuses this route can answer, each with the contract's error body. */
   errors?: number[];
+  /** The error body's schema when the route answers errors in another shape (the SalesIQ-compatible routes). */
+  errorBody?: z.ZodType;
   auth?: 'apiKey' | 'rootToken' | 'none';
 }
 
@@ -35,7 +37,7 @@ export function buildOpenApiDocument(title: string, version: string, routes: rea
         : { description: `HTTP ${status}` };
     }
     for (const status of route.errors ?? [400]) {
-      responses[String(status)] = { description: `Error ${status}`, content: { 'application/json': { schema: ErrorBody } } };
+      responses[String(status)] = { description: `Error ${status}`, content: { 'application/json': { schema: route.errorBody ?? ErrorBody } } };
     }
     registry.registerPath({
       method: route.method,

@@ -1,15 +1,17 @@
 import type { VariableSource, VariableValue } from '@svp/contracts';
 import {
-  DEFAULT_LIMITS,
   type DecisionError,
-  METADATA_NAMES,
   type MappedSessionVariable,
   type SkippedVariable,
   type VariableChange,
-  type VariableLimits,
   type VariableState,
   claimSetBy,
-} from './session-variables.js';
+  exhaustive,
+  isMetadataName,
+  own,
+  revokedSetBy,
+} from './common.js';
+import { DEFAULT_LIMITS, type VariableLimits, countLimitError, nameTooLong, valueLimitError, valueTooLong } from './limits.js';
 
 /**
  * The visitor-variables aggregate (stream `visitorvars-<orgId>.<visitorId>`), giosg style: what the
@@ -18,7 +20,7 @@ import {
  * identity service checked) is verified; `replaceExisting` false merges by key, true replaces every
  * earlier variable; `rooms` limits the data to some rooms; the key `username` is the visitor's
  * display name ("Visitor" before). Pure decider: time, ids and looked-up facts (the signature
- * check's outcome) come in the command.
+ * check's outcome, the org's limits) come in the command.
  */
 
 /** A room a variable is limited to, by its id or by its name (as the submit named it). */
@@ -27,8 +29,6 @@ export type RoomRef = { id: string } | { name: string };
 /** One visitor variable: its value and provenance, and the rooms it is limited to (none: every room). */
 export interface VisitorVariableState extends VariableState {
   rooms?: RoomRef[];
-  /** The signing key that signed it (signed data) or verified the identity it came from (claims). */
-  kid?: string;
 }
 
 export type VisitorVariablesState =
@@ -45,7 +45,9 @@ export type VisitorVariablesState =
        * a variable's versions never repeat in its history.
        */
       retired: Record<string, number>;
-    };
+    }
+  /** Erased: the stream is about to be deleted. */
+  | { status: 'erased'; orgId: string; visitorId: string };
 
 export const initialVisitorVariablesState = (): VisitorVariablesState => ({ status: 'unknown' });
 
@@ -95,6 +97,16 @@ export type VisitorVariablesCommand =
         values: MappedSessionVariable[];
         now: string;
       };
+    }
+  | {
+      /** The signing key `kid` was revoked: what it signed, or verified the claims of, is no longer verified. */
+      type: 'UnverifyKey';
+      data: { orgId: string; visitorId: string; kid: string; now: string };
+    }
+  | {
+      /** The visitor is erased: their variables go, and then the stream is deleted. */
+      type: 'EraseVisitorVariables';
+      data: { orgId: string; visitorId: string; erasureId: string; now: string };
     };
 
 /** A change of one visitor variable, with the rooms it is limited to. */
@@ -131,7 +143,13 @@ export type VisitorVariablesEvent =
         kid?: string;
         at: string;
       };
-    };
+    }
+  | {
+      /** What the revoked key `kid` vouched for, with verified false and the next version (values and rooms kept). */
+      type: 'VisitorVariablesUnverified';
+      data: { orgId: string; visitorId: string; kid: string; changes: VisitorVariableChange[]; at: string };
+    }
+  | { type: 'VisitorVariablesErased'; data: { orgId: string; visitorId: string; erasureId: string; at: string } };
 
 export type VisitorDecision =
   | { ok: true; events: VisitorVariablesEvent[]; skipped?: SkippedVariable[] }
@@ -140,9 +158,6 @@ export type VisitorDecision =
 const ok = (events: VisitorVariablesEvent[], skipped: SkippedVariable[] = []): VisitorDecision =>
   skipped.length > 0 ? { ok: true, events, skipped } : { ok: true, events };
 const fail = (error: DecisionError): VisitorDecision => ({ ok: false, error });
-
-const isMetadataName = (name: string): boolean => (METADATA_NAMES as readonly string[]).includes(name);
-const own = <T>(record: Record<string, T>, name: string): T | undefined => (Object.hasOwn(record, name) ? record[name] : undefined);
 
 export function decideVisitorVariables(
   command: VisitorVariablesCommand,
@@ -154,6 +169,27 @@ export function decideVisitorVariables(
       return submit(command.data, state, limits);
     case 'ApplyClaimVariables':
       return applyClaims(command.data, state, limits);
+    case 'UnverifyKey': {
+      const { orgId, visitorId, kid, now } = command.data;
+      if (state.status !== 'known') return ok([]);
+      const changes = Object.entries(state.variables)
+        .filter(([, v]) => v.verified && v.kid === kid)
+        .map(([name, v]): VisitorVariableChange => ({
+          name,
+          value: v.value,
+          source: v.source,
+          verified: false,
+          version: v.version + 1,
+          ...(v.rooms ? { rooms: v.rooms } : {}),
+        }));
+      if (changes.length === 0) return ok([]);
+      return ok([{ type: 'VisitorVariablesUnverified', data: { orgId, visitorId, kid, changes, at: now } }]);
+    }
+    case 'EraseVisitorVariables': {
+      const { orgId, visitorId, erasureId, now } = command.data;
+      if (state.status !== 'known') return ok([]);
+      return ok([{ type: 'VisitorVariablesErased', data: { orgId, visitorId, erasureId, at: now } }]);
+    }
     default:
       return exhaustive(command);
   }
@@ -161,8 +197,8 @@ export function decideVisitorVariables(
 
 /**
  * A submit: merge (same key overwrites) or replace everything. Refused whole, nothing partly kept,
- * when it writes a metadata name (read-only, identity's), a value past the size limit, or would leave
- * the visitor with more variables than the limit. A submit whose effect already holds decides `[]`.
+ * when it writes a metadata name (read-only, identity's), a name or value past the limits, or would
+ * leave the visitor with more variables than the limit. A submit whose effect already holds decides `[]`.
  */
 function submit(
   data: Extract<VisitorVariablesCommand, { type: 'SubmitVisitorVariables' }>['data'],
@@ -170,20 +206,25 @@ function submit(
   limits: VariableLimits,
 ): VisitorDecision {
   const { orgId, visitorId, source, kid, replaceExisting, setBy, now } = data;
+  if (state.status === 'erased')
+    return fail({
+      code: 'CONFLICT',
+      message: `Visitor ${visitorId} is being erased; retry in a moment to start afresh`,
+      details: { visitorId, status: 'erased' },
+    });
   const values = Object.entries(data.data);
   const reserved = values.map(([name]) => name).filter(isMetadataName);
   if (reserved.length > 0)
     return fail({ code: 'FORBIDDEN', message: `Metadata variables are read-only: ${reserved.join(', ')}`, details: { names: reserved } });
-  for (const [name, value] of values)
-    if (typeof value === 'string' && utf8Length(value) > limits.maxValueBytes)
-      return fail({ code: 'LIMIT_EXCEEDED', message: `Value of '${name}' is longer than ${limits.maxValueBytes} bytes`, details: { name, maxValueBytes: limits.maxValueBytes } });
+  const tooLong = valueLimitError(values, limits);
+  if (tooLong) return fail(tooLong);
 
   const current = state.status === 'known' ? state.variables : {};
   const retired = state.status === 'known' ? state.retired : {};
   const given = new Set(values.map(([name]) => name));
   const wouldHold = replaceExisting ? given.size : new Set([...Object.keys(current), ...given]).size;
-  if (wouldHold > limits.maxVariables)
-    return fail({ code: 'LIMIT_EXCEEDED', message: `A visitor holds at most ${limits.maxVariables} variables`, details: { maxVariables: limits.maxVariables, wouldHold } });
+  const tooMany = countLimitError('maxVisitorVariables', wouldHold, limits);
+  if (tooMany) return fail(tooMany);
 
   const verified = source === 'signed' && data.verified;
   const rooms = normalizeRooms(data.rooms);
@@ -213,9 +254,9 @@ function submit(
 
 /**
  * Mapped claims of a verified identity: merged into the visitor's variables (source `claim`,
- * verified, every room). Never refused: what the visitor cannot hold (a metadata name, a value past
- * the size limit, one variable too many) is skipped and named. The same claims again (a redelivered
- * event) decide `[]`.
+ * verified, every room). Never refused: what the visitor cannot hold (a metadata name, a name or
+ * value past the limits, one variable too many) is skipped and named. The same claims again (a
+ * redelivered event) decide `[]`.
  */
 function applyClaims(
   data: Extract<VisitorVariablesCommand, { type: 'ApplyClaimVariables' }>['data'],
@@ -223,6 +264,7 @@ function applyClaims(
   limits: VariableLimits,
 ): VisitorDecision {
   const { orgId, visitorId, sessionId, kid, values, now } = data;
+  if (state.status === 'erased') return ok([]);
   const current = state.status === 'known' ? state.variables : {};
   const retired = state.status === 'known' ? state.retired : {};
 
@@ -231,14 +273,14 @@ function applyClaims(
   const latest = new Map<string, MappedSessionVariable>();
   for (const variable of values) {
     if (isMetadataName(variable.name)) skipped.push({ name: variable.name, claim: variable.claim, reason: 'METADATA_NAME' });
-    else if (typeof variable.value === 'string' && utf8Length(variable.value) > limits.maxValueBytes)
-      skipped.push({ name: variable.name, claim: variable.claim, reason: 'VALUE_TOO_LONG' });
+    else if (nameTooLong(variable.name, limits)) skipped.push({ name: variable.name, claim: variable.claim, reason: 'NAME_TOO_LONG' });
+    else if (valueTooLong(variable.value, limits)) skipped.push({ name: variable.name, claim: variable.claim, reason: 'VALUE_TOO_LONG' });
     else latest.set(variable.name, variable);
   }
   let held = Object.keys(current).length;
   for (const [name, variable] of latest) {
     if (Object.hasOwn(current, name)) continue;
-    if (held < limits.maxVariables) held++;
+    if (held < limits.maxVisitorVariables) held++;
     else {
       latest.delete(name);
       skipped.push({ name, claim: variable.claim, reason: 'TOO_MANY_VARIABLES' });
@@ -313,10 +355,11 @@ export function evolveVisitorVariables(state: VisitorVariablesState, event: Visi
     case 'VisitorVariablesSubmitted':
     case 'VisitorClaimVariablesApplied': {
       const { orgId, visitorId, changes, displayName, kid, at } = event.data;
+      const known = state.status === 'known' ? state : undefined;
       const removed = event.type === 'VisitorVariablesSubmitted' ? event.data.removed : [];
       const setBy = event.type === 'VisitorVariablesSubmitted' ? event.data.setBy : claimSetBy(kid);
-      const variables = new Map(Object.entries(state.status === 'known' ? state.variables : {}));
-      const retired = new Map(Object.entries(state.status === 'known' ? state.retired : {}));
+      const variables = new Map(Object.entries(known?.variables ?? {}));
+      const retired = new Map(Object.entries(known?.retired ?? {}));
       for (const name of removed) {
         const gone = variables.get(name);
         if (gone) retired.set(name, gone.version);
@@ -339,12 +382,32 @@ export function evolveVisitorVariables(state: VisitorVariablesState, event: Visi
         status: 'known',
         orgId,
         visitorId,
-        displayName: displayName ?? (state.status === 'known' ? state.displayName : DEFAULT_DISPLAY_NAME),
+        displayName: displayName ?? known?.displayName ?? DEFAULT_DISPLAY_NAME,
         // Object.fromEntries defines own properties: no name can reach an object's prototype.
         variables: Object.fromEntries(variables),
         retired: Object.fromEntries(retired),
       };
     }
+    case 'VisitorVariablesUnverified': {
+      if (state.status !== 'known') return state;
+      const { kid, changes, at } = event.data;
+      const variables = new Map(Object.entries(state.variables));
+      for (const c of changes) {
+        const existing = variables.get(c.name);
+        variables.set(c.name, {
+          value: c.value,
+          source: c.source,
+          verified: false,
+          version: c.version,
+          updatedAt: at,
+          setBy: revokedSetBy(kid),
+          ...(existing?.rooms ? { rooms: existing.rooms } : {}),
+        });
+      }
+      return { ...state, variables: Object.fromEntries(variables) };
+    }
+    case 'VisitorVariablesErased':
+      return { status: 'erased', orgId: event.data.orgId, visitorId: event.data.visitorId };
     default:
       return exhaustive(event);
   }
@@ -391,13 +454,11 @@ export const visitorVariablesStream = (orgId: string, visitorId: string): string
 export const visitorKey = (orgId: string, visitorId: string): string => `${orgId}.${visitorId}`;
 
 /** Event type names as stored; registered once here, never derived from class names. */
-export const VISITOR_VARIABLES_EVENT_TYPES = ['VisitorVariablesSubmitted', 'VisitorClaimVariablesApplied'] as const satisfies readonly VisitorVariablesEvent['type'][];
+export const VISITOR_VARIABLES_EVENT_TYPES = [
+  'VisitorVariablesSubmitted',
+  'VisitorClaimVariablesApplied',
+  'VisitorVariablesUnverified',
+  'VisitorVariablesErased',
+] as const satisfies readonly VisitorVariablesEvent['type'][];
 // Compile-time check that every event of the union is registered above.
 const _everyEventTypeRegistered: Exclude<VisitorVariablesEvent['type'], (typeof VISITOR_VARIABLES_EVENT_TYPES)[number]> extends never ? true : never = true;
-
-function exhaustive(value: never): never {
-  throw new Error(`Unhandled: ${JSON.stringify(value)}`);
-}
-
-const encoder = new TextEncoder();
-const utf8Length = (value: string): number => encoder.encode(value).length;

@@ -1,4 +1,5 @@
 import type { VariableValue } from '@svp/contracts';
+import { DEFAULT_LIMITS, type VariableLimits } from './limits.js';
 import {
   type RoomRef,
   VISITOR_VARIABLES_EVENT_TYPES,
@@ -15,9 +16,12 @@ import {
   visitorVariablesStream,
 } from './visitor-variables.js';
 
+// Given/when/then on the visitor-variables decider, one `describe` per state, asserting events.
+
 const now = '2026-11-21T10:00:00.000Z';
 const later = '2026-11-21T10:05:00.000Z';
 const base = { orgId: 'org1', visitorId: 'v1' };
+const limits = (overrides: Partial<VariableLimits>): VariableLimits => ({ ...DEFAULT_LIMITS, ...overrides });
 
 type SubmitOptions = Partial<Omit<Extract<VisitorVariablesCommand, { type: 'SubmitVisitorVariables' }>['data'], 'data'>>;
 const plain = (data: Record<string, VariableValue>, options: SubmitOptions = {}): VisitorVariablesCommand => ({
@@ -30,6 +34,9 @@ const claims = (values: { name: string; value: VariableValue; claim: string }[],
   type: 'ApplyClaimVariables',
   data: { ...base, sessionId: 's1', kid, values, now: at },
 });
+
+const unverify = (kid: string, at = later): VisitorVariablesCommand => ({ type: 'UnverifyKey', data: { ...base, kid, now: at } });
+const erase = (at = later): VisitorVariablesCommand => ({ type: 'EraseVisitorVariables', data: { ...base, erasureId: 'er1', now: at } });
 
 const given = (...events: VisitorVariablesEvent[]): VisitorVariablesState => events.reduce(evolve, initialVisitorVariablesState());
 const change = (name: string, value: VariableValue, version: number, rooms?: RoomRef[]): VisitorVariableChange => ({
@@ -54,7 +61,8 @@ const valuesOf = (state: VisitorVariablesState) =>
 
 describe('visitor variables decider', () => {
   it('registers every event type once, by an explicit name; streams and keys carry the org', () => {
-    expect(VISITOR_VARIABLES_EVENT_TYPES).toEqual(['VisitorVariablesSubmitted', 'VisitorClaimVariablesApplied']);
+    expect(VISITOR_VARIABLES_EVENT_TYPES).toEqual(['VisitorVariablesSubmitted', 'VisitorClaimVariablesApplied', 'VisitorVariablesUnverified', 'VisitorVariablesErased']);
+    expect(new Set(VISITOR_VARIABLES_EVENT_TYPES).size).toBe(4);
     expect(visitorVariablesStream('org1', 'v1')).toBe('visitorvars-org1.v1');
     expect(visitorKey('org1', 'v1')).toBe('org1.v1');
   });
@@ -113,14 +121,33 @@ describe('visitor variables decider', () => {
       });
     });
 
-    it('when a value is longer than the limit (in UTF-8 bytes), then LIMIT_EXCEEDED names it', () => {
-      const decision = decide(plain({ ok: 'x', big: 'é'.repeat(6) }), state, { maxVariables: 10, maxValueBytes: 10 });
-      expect(decision).toMatchObject({ ok: false, error: { code: 'LIMIT_EXCEEDED', details: { name: 'big', maxValueBytes: 10 } } });
+    it('when a value is longer than the limit (in UTF-8 bytes), then LIMIT_EXCEEDED names the limit and the variable, and nothing is stored', () => {
+      const decision = decide(plain({ ok: 'x', big: 'é'.repeat(6) }), state, limits({ maxValueBytes: 10 }));
+      expect(decision).toMatchObject({ ok: false, error: { code: 'LIMIT_EXCEEDED', details: { limit: 'maxValueBytes', max: 10, name: 'big', bytes: 12 } } });
     });
 
-    it('when more variables than the limit are submitted, then LIMIT_EXCEEDED', () => {
-      const decision = decide(plain({ a: 1, b: 2, c: 3 }), state, { maxVariables: 2, maxValueBytes: 100 });
-      expect(decision).toMatchObject({ ok: false, error: { code: 'LIMIT_EXCEEDED', details: { maxVariables: 2, wouldHold: 3 } } });
+    it('when a name is longer than the limit, then LIMIT_EXCEEDED names the limit, and nothing is stored', () => {
+      const long = 'n'.repeat(9);
+      const decision = decide(plain({ ok: 1, [long]: 1 }), state, limits({ maxNameLength: 8 }));
+      expect(decision).toMatchObject({ ok: false, error: { code: 'LIMIT_EXCEEDED', details: { limit: 'maxNameLength', max: 8, name: long, length: 9 } } });
+    });
+
+    it('when more variables than the limit are submitted, then LIMIT_EXCEEDED names the limit', () => {
+      const decision = decide(plain({ a: 1, b: 2, c: 3 }), state, limits({ maxVisitorVariables: 2 }));
+      expect(decision).toMatchObject({ ok: false, error: { code: 'LIMIT_EXCEEDED', details: { limit: 'maxVisitorVariables', max: 2, wouldHold: 3 } } });
+    });
+
+    it('when names, values and count are exactly at the limits, then they are submitted', () => {
+      const decision = decide(plain({ [`${'n'.repeat(8)}`]: 'x'.repeat(10), b: 'é'.repeat(5) }), state, limits({ maxNameLength: 8, maxValueBytes: 10, maxVisitorVariables: 2 }));
+      expect(eventsOf(decision)).toHaveLength(1);
+    });
+
+    it('when a key is unverified, then nothing is decided', () => {
+      expect(decide(unverify('k1'), state)).toEqual({ ok: true, events: [] });
+    });
+
+    it('when the visitor is erased, then nothing is decided (there is nothing to erase)', () => {
+      expect(decide(erase(), state)).toEqual({ ok: true, events: [] });
     });
 
     it('when nothing is submitted, then nothing is decided', () => {
@@ -149,22 +176,25 @@ describe('visitor variables decider', () => {
       });
     });
 
-    it('when mapped claims hold a metadata name, a too long value or one too many, then those are skipped and named, the rest applied', () => {
+    it('when mapped claims hold a metadata name, a too long name or value or one too many, then those are skipped and named, the rest applied', () => {
+      const long = 'n'.repeat(9);
       const decision = decide(
         claims([
           { name: 'providedName', value: 'Mallory', claim: 'nick' },
+          { name: long, value: 'x', claim: 'long_claim' },
           { name: 'token', value: 'x'.repeat(11), claim: 'access_token' },
           { name: 'a', value: 1, claim: 'a' },
           { name: 'b', value: 2, claim: 'b' },
         ]),
         state,
-        { maxVariables: 1, maxValueBytes: 10 },
+        limits({ maxNameLength: 8, maxVisitorVariables: 1, maxValueBytes: 10 }),
       );
       expect(decision).toMatchObject({
         ok: true,
         events: [{ type: 'VisitorClaimVariablesApplied', data: { changes: [{ name: 'a', value: 1 }] } }],
         skipped: [
           { name: 'providedName', claim: 'nick', reason: 'METADATA_NAME' },
+          { name: long, claim: 'long_claim', reason: 'NAME_TOO_LONG' },
           { name: 'token', claim: 'access_token', reason: 'VALUE_TOO_LONG' },
           { name: 'b', claim: 'b', reason: 'TOO_MANY_VARIABLES' },
         ],
@@ -239,9 +269,12 @@ describe('visitor variables decider', () => {
     });
 
     it('when a merge would pass the variable limit, then LIMIT_EXCEEDED; a replace to fewer is fine', () => {
-      const limits = { maxVariables: 3, maxValueBytes: 100 };
-      expect(decide(plain({ coupon: 'X1' }), state, limits)).toMatchObject({ ok: false, error: { code: 'LIMIT_EXCEEDED', details: { maxVariables: 3, wouldHold: 4 } } });
-      expect(decide(plain({ coupon: 'X1' }, { replaceExisting: true }), state, limits)).toMatchObject({ ok: true });
+      const atThree = limits({ maxVisitorVariables: 3 });
+      expect(decide(plain({ coupon: 'X1' }), state, atThree)).toMatchObject({
+        ok: false,
+        error: { code: 'LIMIT_EXCEEDED', details: { limit: 'maxVisitorVariables', max: 3, wouldHold: 4 } },
+      });
+      expect(decide(plain({ coupon: 'X1' }, { replaceExisting: true }), state, atThree)).toMatchObject({ ok: true });
     });
 
     it('when mapped claims are applied, then they overwrite by key (verified) and the rest stays', () => {
@@ -276,6 +309,111 @@ describe('visitor variables decider', () => {
     it('when the value is submitted without rooms, then it is visible everywhere again', () => {
       const opened = after(state, plain({ cart: 42 }));
       expect(opened.status === 'known' && opened.variables.cart).not.toHaveProperty('rooms');
+    });
+  });
+
+  describe('given values vouched for by two keys, and plain values', () => {
+    // k1 signed `plan` (limited to a room) and verified the claims that gave `score`; k2 signed `tier`;
+    // `cart` came from the API.
+    const state = [
+      signed({ plan: 'gold' }, { rooms: [{ id: 'r1' }] }),
+      signed({ tier: 'vip' }, { kid: 'k2' }),
+      claims([{ name: 'score', value: 7, claim: 'score' }]),
+      plain({ cart: 42 }),
+    ].reduce(after, given());
+
+    it('then each verified value names its key', () => {
+      expect(state).toMatchObject({
+        variables: { plan: { verified: true, kid: 'k1', rooms: [{ id: 'r1' }] }, tier: { verified: true, kid: 'k2' }, score: { verified: true, kid: 'k1' } },
+      });
+      expect(state.status === 'known' && state.variables.cart).not.toHaveProperty('kid');
+    });
+
+    it('when a key is unverified, then only what it vouched for is no longer verified: values and rooms kept, versions growing', () => {
+      expect(decide(unverify('k1'), state)).toEqual({
+        ok: true,
+        events: [
+          {
+            type: 'VisitorVariablesUnverified',
+            data: {
+              ...base,
+              kid: 'k1',
+              changes: [
+                { name: 'plan', value: 'gold', source: 'signed', verified: false, version: 2, rooms: [{ id: 'r1' }] },
+                { name: 'score', value: 7, source: 'claim', verified: false, version: 2 },
+              ],
+              at: later,
+            },
+          },
+        ],
+      });
+    });
+
+    it('when a key is unverified, then the state names the revocation, no longer the key, and keeps the rooms and the other values', () => {
+      const next = after(state, unverify('k1'));
+      expect(next).toMatchObject({
+        status: 'known',
+        variables: {
+          plan: { value: 'gold', source: 'signed', verified: false, version: 2, updatedAt: later, setBy: 'key-revoked:k1', rooms: [{ id: 'r1' }] },
+          score: { value: 7, source: 'claim', verified: false, version: 2, setBy: 'key-revoked:k1' },
+          tier: { verified: true, kid: 'k2', version: 1 },
+          cart: { value: 42, verified: false, version: 1, setBy: 'key1' },
+        },
+      });
+      expect(next.status === 'known' && next.variables.plan).not.toHaveProperty('kid');
+      expect(next.status === 'known' && next.variables.score).not.toHaveProperty('kid');
+    });
+
+    it('when the same key is unverified again (a redelivered revocation), then nothing is decided', () => {
+      expect(decide(unverify('k1'), after(state, unverify('k1')))).toEqual({ ok: true, events: [] });
+    });
+
+    it('when a key that vouched for nothing is unverified, then nothing is decided', () => {
+      expect(decide(unverify('k9'), state)).toEqual({ ok: true, events: [] });
+    });
+
+    it('when the unverified value is signed again, then it is verified again, its version growing', () => {
+      const unverified = after(state, unverify('k1'));
+      expect(eventsOf(decide(signed({ plan: 'gold' }, { rooms: [{ id: 'r1' }], kid: 'k3' }), unverified))).toEqual([
+        submitted([{ name: 'plan', value: 'gold', source: 'signed', verified: true, version: 3, rooms: [{ id: 'r1' }] }], { kid: 'k3' }),
+      ]);
+    });
+
+    it('when the visitor is erased, then VisitorVariablesErased, and the state is erased', () => {
+      expect(decide(erase(), state)).toEqual({ ok: true, events: [{ type: 'VisitorVariablesErased', data: { ...base, erasureId: 'er1', at: later } }] });
+      expect(after(state, erase())).toEqual({ status: 'erased', ...base });
+    });
+  });
+
+  describe('given the visitor was erased', () => {
+    const state = given(submitted([change('username', 'Ann', 1)], { displayName: 'Ann' }), {
+      type: 'VisitorVariablesErased',
+      data: { ...base, erasureId: 'er1', at: now },
+    });
+
+    it('then the state holds no variable and no display name', () => {
+      expect(state).toEqual({ status: 'erased', ...base });
+    });
+
+    it('when data is submitted, then CONFLICT (retry once the stream is gone)', () => {
+      expect(decide(plain({ cart: 1 }), state)).toMatchObject({ ok: false, error: { code: 'CONFLICT', details: { visitorId: 'v1', status: 'erased' } } });
+      expect(decide(signed({ cart: 1 }, { replaceExisting: true }), state)).toMatchObject({ ok: false, error: { code: 'CONFLICT' } });
+    });
+
+    it('when mapped claims are applied, then nothing is decided', () => {
+      expect(decide(claims([{ name: 'tier', value: 'vip', claim: 'tier' }]), state)).toEqual({ ok: true, events: [] });
+    });
+
+    it('when a key is unverified, then nothing is decided', () => {
+      expect(decide(unverify('k1'), state)).toEqual({ ok: true, events: [] });
+    });
+
+    it('when the erasure is delivered again, then nothing is decided', () => {
+      expect(decide(erase(), state)).toEqual({ ok: true, events: [] });
+    });
+
+    it('when a late unverify event is folded, then the state stays erased', () => {
+      expect(evolve(state, { type: 'VisitorVariablesUnverified', data: { ...base, kid: 'k1', changes: [change('username', 'Ann', 2)], at: later } })).toEqual(state);
     });
   });
 

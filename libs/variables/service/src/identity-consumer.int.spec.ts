@@ -1,19 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type IdentityVerifiedV1, type OrgCreatedV1, TOPICS, dlqTopic } from '@svp/contracts';
+import { type BrandCreatedV1, type IdentityVerifiedV1, type OrgCreatedV1, type SigningKeyChangedV1, TOPICS, dlqTopic } from '@svp/contracts';
 import { PostgresEventStore } from '@svp/event-store';
 import { InProcessMessageBus, SqlInbox, SqlMessageLog, silentLogger } from '@svp/messaging';
 import { PGliteSqlClient } from '@svp/postgres';
 import { ProjectionRunner } from '@svp/projections';
-import type { Worker } from '@svp/service-kit';
-import { integrationMessage } from '@svp/service-kit';
+import { StreamWriter, type Worker, integrationMessage } from '@svp/service-kit';
 import { eventually, waitFor } from '@svp/testing';
 import { DEFAULT_LIMITS, sessionKey, sessionVariablesStream, visitorKey, visitorVariablesStream } from '@svp/variables-domain';
 import { pino } from 'pino';
 import { toVariableViews } from './get-session-variables/get-session-variables.handler.js';
 import { applyVerifiedIdentity } from './apply-verified-identity/apply-verified-identity.handler.js';
 import { IDENTITY_CONSUMER, identityConsumer } from './identity-consumer.js';
-import { runSessionVariablesCommand } from './session-variables.store.js';
+import { BrandDirectory } from './brands.js';
+import { type VariableSettingsDoc, signedVariablesProjection, variableSettingsProjection } from './index-projections.js';
+import { VariableSettingsReader, defaultSettings } from './settings.js';
+import { runSessionCommand } from './stores.js';
 import { type SessionVariablesDoc, sessionVariablesProjection } from './session-variables.projection.js';
 import { type VisitorVariablesDoc, visitorVariablesProjection } from './visitor-variables.projection.js';
 
@@ -25,15 +27,22 @@ let bus: InProcessMessageBus;
 let runner: ProjectionRunner;
 let worker: Worker;
 let inbox: SqlInbox;
+let writer: StreamWriter;
 const orgId = `org-${randomUUID()}`;
 
 beforeAll(async () => {
   sql = await PGliteSqlClient.open();
   store = await PostgresEventStore.create(sql, { pollIntervalMs: 50 });
   bus = new InProcessMessageBus({ log: await SqlMessageLog.create(sql, { logger: silentLogger }), retryBackoff: 20, logger: silentLogger });
-  runner = new ProjectionRunner({ sql, store, projections: [sessionVariablesProjection, visitorVariablesProjection] });
+  runner = new ProjectionRunner({ sql, store, projections: [sessionVariablesProjection, visitorVariablesProjection, signedVariablesProjection, variableSettingsProjection] });
   await runner.start();
-  worker = identityConsumer({ bus, sql, store, logger: pino({ level: 'silent' }), options: { limits: DEFAULT_LIMITS, maxConflictRetries: 5 } });
+  writer = new StreamWriter(store);
+  const settingsDocs = runner.reader<VariableSettingsDoc>(variableSettingsProjection);
+  const settings = new VariableSettingsReader(
+    { get: async (id) => (await settingsDocs.get(id)) ?? undefined, waitFor: (position) => runner.waitForPosition(variableSettingsProjection.name, position) },
+    defaultSettings(0),
+  );
+  worker = identityConsumer({ bus, sql, store, writer, settings, brands: new BrandDirectory(sql), projections: runner, logger: pino({ level: 'silent' }) });
   await worker.start();
   inbox = await SqlInbox.create(sql);
 });
@@ -76,7 +85,7 @@ const failed = (sessionId: string): IdentityVerifiedV1 => ({
   orgId,
   data: { sessionId, kid: 'k1', authenticated: false, externalId: null, name: null, email: null, claims: {}, reason: 'TOKEN_EXPIRED', detail: 'exp is in the past' },
 });
-const publish = (sessionId: string, ...events: (IdentityVerifiedV1 | OrgCreatedV1)[]) =>
+const publish = (sessionId: string, ...events: (IdentityVerifiedV1 | OrgCreatedV1 | BrandCreatedV1 | SigningKeyChangedV1)[]) =>
   bus.publish(events.map((e) => integrationMessage(TOPICS.identity, sessionId, e)));
 const docOf = async (sessionId: string): Promise<SessionVariablesDoc | undefined> =>
   (await runner.reader<SessionVariablesDoc>(sessionVariablesProjection).get(sessionKey(orgId, sessionId))) ?? undefined;
@@ -104,7 +113,7 @@ describe('identity consumer (in-process bus, PGlite store)', () => {
       const d = await docOf(sessionId);
       return d && Object.keys(d.metadata).length === 4 ? d : undefined;
     }, 'the projection to show the four metadata variables');
-    const fromClaim = (value: unknown) => ({ value, source: 'claim', verified: true, version: 1, updatedAt: event.occurredAt, setBy: 'claim:k1' });
+    const fromClaim = (value: unknown) => ({ value, source: 'claim', verified: true, version: 1, updatedAt: event.occurredAt, setBy: 'claim:k1', kid: 'k1' });
     expect(doc.metadata).toEqual({
       providedName: fromClaim('Ann'),
       providedEmail: fromClaim('ann@example.com'),
@@ -169,19 +178,19 @@ describe('identity consumer (in-process bus, PGlite store)', () => {
   it('has no second effect when its effect is stored but the inbox record was lost (a crash in between), even after a later write', async () => {
     const sessionId = `s-${randomUUID()}`;
     const event = verified(sessionId);
-    const options = { limits: DEFAULT_LIMITS, maxConflictRetries: 5 };
     // The effect, as the consumer applies it, without the inbox record that would follow.
-    expect((await applyVerifiedIdentity(store, event, options))?.events.length).toBeGreaterThan(0);
+    const first = await applyVerifiedIdentity(writer, event, DEFAULT_LIMITS);
+    expect(first?.ok && first.events.length).toBeGreaterThan(0);
     // Meanwhile a widget changes the mapped variable.
-    const later = await runSessionVariablesCommand(
-      store,
+    const later = await runSessionCommand(
+      writer,
       { type: 'SetSessionVariables', data: { orgId, sessionId, values: [{ name: 'plan', value: 'silver' }], source: 'widget', now: '2026-11-21T10:05:00.000Z' } },
-      options,
+      DEFAULT_LIMITS,
     );
     expect(later.ok).toBe(true);
     const before = (await streamOf(sessionId)).length;
     // The redelivery finds its effect in the stream (by causation) and changes nothing.
-    expect((await applyVerifiedIdentity(store, event, options))?.events).toEqual([]);
+    expect(await applyVerifiedIdentity(writer, event, DEFAULT_LIMITS)).toMatchObject({ ok: true, events: [], duplicate: true });
     expect(await streamOf(sessionId)).toHaveLength(before);
     // Through the bus too.
     await publish(sessionId, event);
@@ -224,7 +233,7 @@ describe('identity consumer (in-process bus, PGlite store)', () => {
     }, 'the projection to show the visitor claim variables');
     const fromClaim = (value: unknown) => ({ value, source: 'claim', verified: true, version: 1, updatedAt: first.occurredAt, setBy: 'claim:k1', kid: 'k1' });
     // A metadata name is never a visitor variable (skipped, the rest applied); `username` is the display name.
-    expect(doc).toEqual({ orgId, visitorId, displayName: 'Ann', variables: { tier: fromClaim('vip'), username: fromClaim('Ann') } });
+    expect(doc).toEqual({ orgId, visitorId, displayName: 'Ann', variables: { tier: fromClaim('vip'), username: fromClaim('Ann') }, retired: {} });
     await waitFor(async () => (await docOf(sessionId))?.variables.plan?.value === 'gold', 'the session-scope claim in the session');
     expect(Object.keys((await docOf(sessionId))!.variables)).toEqual(['plan']);
 
@@ -265,5 +274,47 @@ describe('identity consumer (in-process bus, PGlite store)', () => {
     const letter = await eventually(async () => (await deadLetters()).find((l) => JSON.parse(l.value).eventId === bad.eventId), 'the dead letter');
     expect(JSON.stringify(letter.headers)).toContain('data.visitorId');
     expect(await visitorStreamOf('org.v1')).toEqual([]);
+  });
+
+  it('records the brands of BrandCreated (the SalesIQ portals), once per brand, found by name in any case', async () => {
+    const brandId = `brd_${randomUUID().slice(0, 8)}`;
+    const created: BrandCreatedV1 = { eventId: randomUUID(), type: 'BrandCreated', version: 1, occurredAt: '2026-11-21T09:00:00.000Z', orgId, data: { orgId, brandId, name: 'Shop-EU' } };
+    await publish(orgId, created, created);
+    const brands = new BrandDirectory(sql);
+    expect(await eventually(() => brands.byName(orgId, 'shop-eu'), 'the brand to be recorded')).toEqual({ brandId, name: 'Shop-EU' });
+    expect(await brands.byName(orgId, 'shop-us')).toBeUndefined();
+    expect(await brands.byName(`org-${randomUUID()}`, 'shop-eu')).toBeUndefined();
+  });
+
+  it("marks what a revoked signing key vouched for as no longer verified, in every session and visitor, as an event in each stream; other keys' values stay verified", async () => {
+    const sessionId = `s-${randomUUID()}`;
+    const visitorId = `v-${randomUUID()}`;
+    const otherSession = `s-${randomUUID()}`;
+    const kid = `kid_${randomUUID().slice(0, 8)}`;
+    const event = verified(sessionId, { kid, visitorId, variables: [{ name: 'plan', value: 'gold', scope: 'session', claim: 'plan' }, { name: 'tier', value: 'vip', scope: 'visitor', claim: 'tier' }] });
+    await publish(sessionId, event, verified(otherSession, { kid: 'other-key' }));
+    await waitFor(async () => (await visitorDocOf(visitorId))?.variables.tier?.verified === true, 'the visitor claim to be applied');
+    await waitFor(async () => (await docOf(otherSession))?.metadata.authenticatedStatus?.value === true, 'the other session to be authenticated');
+
+    const revoked: SigningKeyChangedV1 = { eventId: randomUUID(), type: 'SigningKeyChanged', version: 1, occurredAt: '2026-11-21T11:00:00.000Z', orgId, data: { kid, alg: 'HS256', change: 'revoked' } };
+    await publish(kid, revoked);
+    const doc = await eventually(async () => {
+      const d = await docOf(sessionId);
+      return d?.metadata.authenticatedStatus?.value === false ? d : undefined;
+    }, 'the session metadata to be unverified');
+    expect(Object.values(doc.metadata).every((v) => !v.verified)).toBe(true);
+    expect([doc.metadata.providedName?.value, doc.metadata.providedName?.version, doc.metadata.providedName?.setBy]).toEqual(['Ann', 2, `key-revoked:${kid}`]);
+    expect(doc.variables.plan).toMatchObject({ value: 'gold', verified: false, version: 2 });
+    expect((await streamOf(sessionId)).at(-1)).toMatchObject({ type: 'SessionVariablesUnverified', metadata: { causationId: revoked.eventId } });
+    await waitFor(async () => (await visitorDocOf(visitorId))?.variables.tier?.verified === false, 'the visitor claim to be unverified');
+    expect((await visitorStreamOf(visitorId)).at(-1)).toMatchObject({ type: 'VisitorVariablesUnverified', data: { kid } });
+    // Another key's values are untouched.
+    expect((await docOf(otherSession))?.metadata.authenticatedStatus).toMatchObject({ value: true, verified: true });
+    // The same revocation again (another event id, e.g. republished) finds nothing left to change.
+    const before = (await streamOf(sessionId)).length;
+    const again = { ...revoked, eventId: randomUUID() };
+    await publish(kid, again);
+    await waitFor(() => inbox.has(IDENTITY_CONSUMER, again.eventId), 'the second revocation to be handled');
+    expect(await streamOf(sessionId)).toHaveLength(before);
   });
 });

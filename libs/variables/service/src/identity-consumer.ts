@@ -1,12 +1,16 @@
-import { IdentityVerifiedV1, OpaqueId, TOPICS } from '@svp/contracts';
+import { BrandCreatedV1, IdentityVerifiedV1, OpaqueId, SigningKeyChangedV1, TOPICS } from '@svp/contracts';
 import type { EventStore } from '@svp/event-store';
 import { type Consumer, type MessageBus, SqlInbox, consumeEnvelopes } from '@svp/messaging';
 import type { SqlClient } from '@svp/postgres';
-import type { Worker } from '@svp/service-kit';
+import type { ProjectionRunner } from '@svp/projections';
+import type { StreamWriter, Worker } from '@svp/service-kit';
 import type { Logger } from 'pino';
 import { applyClaimVariables } from './apply-claim-variables/apply-claim-variables.handler.js';
 import { applyVerifiedIdentity } from './apply-verified-identity/apply-verified-identity.handler.js';
-import type { VariablesOptions } from './set-session-variables/set-session-variables.handler.js';
+import type { BrandDirectory } from './brands.js';
+import { signedVariablesProjection, streamsSignedBy } from './index-projections.js';
+import type { VariableSettingsReader } from './settings.js';
+import { runSessionCommand, runVisitorCommand } from './stores.js';
 
 export const IDENTITY_CONSUMER = 'variables.identity';
 
@@ -26,20 +30,69 @@ const IdentityVerifiedForSession = IdentityVerifiedV1.refine((event) => !event.d
   path: ['data', 'visitorId'],
 });
 
+export interface IdentityConsumerDeps {
+  bus: MessageBus;
+  sql: SqlClient;
+  store: EventStore;
+  writer: StreamWriter;
+  settings: VariableSettingsReader;
+  brands: BrandDirectory;
+  /** The service's projections: a revocation reads which streams the key vouches for from `signed_variables`. */
+  projections: ProjectionRunner;
+  logger: Logger;
+  /** How long a revocation waits for `signed_variables` to catch up with the log. Default 30 s. */
+  catchUpTimeoutMs?: number;
+}
+
+/** `sessionvars-<orgId>.<sessionId>` or `visitorvars-<orgId>.<visitorId>`, parsed (ids hold no `.`). */
+function parseStream(stream: string): { kind: 'session' | 'visitor'; orgId: string; id: string } | undefined {
+  const match = /^(sessionvars|visitorvars)-([^.]+)\.(.+)$/.exec(stream);
+  if (!match) return undefined;
+  return { kind: match[1] === 'sessionvars' ? 'session' : 'visitor', orgId: match[2]!, id: match[3]! };
+}
+
 /**
- * The variables service learns of verified identities from identity.events.v1 (never from the
- * identity service's database): each successful verification becomes the session's metadata
- * variables and its session-scope mapped claim variables, and, when it names the visitor, the
- * visitor-scope mapped claims become that visitor's variables. At least once from the bus, one
- * effect per event id. The other event types of the topic (OrgCreated, ApiKeyIssued,
- * SigningKeyChanged, …) are not in the schema map and are skipped (committed, not dead-lettered).
+ * The variables service learns from identity.events.v1 (never from the identity service's
+ * database):
+ * - IdentityVerified: a successful verification becomes the session's metadata variables and its
+ *   session-scope mapped claim variables and, when it names the visitor, the visitor-scope mapped
+ *   claims become that visitor's variables;
+ * - BrandCreated: the org's brands, whose names are the SalesIQ portals;
+ * - SigningKeyChanged (revoked): every value the key vouched for is marked no longer verified (an
+ *   event in each stream, visible in the history).
+ * At least once from the bus, one effect per event id. The other event types are skipped.
  */
-export function identityConsumer(deps: { bus: MessageBus; sql: SqlClient; store: EventStore; logger: Logger; options: VariablesOptions }): Worker {
+export function identityConsumer(deps: IdentityConsumerDeps): Worker {
   let consumer: Consumer | undefined;
+
+  async function unverify(event: SigningKeyChangedV1): Promise<void> {
+    const { orgId } = event;
+    const { kid } = event.data;
+    // Every value the key signed before its revocation must be found: wait until the index has
+    // applied the whole log as it stands now.
+    await deps.projections.waitForPosition(signedVariablesProjection.name, await deps.store.headPosition(), { timeoutMs: deps.catchUpTimeoutMs ?? 30_000 });
+    const streams = await streamsSignedBy(deps.sql, await deps.projections.activeTable(signedVariablesProjection.name), orgId, kid);
+    const context = { causationId: event.eventId, ...(event.correlationId ? { correlationId: event.correlationId } : {}) };
+    const { limits } = await deps.settings.get(orgId);
+    const now = event.occurredAt;
+    let changed = 0;
+    for (const stream of streams) {
+      const parsed = parseStream(stream);
+      if (!parsed || parsed.orgId !== orgId) continue;
+      const result =
+        parsed.kind === 'session'
+          ? await runSessionCommand(deps.writer, { type: 'UnverifyKey', data: { orgId, sessionId: parsed.id, kid, now } }, limits, context)
+          : await runVisitorCommand(deps.writer, { type: 'UnverifyKey', data: { orgId, visitorId: parsed.id, kid, now } }, limits, context);
+      if (result.ok && result.events.length > 0) changed++;
+    }
+    deps.logger.info({ orgId, kid, streams: streams.length, changed }, 'values vouched for by a revoked signing key marked unverified');
+  }
+
   return {
     name: IDENTITY_CONSUMER,
     async start() {
       const inbox = await SqlInbox.create(deps.sql);
+      await deps.brands.setup();
       consumer = await consumeEnvelopes({
         bus: deps.bus,
         groupId: IDENTITY_CONSUMER,
@@ -48,25 +101,31 @@ export function identityConsumer(deps: { bus: MessageBus; sql: SqlClient; store:
         // this consumer first joined (a first deployment, the embedded platform starting) still counts.
         fromBeginning: true,
         logger: deps.logger,
-        schema: { IdentityVerified: IdentityVerifiedForSession },
+        schema: { IdentityVerified: IdentityVerifiedForSession, BrandCreated: BrandCreatedV1, SigningKeyChanged: SigningKeyChangedV1 },
         unknownType: 'skip',
         handler: async (event) => {
           // Handled before (a redelivery, or the relay publishing again after a crash): no second effect.
           if (await inbox.has(IDENTITY_CONSUMER, event.eventId)) return;
-          const result = await applyVerifiedIdentity(deps.store, event, deps.options);
-          if (result && result.skipped.length > 0)
-            deps.logger.warn({ orgId: event.orgId, sessionId: event.data.sessionId, eventId: event.eventId, skipped: result.skipped }, 'mapped claim variables not stored');
-          // The visitor's stream is another stream: a crash between the two appends redelivers the
-          // event, and each decider, finding its values already held, decides nothing the second time.
-          const visitorResult = await applyClaimVariables(deps.store, event, deps.options);
-          if (visitorResult && visitorResult.skipped.length > 0)
-            deps.logger.warn({ orgId: event.orgId, visitorId: event.data.visitorId, eventId: event.eventId, skipped: visitorResult.skipped }, 'mapped visitor claim variables not stored');
+          if (event.type === 'BrandCreated') {
+            await deps.brands.record(event.data.orgId, event.data.brandId, event.data.name);
+          } else if (event.type === 'SigningKeyChanged') {
+            if (event.data.change === 'revoked') await unverify(event);
+          } else {
+            const { limits } = await deps.settings.get(event.orgId);
+            const result = await applyVerifiedIdentity(deps.writer, event, limits);
+            if (result && result.ok && result.skipped && result.skipped.length > 0)
+              deps.logger.warn({ orgId: event.orgId, sessionId: event.data.sessionId, eventId: event.eventId, skipped: result.skipped }, 'mapped claim variables not stored');
+            // The visitor's stream is another stream: a crash between the two appends redelivers the
+            // event, and each, finding its cause already in its stream, decides nothing the second time.
+            const visitorResult = await applyClaimVariables(deps.writer, event, limits);
+            if (visitorResult && visitorResult.ok && visitorResult.skipped && visitorResult.skipped.length > 0)
+              deps.logger.warn({ orgId: event.orgId, visitorId: event.data.visitorId, eventId: event.eventId, skipped: visitorResult.skipped }, 'mapped visitor claim variables not stored');
+          }
           // The effect is an append to the event store, which cannot join the inbox's SQL transaction
           // (KurrentDB is another system; on PGlite, a single connection, a store transaction inside
           // the inbox's would wait for it forever). So the event id is recorded after the effect: a
           // crash in between redelivers the event, and the command, finding an event caused by it in
-          // the stream (its causationId), appends nothing, even if a later write changed the values;
-          // concurrent deliveries are serialised by the expected revision.
+          // the stream (its causationId), appends nothing, even if a later write changed the values.
           await inbox.handleOnce(IDENTITY_CONSUMER, event.eventId, async () => undefined);
         },
       });

@@ -1,13 +1,19 @@
-import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Put, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Put, Query, UseGuards } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { PutSessionVariablesBody, SessionIdParams, type VariablesResponse, type VariableView } from '@svp/contracts';
+import {
+  PutSessionVariablesBody,
+  SessionIdParams,
+  SessionVariablesQuery,
+  type VariableHistoryResponse,
+  VariableNameParams,
+  type VariablesResponse,
+  type VariableView,
+} from '@svp/contracts';
 import { ApiKeyGuard, Auth, type AuthContext, RequireScopes, ZodPipe } from '@svp/service-kit';
 import { GetSessionVariables } from './get-session-variables/get-session-variables.handler.js';
+import { GetSessionVariableHistory } from './get-variable-history/get-variable-history.handler.js';
 import type { VariablesReadModel } from './read-model.js';
-import {
-  SetSessionVariables,
-  type SetSessionVariablesResult,
-} from './set-session-variables/set-session-variables.handler.js';
+import { SetSessionVariables, type SetSessionVariablesResult } from './set-session-variables/set-session-variables.handler.js';
 import { VARIABLES_READ_MODEL } from './tokens.js';
 
 @Controller('v1/sessions/:sessionId/variables')
@@ -37,12 +43,25 @@ export class SessionVariablesController {
     return { variables: await this.queries.execute<GetSessionVariables, VariableView[]>(new GetSessionVariables(auth.orgId, params.sessionId)) };
   }
 
+  /** Session, visitor and metadata scope together; `asOf` for the state at a past time, `room` for the visitor variables of a room. */
   @Get()
   @RequireScopes('variables:read')
   async get(
     @Param(new ZodPipe(SessionIdParams, 'path')) params: SessionIdParams,
+    @Query(new ZodPipe(SessionVariablesQuery, 'query')) query: SessionVariablesQuery,
     @Auth() auth: AuthContext,
   ): Promise<VariablesResponse> {
-    return { variables: await this.queries.execute<GetSessionVariables, VariableView[]>(new GetSessionVariables(auth.orgId, params.sessionId)) };
+    return {
+      variables: await this.queries.execute<GetSessionVariables, VariableView[]>(
+        new GetSessionVariables(auth.orgId, params.sessionId, query.room ? [query.room] : [], query.asOf),
+      ),
+    };
+  }
+
+  /** Every value the name had in this session (session, visitor and metadata scope), with provenance. */
+  @Get(':name/history')
+  @RequireScopes('variables:read')
+  async history(@Param(new ZodPipe(VariableNameParams, 'path')) params: VariableNameParams, @Auth() auth: AuthContext): Promise<VariableHistoryResponse> {
+    return this.queries.execute<GetSessionVariableHistory, VariableHistoryResponse>(new GetSessionVariableHistory(auth.orgId, params.sessionId, params.name));
   }
 }

@@ -1,28 +1,24 @@
-import type { VariableSource, VariableValue } from '@svp/contracts';
 import { type ProjectedEvent, defineDocumentProjection } from '@svp/projections';
 import {
   SESSION_VARIABLES_EVENT_TYPES,
   type SessionVariablesEvent,
-  type VariableChange,
-  claimSetBy,
+  type SessionVariablesState,
+  type VariableState,
+  evolve,
   sessionKey,
 } from '@svp/variables-domain';
 
-/** One variable in the read model, with its provenance. */
-export interface VariableRecord {
-  value: VariableValue;
-  source: VariableSource;
-  verified: boolean;
-  version: number;
-  updatedAt: string;
-  /** Who set it: an API key id, or `claim:<kid>` for what a verified identity set. */
-  setBy?: string;
-}
+/** One variable in the read model, with its provenance (as the aggregate holds it). */
+export type VariableRecord = VariableState;
 
-/** The read model behind GET /v1/sessions/{id}/variables: one document per session. */
+/** The read model behind GET /v1/sessions/{id}/variables: one document per live session. */
 export interface SessionVariablesDoc {
   orgId: string;
   sessionId: string;
+  /** The session's visitor, once its start arrived from the sessions service (their variables show in the session's reads). */
+  visitorId?: string;
+  channelId?: string;
+  brandId?: string;
   /** Session scope. */
   variables: Record<string, VariableRecord>;
   /** Metadata scope: only the names a verified identity set (the reader shows the rest as unauthenticated). */
@@ -31,38 +27,45 @@ export interface SessionVariablesDoc {
 
 type Event = ProjectedEvent<SessionVariablesEvent['type'], SessionVariablesEvent['data']>;
 
-const withChanges = (records: Record<string, VariableRecord>, changes: VariableChange[], at: string, setBy: string | undefined) => {
-  const next = { ...records };
-  for (const c of changes)
-    next[c.name] = { value: c.value, source: c.source, verified: c.verified, version: c.version, updatedAt: at, ...(setBy ? { setBy } : {}) };
-  return next;
-};
+/** The document of a session's state: only a live session has one (an ended or erased one reads as empty). */
+export function sessionDocOf(state: SessionVariablesState): SessionVariablesDoc | null {
+  if (state.status !== 'active') return null;
+  const { orgId, sessionId, link, variables, metadata } = state;
+  return {
+    orgId,
+    sessionId,
+    ...(link ? { visitorId: link.visitorId, channelId: link.channelId, ...(link.brandId ? { brandId: link.brandId } : {}) } : {}),
+    variables,
+    metadata,
+  };
+}
+
+/** The state a document stands for (what the pure evolve continues from). */
+const stateOf = (doc: SessionVariablesDoc | null): SessionVariablesState =>
+  doc
+    ? {
+        status: 'active',
+        orgId: doc.orgId,
+        sessionId: doc.sessionId,
+        ...(doc.visitorId && doc.channelId
+          ? { link: { visitorId: doc.visitorId, channelId: doc.channelId, ...(doc.brandId ? { brandId: doc.brandId } : {}) } }
+          : {}),
+        variables: doc.variables,
+        metadata: doc.metadata,
+      }
+    : { status: 'empty' };
 
 export const sessionVariablesProjection = defineDocumentProjection<SessionVariablesDoc, Event>({
   name: 'session_variables',
-  // v2: the document holds the metadata scope (and who set each variable); built from position 0 in
-  // its own table (rm_session_variables_v2) beside v1.
-  version: 2,
+  // v3: the document knows the session's visitor (and channel, brand), variables keep the key that
+  // vouches for them; built from position 0 in its own table (rm_session_variables_v3) beside v2.
+  version: 3,
   canHandle: SESSION_VARIABLES_EVENT_TYPES,
   // One document per org and session: orgs never share a session id namespace.
   documentId: (event) => {
     const { orgId, sessionId } = event.data as { orgId: string; sessionId: string };
     return sessionKey(orgId, sessionId);
   },
-  evolve: (doc, event) => {
-    const domainEvent = { type: event.type, data: event.data } as SessionVariablesEvent;
-    switch (domainEvent.type) {
-      case 'SessionVariablesSet': {
-        const { orgId, sessionId, changes, setBy, at } = domainEvent.data;
-        return { orgId, sessionId, variables: withChanges(doc?.variables ?? {}, changes, at, setBy), metadata: doc?.metadata ?? {} };
-      }
-      case 'MetadataVariablesSet': {
-        const { orgId, sessionId, changes, kid, at } = domainEvent.data;
-        return { orgId, sessionId, variables: doc?.variables ?? {}, metadata: withChanges(doc?.metadata ?? {}, changes, at, claimSetBy(kid)) };
-      }
-      case 'SessionVariablesDiscarded':
-        // The session ended: its session variables and its metadata go.
-        return null;
-    }
-  },
+  // The aggregate's own evolve: the read model cannot drift from what the decider sees.
+  evolve: (doc, event) => sessionDocOf(evolve(stateOf(doc), { type: event.type, data: event.data } as SessionVariablesEvent)),
 });

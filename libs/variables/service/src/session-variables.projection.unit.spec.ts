@@ -37,21 +37,58 @@ const apiSet: SessionVariablesEvent = {
 };
 
 describe('session variables projection', () => {
-  it('is version 2, in its own table, and reads every variables event type', () => {
-    expect(sessionVariablesProjection.version).toBe(2);
-    expect(sessionVariablesProjection.canHandle).toEqual(['SessionVariablesSet', 'MetadataVariablesSet', 'SessionVariablesDiscarded']);
+  it('is version 3, in its own table, and reads every variables event type', () => {
+    expect(sessionVariablesProjection.version).toBe(3);
+    expect(sessionVariablesProjection.canHandle).toEqual([
+      'SessionVariablesSet',
+      'MetadataVariablesSet',
+      'SessionVariablesDiscarded',
+      'SessionVariablesStarted',
+      'SessionVariablesUnverified',
+      'SessionVariablesErased',
+    ]);
     expect(sessionVariablesProjection.documentId(recorded(metadataSet))).toBe('org1.s1');
   });
 
-  it('keeps the metadata beside the session variables, each with who set it', () => {
+  it('keeps the metadata beside the session variables, each with who set it and the key that vouches for it', () => {
     expect(fold(apiSet, metadataSet)).toEqual({
       ...base,
       variables: { cart: { value: 42, source: 'api', verified: false, version: 1, updatedAt: at, setBy: 'key1' } },
       metadata: {
-        providedName: { value: 'Ann', source: 'claim', verified: true, version: 1, updatedAt: at, setBy: 'claim:k1' },
-        authenticatedStatus: { value: true, source: 'claim', verified: true, version: 1, updatedAt: at, setBy: 'claim:k1' },
+        providedName: { value: 'Ann', source: 'claim', verified: true, version: 1, updatedAt: at, setBy: 'claim:k1', kid: 'k1' },
+        authenticatedStatus: { value: true, source: 'claim', verified: true, version: 1, updatedAt: at, setBy: 'claim:k1', kid: 'k1' },
       },
     });
+  });
+
+  it('knows the session\'s visitor from its start, whether the start comes before or after the first write', () => {
+    const started: SessionVariablesEvent = { type: 'SessionVariablesStarted', data: { ...base, visitorId: 'v1', channelId: 'web', brandId: 'brd_1', at } };
+    expect(fold(started, apiSet)).toMatchObject({ visitorId: 'v1', channelId: 'web', brandId: 'brd_1', variables: { cart: { value: 42 } } });
+    expect(fold(apiSet, started)).toMatchObject({ visitorId: 'v1', channelId: 'web', brandId: 'brd_1', variables: { cart: { value: 42 } } });
+  });
+
+  it('marks what a revoked key vouched for as unverified, authenticatedStatus false', () => {
+    const unverified: SessionVariablesEvent = {
+      type: 'SessionVariablesUnverified',
+      data: {
+        ...base,
+        kid: 'k1',
+        changes: [],
+        metadataChanges: [
+          { name: 'providedName', value: 'Ann', source: 'claim', verified: false, version: 2 },
+          { name: 'authenticatedStatus', value: false, source: 'claim', verified: false, version: 2 },
+        ],
+        at,
+      },
+    };
+    expect(fold(metadataSet, unverified)?.metadata).toEqual({
+      providedName: { value: 'Ann', source: 'claim', verified: false, version: 2, updatedAt: at, setBy: 'key-revoked:k1' },
+      authenticatedStatus: { value: false, source: 'claim', verified: false, version: 2, updatedAt: at, setBy: 'key-revoked:k1' },
+    });
+  });
+
+  it('drops the document of an erased session', () => {
+    expect(fold(apiSet, { type: 'SessionVariablesErased', data: { ...base, erasureId: 'era_1', at } })).toBeNull();
   });
 
   it('keeps the metadata when session variables change afterwards', () => {

@@ -1,25 +1,36 @@
 import { OpaqueId, SessionBlockedV1, SessionEndedV1, SessionStartedV1, TOPICS } from '@svp/contracts';
-import type { EventStore } from '@svp/event-store';
 import { type Consumer, type MessageBus, SqlInbox, consumeEnvelopes } from '@svp/messaging';
 import type { SqlClient } from '@svp/postgres';
-import type { Worker } from '@svp/service-kit';
+import type { StreamWriter, Worker } from '@svp/service-kit';
+import { retainUntil } from '@svp/variables-domain';
 import type { Logger } from 'pino';
-import type { VariablesOptions } from './set-session-variables/set-session-variables.handler.js';
-import { loadSessionVariables, runSessionVariablesCommand, runStreamCommand } from './session-variables.store.js';
-import { decide, sessionVariablesStream } from '@svp/variables-domain';
+import type { VariableSettingsReader } from './settings.js';
+import { runSessionCommand } from './stores.js';
 
 export const SESSIONS_CONSUMER = 'variables.sessions';
 
 const sessionIdIsOpaque = (event: { data: { sessionId: string } }): boolean => OpaqueId.safeParse(event.data.sessionId).success;
 const notOpaque = { message: 'must be an opaque id (letters, digits, _ and -)', path: ['data', 'sessionId'] };
+const visitorIdIsOpaque = (event: { data: { visitorId: string } }): boolean => OpaqueId.safeParse(event.data.visitorId).success;
+const visitorNotOpaque = { message: 'must be an opaque id (letters, digits, _ and -)', path: ['data', 'visitorId'] };
+
+export interface SessionsConsumerDeps {
+  bus: MessageBus;
+  sql: SqlClient;
+  writer: StreamWriter;
+  settings: VariableSettingsReader;
+  logger: Logger;
+}
 
 /**
- * The variables service follows the sessions' lifecycle from sessions.events.v1: SessionStarted's
- * sessionVariableValues become the session's variables (as given, source `widget`); SessionEnded and
- * SessionBlocked discard them (reads no longer return them). At least once from the bus, one effect
- * per event id: the inbox, and the stream's own record of the event that caused each append.
+ * The variables service follows the sessions' lifecycle from sessions.events.v1: SessionStarted
+ * links the session to its visitor (whose variables then show in the session's reads) and its
+ * sessionVariableValues become the session's variables (as given, source `widget`); SessionEnded
+ * and SessionBlocked discard them (reads no longer return them; the stream is deleted at once, or
+ * after the org's retention). At least once from the bus, one effect per event id: the inbox, and
+ * the stream's own record of the event that caused each append.
  */
-export function sessionsConsumer(deps: { bus: MessageBus; sql: SqlClient; store: EventStore; logger: Logger; options: VariablesOptions }): Worker {
+export function sessionsConsumer(deps: SessionsConsumerDeps): Worker {
   let consumer: Consumer | undefined;
   return {
     name: SESSIONS_CONSUMER,
@@ -32,45 +43,43 @@ export function sessionsConsumer(deps: { bus: MessageBus; sql: SqlClient; store:
         fromBeginning: true,
         logger: deps.logger,
         schema: {
-          SessionStarted: SessionStartedV1.refine(sessionIdIsOpaque, notOpaque),
+          SessionStarted: SessionStartedV1.refine(sessionIdIsOpaque, notOpaque).refine(visitorIdIsOpaque, visitorNotOpaque),
           SessionEnded: SessionEndedV1.refine(sessionIdIsOpaque, notOpaque),
           SessionBlocked: SessionBlockedV1.refine(sessionIdIsOpaque, notOpaque),
         },
         unknownType: 'skip',
         handler: async (event) => {
           if (await inbox.has(SESSIONS_CONSUMER, event.eventId)) return;
-          const run = { ...deps.options, causationId: event.eventId, ...(event.correlationId ? { correlationId: event.correlationId } : {}) };
+          const context = { causationId: event.eventId, ...(event.correlationId ? { correlationId: event.correlationId } : {}) };
           const { orgId } = event;
-          const sessionId = event.data.sessionId;
+          const { sessionId } = event.data;
+          const settings = await deps.settings.get(orgId);
           if (event.type === 'SessionStarted') {
-            if (event.data.sessionVariableValues.length > 0) {
-              // The initial values fill only names not written yet: a PUT that raced ahead of this
-              // event (after POST /v1/sessions answered) is newer and is kept.
-              const values = event.data.sessionVariableValues;
-              const result = await runStreamCommand(
-                deps.store,
-                sessionVariablesStream(orgId, sessionId),
-                orgId,
-                () => loadSessionVariables(deps.store, orgId, sessionId),
-                (state) => {
-                  const held = state.status === 'active' ? state.variables : {};
-                  const fresh = values.filter((v) => !Object.hasOwn(held, v.name));
-                  return decide(
-                    { type: 'SetSessionVariables', data: { orgId, sessionId, values: fresh, source: 'widget', setBy: 'session-start', now: event.data.startedAt } },
-                    state,
-                    deps.options.limits,
-                  );
-                },
-                run,
-              );
-              // Values the limits refuse cannot become valid by retrying: reported, not dead-lettered forever.
-              if (!result.ok) deps.logger.warn({ orgId, sessionId, eventId: event.eventId, error: result.error }, 'initial session variables refused');
-            }
+            const { visitorId, channelId, brandId, sessionVariableValues, startedAt } = event.data;
+            const result = await runSessionCommand(
+              deps.writer,
+              { type: 'StartSessionVariables', data: { orgId, sessionId, visitorId, channelId, ...(brandId ? { brandId } : {}), values: sessionVariableValues, now: startedAt } },
+              settings.limits,
+              context,
+            );
+            // Values the limits refuse cannot become valid by retrying: reported, not dead-lettered
+            // forever (the session is still linked to its visitor).
+            if (result.ok && result.refused)
+              deps.logger.warn({ orgId, sessionId, eventId: event.eventId, error: result.refused }, 'initial session variables refused');
           } else {
             const reason = event.type === 'SessionEnded' ? event.data.reason : 'blocked';
-            const now = event.type === 'SessionEnded' ? event.data.endedAt : event.data.blockedAt;
-            await runSessionVariablesCommand(deps.store, { type: 'DiscardSessionVariables', data: { orgId, sessionId, reason, now } }, run);
+            const endedAt = event.type === 'SessionEnded' ? event.data.endedAt : event.data.blockedAt;
+            const until = retainUntil(endedAt, settings.retentionDays);
+            await runSessionCommand(
+              deps.writer,
+              { type: 'DiscardSessionVariables', data: { orgId, sessionId, reason, ...(until ? { retainUntil: until } : {}), now: endedAt } },
+              settings.limits,
+              context,
+            );
           }
+          // The effect is an append to the event store, which cannot join the inbox's SQL transaction
+          // (see identity-consumer.ts): a crash in between redelivers the event, and the stream's
+          // record of its cause keeps it from having a second effect.
           await inbox.handleOnce(SESSIONS_CONSUMER, event.eventId, async () => undefined);
         },
       });

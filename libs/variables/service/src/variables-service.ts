@@ -1,38 +1,75 @@
-import { type ServiceDefinition, documentReader, outboxWorker, projectionWorker } from '@svp/service-kit';
-import { DEFAULT_LIMITS } from '@svp/variables-domain';
+import { type ServiceDefinition, StreamWriter, TimerStore, TimerWorker, documentReader, outboxWorker, projectionWorker } from '@svp/service-kit';
+import { BrandDirectory } from './brands.js';
+import { VARIABLES_TIMERS_TABLE, variableDeletionsProjection, variablesTimerHandler } from './deletions.js';
+import { VisitorSessions } from './erase-visitor/erase-visitor.handler.js';
 import { identityConsumer } from './identity-consumer.js';
-import { sessionsConsumer } from './sessions-consumer.js';
+import { erasuresProjection, signedVariablesProjection, variableSettingsProjection, visitorSessionsProjection } from './index-projections.js';
 import { toIntegrationMessages } from './integration-events.js';
 import { variablesRoutes } from './routes.js';
+import { salesIqErrorRenderer } from './salesiq.controller.js';
 import { sessionVariablesProjection } from './session-variables.projection.js';
-import type { VariablesOptions } from './set-session-variables/set-session-variables.handler.js';
+import { sessionsConsumer } from './sessions-consumer.js';
+import { VariableSettingsReader, defaultSettings } from './settings.js';
 import { VariablesModule } from './variables.module.js';
 import { visitorVariablesProjection } from './visitor-variables.projection.js';
 
-/** The variables service: session, metadata and visitor variables. */
+/**
+ * The variables service: session, visitor and metadata variables, their history, the orgs' limits
+ * and retention, erasure, and the SalesIQ-compatible visitorsessions API. Every command goes through
+ * one StreamWriter; projections serve the reads; a timer worker deletes streams (ended sessions,
+ * erased visitors) once the read models and the outbox have passed them.
+ */
 export const variablesService: ServiceDefinition = {
   name: 'variables',
   title: 'Variables service',
   async build(infra) {
-    const projection = projectionWorker(infra, [sessionVariablesProjection, visitorVariablesProjection]);
-    const options: VariablesOptions = { limits: DEFAULT_LIMITS, maxConflictRetries: 5 };
+    const { env, sql, store, logger, metrics } = infra;
+    const writer = new StreamWriter(store);
+    const timers = new TimerStore(sql, VARIABLES_TIMERS_TABLE);
+    const projection = projectionWorker(infra, [
+      sessionVariablesProjection,
+      visitorVariablesProjection,
+      visitorSessionsProjection,
+      signedVariablesProjection,
+      variableSettingsProjection,
+      erasuresProjection,
+      variableDeletionsProjection(timers),
+    ]);
+    const settings = new VariableSettingsReader(documentReader(projection, variableSettingsProjection), defaultSettings(env.VARIABLES_RETENTION_DAYS));
+    const brands = new BrandDirectory(sql);
+    const outbox = outboxWorker(infra, 'variables', toIntegrationMessages);
+    const timerWorker = new TimerWorker({
+      name: 'variables-timers',
+      store: timers,
+      logger,
+      fire: variablesTimerHandler({ store, writer, runner: projection.runner, outboxCheckpoint: () => outbox.checkpoint(), logger }),
+    });
+    metrics.gauge('svp_variables_writer_pending_commands', 'Commands queued or being written by the variables service', [], async (gauge) => gauge.set(writer.pending));
     return {
       module: VariablesModule.register({
-        store: infra.store,
+        store,
+        writer,
         readModel: documentReader(projection, sessionVariablesProjection),
         visitorReadModel: documentReader(projection, visitorVariablesProjection),
+        erasures: documentReader(projection, erasuresProjection),
+        settings,
+        brands,
+        visitorSessions: new VisitorSessions(projection.runner, sql, store),
         introspector: infra.introspector,
         signatures: infra.signatures,
-        options,
       }),
       routes: variablesRoutes,
       readiness: [projection.readiness],
       projections: projection.runner,
+      errorRenderers: [salesIqErrorRenderer],
       workers: [
+        // The tables the projections and consumers write into exist before they run.
+        { name: 'variables-setup', start: async () => { await timers.setup(); await brands.setup(); }, stop: async () => undefined },
         projection,
-        outboxWorker(infra, 'variables', toIntegrationMessages),
-        identityConsumer({ bus: infra.bus, sql: infra.sql, store: infra.store, logger: infra.logger, options }),
-        sessionsConsumer({ bus: infra.bus, sql: infra.sql, store: infra.store, logger: infra.logger, options }),
+        outbox,
+        timerWorker,
+        identityConsumer({ bus: infra.bus, sql, store, writer, settings, brands, projections: projection.runner, logger }),
+        sessionsConsumer({ bus: infra.bus, sql, writer, settings, logger }),
       ],
     };
   },

@@ -1,20 +1,15 @@
 import { type ProjectedEvent, defineDocumentProjection } from '@svp/projections';
 import {
-  DEFAULT_DISPLAY_NAME,
-  type RoomRef,
   VISITOR_VARIABLES_EVENT_TYPES,
+  type VisitorVariableState,
   type VisitorVariablesEvent,
-  claimSetBy,
+  type VisitorVariablesState,
+  evolveVisitorVariables,
   visitorKey,
 } from '@svp/variables-domain';
-import type { VariableRecord } from './session-variables.projection.js';
 
 /** One visitor variable in the read model: its provenance and the rooms it is limited to (none: every room). */
-export interface VisitorVariableRecord extends VariableRecord {
-  rooms?: RoomRef[];
-  /** The signing key that signed it, or verified the identity its claim came from. */
-  kid?: string;
-}
+export type VisitorVariableRecord = VisitorVariableState;
 
 /** The read model behind GET /v1/visitors/{id}: one document per org and visitor. */
 export interface VisitorVariablesDoc {
@@ -23,48 +18,31 @@ export interface VisitorVariablesDoc {
   /** From `username`, whatever rooms it is limited to ("Visitor" without one); reads show it only where that variable is visible. */
   displayName: string;
   variables: Record<string, VisitorVariableRecord>;
+  /** The last version of each name a replacing submit removed (versions never repeat). */
+  retired: Record<string, number>;
 }
 
 type Event = ProjectedEvent<VisitorVariablesEvent['type'], VisitorVariablesEvent['data']>;
 
+export function visitorDocOf(state: VisitorVariablesState): VisitorVariablesDoc | null {
+  if (state.status !== 'known') return null;
+  const { orgId, visitorId, displayName, variables, retired } = state;
+  return { orgId, visitorId, displayName, variables, retired };
+}
+
+const stateOf = (doc: VisitorVariablesDoc | null): VisitorVariablesState =>
+  doc ? { status: 'known', orgId: doc.orgId, visitorId: doc.visitorId, displayName: doc.displayName, variables: doc.variables, retired: doc.retired ?? {} } : { status: 'unknown' };
+
 export const visitorVariablesProjection = defineDocumentProjection<VisitorVariablesDoc, Event>({
   name: 'visitor_variables',
-  version: 1,
+  // v2: unverified and erased visitors, the retired versions; built beside v1 from position 0.
+  version: 2,
   canHandle: VISITOR_VARIABLES_EVENT_TYPES,
   // One document per org and visitor: orgs never share a visitor id namespace.
   documentId: (event) => {
     const { orgId, visitorId } = event.data as { orgId: string; visitorId: string };
     return visitorKey(orgId, visitorId);
   },
-  evolve: (doc, event) => {
-    const domainEvent = { type: event.type, data: event.data } as VisitorVariablesEvent;
-    switch (domainEvent.type) {
-      case 'VisitorVariablesSubmitted':
-      case 'VisitorClaimVariablesApplied': {
-        const { orgId, visitorId, changes, displayName, kid, at } = domainEvent.data;
-        const removed = domainEvent.type === 'VisitorVariablesSubmitted' ? domainEvent.data.removed : [];
-        const setBy = domainEvent.type === 'VisitorVariablesSubmitted' ? domainEvent.data.setBy : claimSetBy(kid);
-        const variables = new Map(Object.entries(doc?.variables ?? {}));
-        for (const name of removed) variables.delete(name);
-        for (const c of changes)
-          variables.set(c.name, {
-            value: c.value,
-            source: c.source,
-            verified: c.verified,
-            version: c.version,
-            updatedAt: at,
-            ...(setBy ? { setBy } : {}),
-            ...(c.verified && kid ? { kid } : {}),
-            ...(c.rooms ? { rooms: c.rooms } : {}),
-          });
-        return {
-          orgId,
-          visitorId,
-          displayName: displayName ?? doc?.displayName ?? DEFAULT_DISPLAY_NAME,
-          // Object.fromEntries defines own properties: no name can reach an object's prototype.
-          variables: Object.fromEntries(variables),
-        };
-      }
-    }
-  },
+  // The aggregate's own evolve: the read model cannot drift from what the decider sees.
+  evolve: (doc, event) => visitorDocOf(evolveVisitorVariables(stateOf(doc), { type: event.type, data: event.data } as VisitorVariablesEvent)),
 });

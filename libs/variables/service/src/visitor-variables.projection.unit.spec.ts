@@ -39,10 +39,10 @@ const claimed: VisitorVariablesEvent = {
 };
 
 describe('visitor variables projection', () => {
-  it('is version 1 in its own table, reads every visitor event type, one document per org and visitor', () => {
+  it('is version 2 in its own table, reads every visitor event type, one document per org and visitor', () => {
     expect(visitorVariablesProjection.name).toBe('visitor_variables');
-    expect(visitorVariablesProjection.version).toBe(1);
-    expect(visitorVariablesProjection.canHandle).toEqual(['VisitorVariablesSubmitted', 'VisitorClaimVariablesApplied']);
+    expect(visitorVariablesProjection.version).toBe(2);
+    expect(visitorVariablesProjection.canHandle).toEqual(['VisitorVariablesSubmitted', 'VisitorClaimVariablesApplied', 'VisitorVariablesUnverified', 'VisitorVariablesErased']);
     expect(visitorVariablesProjection.documentId(recorded(claimed))).toBe('org1.v1');
   });
 
@@ -55,7 +55,21 @@ describe('visitor variables projection', () => {
         offer: { value: '10%', source: 'api', verified: false, version: 1, updatedAt: at, setBy: 'key1', rooms: [{ name: 'Sales' }] },
         tier: { value: 'vip', source: 'claim', verified: true, version: 1, updatedAt: later, setBy: 'claim:k1', kid: 'k1' },
       },
+      retired: {},
     });
+  });
+
+  it('marks what a revoked key vouched for as unverified (rooms kept), and drops the document of an erased visitor', () => {
+    const signed: VisitorVariablesEvent = {
+      type: 'VisitorVariablesSubmitted',
+      data: { ...base, replaceExisting: false, changes: [{ name: 'plan', value: 'gold', source: 'signed', verified: true, version: 1, rooms: [{ id: 'r1' }] }], removed: [], kid: 'k9', setBy: 'key1', at },
+    };
+    const unverified: VisitorVariablesEvent = {
+      type: 'VisitorVariablesUnverified',
+      data: { ...base, kid: 'k9', changes: [{ name: 'plan', value: 'gold', source: 'signed', verified: false, version: 2, rooms: [{ id: 'r1' }] }], at: later },
+    };
+    expect(fold(signed, unverified)?.variables.plan).toEqual({ value: 'gold', source: 'signed', verified: false, version: 2, updatedAt: later, setBy: 'key-revoked:k9', rooms: [{ id: 'r1' }] });
+    expect(fold(signed, { type: 'VisitorVariablesErased', data: { ...base, erasureId: 'era_1', at: later } })).toBeNull();
   });
 
   it('removes what a replacing submit removed, and takes the display name it names', () => {

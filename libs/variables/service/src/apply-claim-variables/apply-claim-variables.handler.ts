@@ -1,8 +1,7 @@
 import type { IdentityVerifiedV1 } from '@svp/contracts';
-import type { EventStore } from '@svp/event-store';
-import type { VisitorVariablesCommand } from '@svp/variables-domain';
-import type { RunOptions } from '../session-variables.store.js';
-import { type VisitorRunResult, runVisitorVariablesCommand } from '../visitor-variables.store.js';
+import type { StreamWriter } from '@svp/service-kit';
+import type { VariableLimits, VisitorVariablesCommand } from '@svp/variables-domain';
+import { type VisitorCommandResult, runVisitorCommand } from '../stores.js';
 
 /**
  * The visitor-scope command an IdentityVerified event asks for, or undefined when it has none: only a
@@ -29,19 +28,14 @@ export function applyClaimVariablesCommand(event: IdentityVerifiedV1): Extract<V
 }
 
 /**
- * Applies a verified identity's visitor-scope mapped claims to the visitor's variables: load,
- * decide, append with the revision read, retried on a concurrency conflict. The events appended name
- * the integration event as their cause. Answers undefined when the event has nothing for a visitor.
+ * Applies a verified identity's visitor-scope mapped claims to the visitor's variables. The events
+ * appended name the integration event as their cause, so a redelivery decides nothing. Answers
+ * undefined when the event has nothing for a visitor.
  */
-export async function applyClaimVariables(
-  store: EventStore,
-  event: IdentityVerifiedV1,
-  options: Omit<RunOptions, 'causationId' | 'correlationId'>,
-): Promise<Extract<VisitorRunResult, { ok: true }> | undefined> {
+export async function applyClaimVariables(writer: StreamWriter, event: IdentityVerifiedV1, limits: VariableLimits): Promise<VisitorCommandResult | undefined> {
   const command = applyClaimVariablesCommand(event);
   if (!command) return undefined;
-  const result = await runVisitorVariablesCommand(store, command, {
-    ...options,
+  const result = await runVisitorCommand(writer, command, limits, {
     causationId: event.eventId,
     ...(event.correlationId ? { correlationId: event.correlationId } : {}),
   });

@@ -1,7 +1,7 @@
 import type { IdentityVerifiedV1 } from '@svp/contracts';
-import type { EventStore } from '@svp/event-store';
-import type { SessionVariablesCommand } from '@svp/variables-domain';
-import { type RunOptions, type RunResult, runSessionVariablesCommand } from '../session-variables.store.js';
+import type { StreamWriter } from '@svp/service-kit';
+import type { SessionVariablesCommand, VariableLimits } from '@svp/variables-domain';
+import { type SessionCommandResult, runSessionCommand } from '../stores.js';
 
 /**
  * The command an IdentityVerified event asks for, or undefined when it changes nothing: a failed
@@ -30,19 +30,14 @@ export function applyVerifiedIdentityCommand(event: IdentityVerifiedV1): Extract
 }
 
 /**
- * Applies a verified identity to the session's variables: load, decide, append with the revision
- * read, retried on a concurrency conflict. The events appended name the integration event as their
- * cause. Answers undefined when the event changes nothing by its nature (see above).
+ * Applies a verified identity to the session's variables (load, decide, append with the revision
+ * read, retried on a conflict). The events appended name the integration event as their cause, so a
+ * redelivery decides nothing. Answers undefined when the event changes nothing by its nature.
  */
-export async function applyVerifiedIdentity(
-  store: EventStore,
-  event: IdentityVerifiedV1,
-  options: Omit<RunOptions, 'causationId' | 'correlationId'>,
-): Promise<Extract<RunResult, { ok: true }> | undefined> {
+export async function applyVerifiedIdentity(writer: StreamWriter, event: IdentityVerifiedV1, limits: VariableLimits): Promise<SessionCommandResult | undefined> {
   const command = applyVerifiedIdentityCommand(event);
   if (!command) return undefined;
-  const result = await runSessionVariablesCommand(store, command, {
-    ...options,
+  const result = await runSessionCommand(writer, command, limits, {
     causationId: event.eventId,
     ...(event.correlationId ? { correlationId: event.correlationId } : {}),
   });

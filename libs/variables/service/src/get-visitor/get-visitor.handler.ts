@@ -1,9 +1,10 @@
 import { Inject } from '@nestjs/common';
 import { type IQueryHandler, QueryHandler } from '@nestjs/cqrs';
 import type { VariableView, VisitorResponse } from '@svp/contracts';
-import { DISPLAY_NAME_VARIABLE, displayNameOf, visibleInRooms, visitorKey } from '@svp/variables-domain';
+import type { EventStore } from '@svp/event-store';
+import { DISPLAY_NAME_VARIABLE, displayNameOf, visibleInRooms, visitorKey, visitorStateAsOf, visitorVariablesStream } from '@svp/variables-domain';
 import type { VisitorReadModel } from '../read-model.js';
-import { VISITOR_READ_MODEL } from '../tokens.js';
+import { EVENT_STORE, VISITOR_READ_MODEL } from '../tokens.js';
 import type { VisitorVariablesDoc } from '../visitor-variables.projection.js';
 
 export class GetVisitor {
@@ -12,6 +13,8 @@ export class GetVisitor {
     readonly visitorId: string,
     /** The rooms (ids or names) the read is for; none: only variables not limited to rooms. */
     readonly rooms: readonly string[] = [],
+    /** Read the visitor as at this time (from the event store) instead of now (from the read model). */
+    readonly asOf?: string,
   ) {}
 }
 
@@ -21,7 +24,7 @@ export class GetVisitor {
  * name is the visible `username`'s ("Visitor" when there is none, or it is limited to other rooms).
  * An unknown visitor is a visitor with no variables.
  */
-export function toVisitorResponse(visitorId: string, doc: VisitorVariablesDoc | undefined, rooms: readonly string[]): VisitorResponse {
+export function toVisitorResponse(visitorId: string, doc: Pick<VisitorVariablesDoc, 'variables'> | undefined, rooms: readonly string[]): VisitorResponse {
   const visible = Object.entries(doc?.variables ?? {}).filter(([, v]) => visibleInRooms(v.rooms, rooms));
   const variables = visible
     .map(([name, v]): VariableView => ({ name, value: v.value, scope: 'visitor', source: v.source, verified: v.verified, updatedAt: v.updatedAt, version: v.version }))
@@ -30,12 +33,17 @@ export function toVisitorResponse(visitorId: string, doc: VisitorVariablesDoc | 
   return { visitorId, displayName: displayNameOf(username?.value), variables };
 }
 
-/** One org's visitor (each org has its own visitor ids). */
+/** One org's visitor (each org has its own visitor ids): now, or as of a past time. */
 @QueryHandler(GetVisitor)
 export class GetVisitorHandler implements IQueryHandler<GetVisitor, VisitorResponse> {
-  constructor(@Inject(VISITOR_READ_MODEL) private readonly readModel: VisitorReadModel) {}
+  constructor(
+    @Inject(VISITOR_READ_MODEL) private readonly readModel: VisitorReadModel,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+  ) {}
 
-  async execute({ orgId, visitorId, rooms }: GetVisitor): Promise<VisitorResponse> {
-    return toVisitorResponse(visitorId, await this.readModel.get(visitorKey(orgId, visitorId)), rooms);
+  async execute({ orgId, visitorId, rooms, asOf }: GetVisitor): Promise<VisitorResponse> {
+    if (!asOf) return toVisitorResponse(visitorId, await this.readModel.get(visitorKey(orgId, visitorId)), rooms);
+    const state = visitorStateAsOf(await this.store.readStream(visitorVariablesStream(orgId, visitorId)), asOf);
+    return toVisitorResponse(visitorId, state.status === 'known' ? state : undefined, rooms);
   }
 }

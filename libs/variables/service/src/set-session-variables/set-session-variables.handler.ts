@@ -1,11 +1,11 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import type { NameValue, VariableSource } from '@svp/contracts';
-import { type EventStore, WrongExpectedRevisionError } from '@svp/event-store';
-import { AppError } from '@svp/service-kit';
-import type { VariableLimits } from '@svp/variables-domain';
-import { runSessionVariablesCommand } from '../session-variables.store.js';
-import { EVENT_STORE, VARIABLES_OPTIONS } from '../tokens.js';
+import type { StreamWriter } from '@svp/service-kit';
+import { decisionError, withConflictAnswer } from '../errors.js';
+import type { VariableSettingsReader } from '../settings.js';
+import { runSessionCommand } from '../stores.js';
+import { SETTINGS, STREAM_WRITER } from '../tokens.js';
 
 export class SetSessionVariables {
   constructor(
@@ -23,27 +23,22 @@ export interface SetSessionVariablesResult {
   position: bigint;
 }
 
-export interface VariablesOptions {
-  limits: VariableLimits;
-  /** Attempts on an optimistic-concurrency conflict before answering 409. */
-  maxConflictRetries: number;
-}
-
 /**
- * Command → load stream → pure decide → append with the revision read (runSessionVariablesCommand);
- * a refused command or a conflict that outlasts the retries answers with the error body.
+ * Command → load stream → pure decide (with the org's limits) → append with the revision read; a
+ * refused command answers with the error body, nothing stored.
  */
 @CommandHandler(SetSessionVariables)
 export class SetSessionVariablesHandler implements ICommandHandler<SetSessionVariables, SetSessionVariablesResult> {
   constructor(
-    @Inject(EVENT_STORE) private readonly store: EventStore,
-    @Inject(VARIABLES_OPTIONS) private readonly options: VariablesOptions,
+    @Inject(STREAM_WRITER) private readonly writer: StreamWriter,
+    @Inject(SETTINGS) private readonly settings: VariableSettingsReader,
   ) {}
 
   async execute(command: SetSessionVariables): Promise<SetSessionVariablesResult> {
-    try {
-      const result = await runSessionVariablesCommand(
-        this.store,
+    const { limits } = await this.settings.get(command.orgId);
+    const result = await withConflictAnswer('session variables', () =>
+      runSessionCommand(
+        this.writer,
         {
           type: 'SetSessionVariables',
           data: {
@@ -51,21 +46,15 @@ export class SetSessionVariablesHandler implements ICommandHandler<SetSessionVar
             sessionId: command.sessionId,
             values: command.values,
             source: command.source,
-            setBy: command.setBy,
+            ...(command.setBy ? { setBy: command.setBy } : {}),
             now: new Date().toISOString(),
           },
         },
-        { ...this.options, correlationId: command.correlationId },
-      );
-      if (!result.ok) throw new AppError(result.error.code, result.error.message, result.error.details);
-      return { position: result.position };
-    } catch (error) {
-      if (error instanceof WrongExpectedRevisionError)
-        throw new AppError('CONFLICT', 'The session variables changed concurrently; retry', {
-          expected: String(error.expected),
-          actual: String(error.actual),
-        });
-      throw error;
-    }
+        limits,
+        command.correlationId ? { correlationId: command.correlationId } : {},
+      ),
+    );
+    if (!result.ok) throw decisionError(result.error);
+    return { position: result.position };
   }
 }

@@ -1,12 +1,12 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { type SubmitVisitorVariablesBody, VariableName, VariableValue } from '@svp/contracts';
-import { type EventStore, WrongExpectedRevisionError } from '@svp/event-store';
-import { AppError, type SignatureVerifier } from '@svp/service-kit';
+import { AppError, type SignatureVerifier, type StreamWriter } from '@svp/service-kit';
 import type { VisitorSubmitSource } from '@svp/variables-domain';
-import type { VariablesOptions } from '../set-session-variables/set-session-variables.handler.js';
-import { EVENT_STORE, SIGNATURE_VERIFIER, VARIABLES_OPTIONS } from '../tokens.js';
-import { runVisitorVariablesCommand } from '../visitor-variables.store.js';
+import { decisionError, withConflictAnswer } from '../errors.js';
+import type { VariableSettingsReader } from '../settings.js';
+import { runVisitorCommand } from '../stores.js';
+import { SETTINGS, SIGNATURE_VERIFIER, STREAM_WRITER } from '../tokens.js';
 
 export class SubmitVisitorVariables {
   constructor(
@@ -80,8 +80,8 @@ export function signedVariables(data: Record<string, unknown>): Record<string, V
 @CommandHandler(SubmitVisitorVariables)
 export class SubmitVisitorVariablesHandler implements ICommandHandler<SubmitVisitorVariables, SubmitVisitorVariablesResult> {
   constructor(
-    @Inject(EVENT_STORE) private readonly store: EventStore,
-    @Inject(VARIABLES_OPTIONS) private readonly options: VariablesOptions,
+    @Inject(STREAM_WRITER) private readonly writer: StreamWriter,
+    @Inject(SETTINGS) private readonly settings: VariableSettingsReader,
     @Inject(SIGNATURE_VERIFIER) private readonly signatures: SignatureVerifier,
   ) {}
 
@@ -103,9 +103,10 @@ export class SubmitVisitorVariablesHandler implements ICommandHandler<SubmitVisi
       source = 'signed';
       kid = answer.kid;
     }
-    try {
-      const result = await runVisitorVariablesCommand(
-        this.store,
+    const { limits } = await this.settings.get(command.orgId);
+    const result = await withConflictAnswer('visitor variables', () =>
+      runVisitorCommand(
+        this.writer,
         {
           type: 'SubmitVisitorVariables',
           data: {
@@ -121,17 +122,11 @@ export class SubmitVisitorVariablesHandler implements ICommandHandler<SubmitVisi
             now: new Date().toISOString(),
           },
         },
-        { ...this.options, correlationId: command.correlationId },
-      );
-      if (!result.ok) throw new AppError(result.error.code, result.error.message, result.error.details);
-      return { position: result.position };
-    } catch (error) {
-      if (error instanceof WrongExpectedRevisionError)
-        throw new AppError('CONFLICT', 'The visitor variables changed concurrently; retry', {
-          expected: String(error.expected),
-          actual: String(error.actual),
-        });
-      throw error;
-    }
+        limits,
+        command.correlationId ? { correlationId: command.correlationId } : {},
+      ),
+    );
+    if (!result.ok) throw decisionError(result.error);
+    return { position: result.position };
   }
 }
