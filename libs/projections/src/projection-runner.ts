@@ -505,14 +505,21 @@ class ProjectionWorker {
       let position: bigint;
       try {
         checkAborted();
-        // The new table must not be behind what readers of the old one have seen.
+        // The new table must not be behind what readers of the old one have seen. When the last
+        // events the live table applied have since been deleted (a stream deleted from the store),
+        // their positions can never be replayed: every event up to the live position that still
+        // exists is at or below the head (positions become visible in order, and anything appended
+        // after the pause lies above the live position), so the replay has caught up once it
+        // reaches the head, and the new checkpoint takes the live position.
         const stored = await readCheckpoint(sql, this.key);
-        await untilAborted(replay.waitForPosition(stored && stored.position > this.position ? stored.position : this.position), signal, aborted);
+        const live = stored && stored.position > this.position ? stored.position : this.position;
+        const headNow = await store.headPosition();
+        await untilAborted(replay.waitForPosition(live < headNow ? live : headNow), signal, aborted);
         await replay.close({ flush: true });
         if (replay.error !== undefined) throw replay.error;
         // The last point to abandon: once the switch transaction runs, it completes.
         checkAborted();
-        position = replay.position;
+        position = replay.position > live ? replay.position : live;
         await sql.transaction(async (tx) => {
           // Drop first: it waits for any other process still writing a batch into the old table,
           // before this transaction holds the checkpoint row (no lock-order deadlock).

@@ -324,6 +324,33 @@ export function describeProjectionRunner(engine: string, open: () => Promise<Pro
     );
 
     it(
+      'given the newest events deleted from the store after the live table applied them (a stream deleted), when rebuilt, then the rebuild switches in at the live position and goes on live',
+      () =>
+        withRunner({ batchSize: 10 }, async ({ store, runner }) => {
+          const kept = stream('kept');
+          const doomed = stream('doomed');
+          await append(store, kept, [incremented(1), incremented(2)]);
+          await append(store, doomed, [incremented(5), incremented(6)]);
+          await runner.start();
+          const before = await waitUntilLiveAtHead(runner);
+          // The live checkpoint is now past the head: the events it last applied are gone.
+          await store.deleteStream(doomed);
+          expect(await store.headPosition()).toBeLessThan(before.position);
+
+          const result = await runner.rebuild('counters');
+          expect(result).toMatchObject({ table: 'rm_counters_v1_b1', position: before.position });
+          expect(await storedCounters(runner)).toEqual(expectedCounters(await store.readAll()));
+          expect((await storedCounters(runner)).has(doomed)).toBe(false);
+          // Live delivery resumed after the switch, from the live position.
+          await append(store, kept, [incremented(10)]);
+          await waitFor(async () => (await runner.reader<Counter>(counterProjection()).get(kept))?.total === 13, 'the next event in the rebuilt table');
+          // Read-your-writes for a position the old table had reached still resolves.
+          await runner.waitForPosition('counters', before.position, { timeoutMs: 1000 });
+        }),
+      TIMEOUT,
+    );
+
+    it(
       'given events appended during a rebuild, then the new table converges to the fold of the whole log, reads are answered throughout, progress is reported',
       () =>
         withRunner({ batchSize: 10 }, async ({ store, sql, runner }) => {
