@@ -8,6 +8,17 @@ import { checkOperability, checkSlice } from './__fixtures__/slice-checks.js';
 import { checkIdentity } from './__fixtures__/identity-checks.js';
 import { WEBHOOK_TEST_ENV, checkSessions, checkTimeoutAfterRestart, checkTimeouts, checkWebhooks } from './__fixtures__/sessions-checks.js';
 import { createOrg } from './__fixtures__/slice.js';
+import { KafkaMessageBus, silentLogger } from '@svp/messaging';
+import {
+  checkConcurrency,
+  checkDiscardAndErasure,
+  checkHistory,
+  checkLimits,
+  checkRebuild,
+  checkSalesIq,
+  checkVariableScopes,
+  startEventProbe,
+} from './__fixtures__/variables-checks.js';
 
 async function freePort(): Promise<number> {
   return new Promise((done, fail) => {
@@ -89,6 +100,43 @@ describe('distributed mode: a process per service, real PostgreSQL and Kafka', (
   it('delivers IM_Session_Status webhooks from the sessions process to a real receiver', async () => {
     await withOutput(() => checkWebhooks(running.urls, running.rootToken));
   }, 90_000);
+
+  describe('variables across processes (PostgreSQL, Kafka)', () => {
+    it('keeps session, visitor and metadata variables: initial ones as given over Kafka, merge and replace, types, rooms, signed submits checked by identity, one read of all scopes', async () => {
+      await withOutput(() => checkVariableScopes(running.urls, running.rootToken));
+    }, 60_000);
+
+    it('enforces limits per org with defaults, naming the limit, storing nothing of a refused write', async () => {
+      await withOutput(() => checkLimits(running.urls, running.rootToken));
+    }, 60_000);
+
+    it('keeps the history with provenance, reads as of a past time, un-verifies what a key revoked in identity signed (over Kafka)', async () => {
+      await withOutput(() => checkHistory(running.urls, running.rootToken));
+    }, 60_000);
+
+    it('discards on SessionEnded through Kafka (at once, or kept for the retention), erases a visitor everywhere; changed, discarded, erased on variables.events.v1', async () => {
+      const bus = new KafkaMessageBus({ brokers: infra.kafkaBrokers, clientId: 'e2e-probe', logger: silentLogger });
+      const probe = await startEventProbe(bus);
+      try {
+        await withOutput(() => checkDiscardAndErasure(running.urls, running.rootToken, probe));
+      } finally {
+        await probe.stop();
+        await bus.close();
+      }
+    }, 90_000);
+
+    it('answers the SalesIQ-compatible visitorsessions API: brands learnt over Kafka, error 1005, scopes, metering', async () => {
+      await withOutput(() => checkSalesIq(running.urls, running.rootToken));
+    }, 60_000);
+
+    it('takes 200 concurrent writers on one session without losing an acknowledged write', async () => {
+      await withOutput(() => checkConcurrency(running.urls, running.rootToken));
+    }, 90_000);
+
+    it('rebuilds the variables read models in PostgreSQL from the event store to exactly the live state', async () => {
+      await withOutput(() => checkRebuild(running.urls, running.rootToken));
+    }, 90_000);
+  });
 
   it('fires session timeouts after the sessions process was killed and restarted', async () => {
     await withOutput(async () => {

@@ -10,6 +10,16 @@ import { createOrg } from './__fixtures__/slice.js';
 import { pino } from 'pino';
 import { eventually } from '@svp/testing';
 import { call } from './__fixtures__/slice.js';
+import {
+  checkConcurrency,
+  checkDiscardAndErasure,
+  checkHistory,
+  checkLimits,
+  checkRebuild,
+  checkSalesIq,
+  checkVariableScopes,
+  startEventProbe,
+} from './__fixtures__/variables-checks.js';
 
 describe('embedded mode (npm start): one process, PGlite, in-process bus', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'svp-embedded-'));
@@ -114,6 +124,41 @@ describe('embedded mode (npm start): one process, PGlite, in-process bus', () =>
     expect(after.lag).toBe('0');
     const read = await call(url, { key });
     expect(sessionScope(read.body.variables).map((v: { name: string; value: unknown }) => [v.name, v.value])).toEqual([['a', 1], ['b', 'two']]);
+  });
+
+  describe('variables', () => {
+    it('keeps session, visitor and metadata variables: initial ones as given, merge and replace, types, rooms, username, signed and bad-signature submits, one read of all scopes', async () => {
+      await checkVariableScopes(platform.urls, platform.rootToken);
+    }, 60_000);
+
+    it('enforces limits per org with defaults, naming the limit, storing nothing of a refused write', async () => {
+      await checkLimits(platform.urls, platform.rootToken);
+    }, 60_000);
+
+    it('keeps the history of every value with its provenance, reads as of a past time, un-verifies what a revoked key signed', async () => {
+      await checkHistory(platform.urls, platform.rootToken);
+    }, 60_000);
+
+    it('discards on session end through the bus (at once, or kept for the retention), erases a visitor everywhere; publishes changed, discarded, erased', async () => {
+      const probe = await startEventProbe(platform.services.find((s) => s.name === 'variables')!.infra.bus);
+      try {
+        await checkDiscardAndErasure(platform.urls, platform.rootToken, probe);
+      } finally {
+        await probe.stop();
+      }
+    }, 90_000);
+
+    it('answers the SalesIQ-compatible visitorsessions API: its shapes, error 1005, scopes, metering', async () => {
+      await checkSalesIq(platform.urls, platform.rootToken);
+    }, 60_000);
+
+    it('takes 200 concurrent writers on one session (and 100 on one key) without losing an acknowledged write', async () => {
+      await checkConcurrency(platform.urls, platform.rootToken);
+    }, 90_000);
+
+    it('rebuilds the variables read models from the event store to exactly the live state', async () => {
+      await checkRebuild(platform.urls, platform.rootToken);
+    }, 90_000);
   });
 
   it('keeps its data across a restart (PGlite files under the data directory)', async () => {
