@@ -95,11 +95,14 @@ export interface VariablesTimersDeps {
   logger: Logger;
   /** How long a firing waits for the read models and the relay before it gives up (and is retried). Default 15 s. */
   catchUpTimeoutMs?: number;
+  /** The clock of the events it writes (the timer worker's, so what they schedule is due on it too). Default the system clock. */
+  now?: () => Date;
 }
 
 /** Fires the variables service's timers: carries out erasures and deletes streams. */
 export function variablesTimerHandler(deps: VariablesTimersDeps): (timer: ClaimedTimer) => Promise<void> {
   const timeoutMs = deps.catchUpTimeoutMs ?? 15_000;
+  const now = () => (deps.now ?? (() => new Date()))().toISOString();
 
   async function caughtUp(position: bigint): Promise<void> {
     const deadline = Date.now() + timeoutMs;
@@ -117,7 +120,7 @@ export function variablesTimerHandler(deps: VariablesTimersDeps): (timer: Claime
     const { state } = await loadFolded(deps.store, erasureStream(orgId, erasureId), erasureFold);
     if (state.status !== 'executed') return;
     for (const stream of erasedStreams(state.record)) if ((await deps.store.streamRevision(stream)) !== undefined) return;
-    await runErasureCommand(deps.writer, { type: 'MarkErasureCompleted', data: { orgId, erasureId, now: new Date().toISOString() } });
+    await runErasureCommand(deps.writer, { type: 'MarkErasureCompleted', data: { orgId, erasureId, now: now() } });
     deps.logger.info({ orgId, erasureId, streams: erasedStreams(state.record).length }, 'visitor erasure completed');
   }
 
@@ -128,14 +131,14 @@ export function variablesTimerHandler(deps: VariablesTimersDeps): (timer: Claime
     if (state.status !== 'recorded') return;
     const { visitorId, sessionIds } = state.record;
     const context = { causationId: events[0]!.eventId };
-    const now = new Date().toISOString();
+    const at = now();
     for (const sessionId of sessionIds) {
-      const result = await runSessionCommand(deps.writer, { type: 'EraseSessionVariables', data: { orgId, sessionId, erasureId, now } }, DEFAULT_LIMITS, context);
+      const result = await runSessionCommand(deps.writer, { type: 'EraseSessionVariables', data: { orgId, sessionId, erasureId, now: at } }, DEFAULT_LIMITS, context);
       if (!result.ok) throw new Error(`erasing ${sessionVariablesStream(orgId, sessionId)} was refused: ${result.error.message}`);
     }
-    const visitor = await runVisitorCommand(deps.writer, { type: 'EraseVisitorVariables', data: { orgId, visitorId, erasureId, now } }, DEFAULT_LIMITS, context);
+    const visitor = await runVisitorCommand(deps.writer, { type: 'EraseVisitorVariables', data: { orgId, visitorId, erasureId, now: at } }, DEFAULT_LIMITS, context);
     if (!visitor.ok) throw new Error(`erasing ${visitorVariablesStream(orgId, visitorId)} was refused: ${visitor.error.message}`);
-    await runErasureCommand(deps.writer, { type: 'MarkErasureExecuted', data: { orgId, erasureId, now } });
+    await runErasureCommand(deps.writer, { type: 'MarkErasureExecuted', data: { orgId, erasureId, now: at } });
     // Streams that held nothing have nothing to delete: the erasure may be complete already.
     await completeIfDone(orgId, erasureId);
   }

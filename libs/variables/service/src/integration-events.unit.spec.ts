@@ -1,4 +1,4 @@
-import { SessionVariablesChangedV1, SessionVariablesDiscardedV1, TOPICS, VisitorVariablesChangedV1 } from '@svp/contracts';
+import { SessionVariablesChangedV1, SessionVariablesDiscardedV1, TOPICS, VisitorErasedV1, VisitorVariablesChangedV1 } from '@svp/contracts';
 import type { RecordedEvent } from '@svp/event-store';
 import { toIntegrationMessages } from './integration-events.js';
 
@@ -113,5 +113,71 @@ describe('variables integration events', () => {
   it('publishes nothing for events of other services or without an org', () => {
     expect(toIntegrationMessages(recorded('SessionStarted', { sessionId: 's1' }))).toEqual([]);
     expect(toIntegrationMessages(recorded('SessionVariablesSet', { sessionId: 's1', changes: [] }, {}))).toEqual([]);
+  });
+
+  it('publishes a discard with its reason and, when kept for audit, until when', () => {
+    const [message] = toIntegrationMessages(
+      recorded('SessionVariablesDiscarded', { orgId: 'org1', sessionId: 's1', reason: 'logout', count: 2, retainUntil: '2026-12-21T10:00:00.000Z', at: '2026-11-21T10:00:00.000Z' }),
+    );
+    expect(SessionVariablesDiscardedV1.parse(JSON.parse(message!.value)).data).toEqual({ sessionId: 's1', reason: 'logout', count: 2, retainUntil: '2026-12-21T10:00:00.000Z' });
+  });
+
+  it('publishes what a revoked key vouched for as a change to verified false (metadata marked), set by the revocation', () => {
+    const [session] = toIntegrationMessages(
+      recorded('SessionVariablesUnverified', {
+        orgId: 'org1',
+        sessionId: 's1',
+        kid: 'k1',
+        changes: [{ name: 'plan', value: 'gold', source: 'claim', verified: false, version: 2 }],
+        metadataChanges: [{ name: 'authenticatedStatus', value: false, source: 'claim', verified: false, version: 2 }],
+        at: '2026-11-21T11:00:00.000Z',
+      }),
+    );
+    expect(session).toMatchObject({ topic: TOPICS.variables, key: 's1' });
+    expect(SessionVariablesChangedV1.parse(JSON.parse(session!.value)).data).toEqual({
+      sessionId: 's1',
+      changes: [
+        { name: 'plan', value: 'gold', source: 'claim', verified: false, version: 2 },
+        { name: 'authenticatedStatus', value: false, source: 'claim', verified: false, version: 2, scope: 'metadata' },
+      ],
+      setBy: 'key-revoked:k1',
+    });
+    const [visitor] = toIntegrationMessages(
+      recorded('VisitorVariablesUnverified', {
+        orgId: 'org1',
+        visitorId: 'v1',
+        kid: 'k1',
+        changes: [{ name: 'level', value: 'vip', source: 'signed', verified: false, version: 2, rooms: [{ name: 'Sales' }] }],
+        at: '2026-11-21T11:00:00.000Z',
+      }),
+    );
+    expect(visitor).toMatchObject({ key: 'v1' });
+    expect(VisitorVariablesChangedV1.parse(JSON.parse(visitor!.value)).data).toEqual({
+      visitorId: 'v1',
+      replaceExisting: false,
+      changes: [{ name: 'level', value: 'vip', source: 'signed', verified: false, version: 2, rooms: ['Sales'] }],
+    });
+  });
+
+  it('publishes an erasure record as VisitorErased keyed by visitor, without personal data, and a session erased with it as discarded', () => {
+    const [erased, ...rest] = toIntegrationMessages(
+      recorded('VisitorErasureRecorded', { orgId: 'org1', erasureId: 'era_1', visitorId: 'v1', sessionIds: ['s1', 's2'], requestedBy: 'key1', at: '2026-11-21T12:00:00.000Z' }),
+    );
+    expect(rest).toEqual([]);
+    expect(erased).toMatchObject({ topic: TOPICS.variables, key: 'v1', headers: { 'x-event-type': 'VisitorErased' } });
+    expect(VisitorErasedV1.parse(JSON.parse(erased!.value)).data).toEqual({ visitorId: 'v1', erasureId: 'era_1', sessionIds: ['s1', 's2'] });
+    const [session] = toIntegrationMessages(recorded('SessionVariablesErased', { orgId: 'org1', sessionId: 's1', erasureId: 'era_1', at: '2026-11-21T12:00:01.000Z' }));
+    expect(SessionVariablesDiscardedV1.parse(JSON.parse(session!.value)).data).toEqual({ sessionId: 's1', count: 0, erasureId: 'era_1' });
+  });
+
+  it('publishes nothing for internal steps: a session linked to its visitor, the visitor stream erased, the erasure progress, settings', () => {
+    for (const [type, data] of [
+      ['SessionVariablesStarted', { orgId: 'org1', sessionId: 's1', visitorId: 'v1', channelId: 'web', at: '2026-11-21T10:00:00.000Z' }],
+      ['VisitorVariablesErased', { orgId: 'org1', visitorId: 'v1', erasureId: 'era_1', at: '2026-11-21T10:00:00.000Z' }],
+      ['VisitorErasureExecuted', { orgId: 'org1', erasureId: 'era_1', at: '2026-11-21T10:00:00.000Z' }],
+      ['VisitorErasureCompleted', { orgId: 'org1', erasureId: 'era_1', at: '2026-11-21T10:00:00.000Z' }],
+      ['VariableSettingsChanged', { orgId: 'org1', limits: {}, retentionDays: 1, at: '2026-11-21T10:00:00.000Z' }],
+    ] as const)
+      expect({ type, messages: toIntegrationMessages(recorded(type, data)) }).toEqual({ type, messages: [] });
   });
 });
