@@ -24,3 +24,4 @@ export * from './aggregate.js';
 export * from './ids.js';
 export * from './timers/index.js';
 export * from './stream-writer.js';
+export * from './stream-deletion.js';

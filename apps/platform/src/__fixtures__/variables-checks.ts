@@ -392,9 +392,14 @@ export async function checkDiscardAndErasure(urls: Urls, rootToken: string, prob
   });
   expect((await b.put(s2.sessionId, [{ name: 'late', value: 1 }])).status).toBe(409);
 
-  // Erasure: the visitor, their ended (retained) session and a live one.
+  // Erasure: the visitor, their ended (retained) session and a live one, authenticated (identity keeps a record of it).
   const s3 = await b.startSession({ visitorId, sessionVariableValues: [{ name: 'address', value: '1 Main St' }] });
   await eventually(async () => (scope((await b.read(s3.sessionId)).body.variables, 'session').length === 1 ? true : undefined), 'the second session');
+  const key = await b.signingKey();
+  const token = await sign({ external_id: 'cust-erased', name: 'Ann Erased', email: 'ann@example.com' }, key.kid, key.secret);
+  expect((await call(`${urls.identity}/v1/identity/verify`, { method: 'POST', key: orgB.apiKey, body: { token, sessionId: s3.sessionId } })).body.authenticated).toBe(true);
+  const identityRecord = (sessionId: string) => call(`${urls.identity}/v1/identity/sessions/${sessionId}`, { key: orgB.apiKey });
+  expect((await identityRecord(s3.sessionId)).body).toMatchObject({ authenticated: true, name: 'Ann Erased', email: 'ann@example.com' });
   expect((await b.submit(visitorId, { data: { username: 'Ann Erased', phone: '+1 555 0100' }, signing: 'plain', replaceExisting: false })).status).toBe(200);
   const readOnly = await b.apiKey(['variables:read', 'variables:write']);
   expect((await call(`${urls.variables}/v1/visitors/${visitorId}`, { method: 'DELETE', key: readOnly })).status).toBe(403);
@@ -422,6 +427,12 @@ export async function checkDiscardAndErasure(urls: Urls, rootToken: string, prob
   expect(scope((await b.read(s2.sessionId, `?asOf=${encodeURIComponent(beforeEnd)}`)).body.variables, 'session')).toEqual([]);
   const visitorErased = await probe.find((e) => e.type === 'VisitorErased' && e.data.visitorId === visitorId, 'VisitorErased on variables.events.v1');
   expect(visitorErased.data).toEqual({ visitorId, erasureId: erased.body.erasureId, sessionIds: [s2.sessionId, s3.sessionId].sort() });
+  // Identity erases its record of the session too (VisitorErased over the bus): no name, no email, no attempt left.
+  const forgotten = await eventually(async () => {
+    const answer = await identityRecord(s3.sessionId);
+    return answer.body.authenticated === false ? answer.body : undefined;
+  }, "identity's record of the erased visitor's session erased");
+  expect(forgotten).toEqual({ sessionId: s3.sessionId, authenticated: false, externalId: null, externalIdScope: null, name: null, email: null, kid: null, verifiedAt: null, lastFailure: null, attempts: [] });
   // What is written afterwards is a new visitor's.
   const fresh = await b.submit(visitorId, { data: { plan: 'new' }, signing: 'plain', replaceExisting: false });
   expect(summary(fresh.body.variables)).toEqual({ plan: ['new', 'visitor', 'api', false, 1] });

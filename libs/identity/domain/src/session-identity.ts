@@ -57,21 +57,29 @@ export type SessionIdentityState =
       lastFailure: AttemptRecord | null;
       lastTokenHash: string;
       lastOutcome: string;
-    };
+    }
+  /** The session's visitor was erased: the record goes (its stream is deleted next); nothing more is recorded on it. */
+  | { status: 'erased'; orgId: string; sessionId: string };
 
 export const initialSessionIdentityState = (): SessionIdentityState => ({ status: 'unknown' });
 
-export type SessionIdentityCommand = {
-  type: 'RecordVerification';
-  data: {
-    orgId: string;
-    sessionId: string;
-    /** SHA-256 of the token: the same token verified again has no second effect. */
-    tokenHash: string;
-    outcome: ({ authenticated: true } & VerifiedIdentity) | ({ authenticated: false } & VerificationFailed);
-    now: string;
-  };
-};
+export type SessionIdentityCommand =
+  | {
+      type: 'RecordVerification';
+      data: {
+        orgId: string;
+        sessionId: string;
+        /** SHA-256 of the token: the same token verified again has no second effect. */
+        tokenHash: string;
+        outcome: ({ authenticated: true } & VerifiedIdentity) | ({ authenticated: false } & VerificationFailed);
+        now: string;
+      };
+    }
+  | {
+      /** The session's visitor was erased (VisitorErased from the variables service): the record's personal data goes. */
+      type: 'EraseSessionIdentity';
+      data: { orgId: string; sessionId: string; erasureId: string; now: string };
+    };
 
 export type SessionIdentityEvent =
   | {
@@ -81,9 +89,18 @@ export type SessionIdentityEvent =
   | {
       type: 'SessionIdentityRejected';
       data: VerificationFailed & { orgId: string; sessionId: string; tokenHash: string; at: string };
-    };
+    }
+  | { type: 'SessionIdentityErased'; data: { orgId: string; sessionId: string; erasureId: string; at: string } };
 
 export function decideSessionIdentity(command: SessionIdentityCommand, state: SessionIdentityState): SessionIdentityEvent[] {
+  if (command.type === 'EraseSessionIdentity') {
+    const { orgId, sessionId, erasureId, now } = command.data;
+    // Nothing recorded, or erased already (a redelivery): nothing to erase.
+    if (state.status === 'unknown' || state.status === 'erased') return [];
+    return [{ type: 'SessionIdentityErased', data: { orgId, sessionId, erasureId, at: now } }];
+  }
+  // An erased record takes nothing more until its stream is deleted (the verification is still answered).
+  if (state.status === 'erased') return [];
   const { orgId, sessionId, tokenHash, outcome, now } = command.data;
   // The same token with the same outcome again: the record already holds it. (The same token with
   // another outcome, e.g. not yet valid and then valid, or valid and then its key revoked, is recorded.)
@@ -111,6 +128,7 @@ export function decideSessionIdentity(command: SessionIdentityCommand, state: Se
 export function evolveSessionIdentity(state: SessionIdentityState, event: SessionIdentityEvent): SessionIdentityState {
   switch (event.type) {
     case 'SessionIdentityVerified': {
+      if (state.status === 'erased') return state;
       const { orgId, sessionId, tokenHash, at, previousExternalId: _previous, ...identity } = event.data;
       return {
         status: 'authenticated',
@@ -123,7 +141,10 @@ export function evolveSessionIdentity(state: SessionIdentityState, event: Sessio
         lastOutcome: 'OK',
       };
     }
+    case 'SessionIdentityErased':
+      return { status: 'erased', orgId: event.data.orgId, sessionId: event.data.sessionId };
     case 'SessionIdentityRejected': {
+      if (state.status === 'erased') return state;
       const { orgId, sessionId, tokenHash, at, reason, detail, kid } = event.data;
       const lastFailure: AttemptRecord = { at, authenticated: false, reason, detail, ...(kid ? { kid } : {}) };
       if (state.status === 'authenticated') return { ...state, lastFailure, lastTokenHash: tokenHash, lastOutcome: reason };
@@ -136,7 +157,7 @@ export function evolveSessionIdentity(state: SessionIdentityState, event: Sessio
 
 /** Stream of one org's session's identity record (session ids are per org). */
 export const sessionIdentityStream = (orgId: string, sessionId: string): string => `sessionidentity-${orgId}.${sessionId}`;
-export const SESSION_IDENTITY_EVENT_TYPES = ['SessionIdentityVerified', 'SessionIdentityRejected'] as const satisfies readonly SessionIdentityEvent['type'][];
+export const SESSION_IDENTITY_EVENT_TYPES = ['SessionIdentityVerified', 'SessionIdentityRejected', 'SessionIdentityErased'] as const satisfies readonly SessionIdentityEvent['type'][];
 
 /** Where an external id is unique: per brand, unless the org links its brands (or there is no brand). */
 export const externalIdScope = (brandId: string | undefined, linkBrands: boolean): string =>

@@ -297,13 +297,36 @@ describe('session identity decider', () => {
     });
   });
 
+  describe('given the session\'s visitor is erased', () => {
+    const erase: SessionIdentityCommand = { type: 'EraseSessionIdentity', data: { orgId: ORG, sessionId: SESSION, erasureId: 'era_1', now: NOW } };
+    const erased: SessionIdentityEvent = { type: 'SessionIdentityErased', data: { orgId: ORG, sessionId: SESSION, erasureId: 'era_1', at: NOW } };
+
+    it('when the record is authenticated or anonymous, then SessionIdentityErased', () => {
+      expect(decideSessionIdentity(erase, given(verified('h1', identity('cust-1'))))).toStrictEqual([erased]);
+      expect(decideSessionIdentity(erase, given(rejected('h1')))).toStrictEqual([erased]);
+    });
+
+    it('when nothing was ever recorded, or it was erased already (a redelivery), then nothing is decided', () => {
+      expect(decideSessionIdentity(erase, given())).toStrictEqual([]);
+      expect(decideSessionIdentity(erase, given(verified('h1', identity('cust-1')), erased))).toStrictEqual([]);
+    });
+
+    it('when folded, then the identity and every attempt are gone; later verifications are not recorded on it', () => {
+      const state = given(verified('h1', identity('cust-1')), rejected('h2'), erased);
+      expect(state).toStrictEqual({ status: 'erased', orgId: ORG, sessionId: SESSION });
+      expect(decideSessionIdentity(succeeded('h3', identity('cust-2')), state)).toStrictEqual([]);
+      expect(decideSessionIdentity(failed('h4'), state)).toStrictEqual([]);
+      expect(evolveSessionIdentity(state, verified('h3', identity('cust-2')))).toStrictEqual(state);
+    });
+  });
+
   describe('the session identity stream', () => {
     it('is named sessionidentity-<orgId>.<sessionId>', () => {
       expect(sessionIdentityStream(ORG, SESSION)).toBe('sessionidentity-org_1.ses_1');
     });
 
     it('registers every event type the decider emits', () => {
-      expect([...SESSION_IDENTITY_EVENT_TYPES].sort()).toStrictEqual(['SessionIdentityRejected', 'SessionIdentityVerified']);
+      expect([...SESSION_IDENTITY_EVENT_TYPES].sort()).toStrictEqual(['SessionIdentityErased', 'SessionIdentityRejected', 'SessionIdentityVerified']);
     });
   });
 });

@@ -79,7 +79,7 @@ const keysDecider: Decider<SigningKeysCommand, SigningKeysState, SigningKeysEven
   evolve: evolveSigningKeys,
   decide: decideSigningKeys,
 };
-const identityDecider: Decider<SessionIdentityCommand, SessionIdentityState, SessionIdentityEvent> = {
+export const identityDecider: Decider<SessionIdentityCommand, SessionIdentityState, SessionIdentityEvent> = {
   initial: initialSessionIdentityState,
   evolve: evolveSessionIdentity,
   decide: (command, state) => ({ ok: true, events: decideSessionIdentity(command, state) }),
@@ -276,7 +276,7 @@ export class IdentityCore {
     const outcome = await this.verify(orgId, body.token, { purpose: 'messaging', ...(body.brandId ? { brandId: body.brandId } : {}) }, now);
     this.verifications?.inc({ outcome: outcome.ok ? 'verified' : 'refused', reason: outcome.ok ? 'OK' : outcome.reason, purpose: 'messaging' });
     let response: VerifyIdentityResponse;
-    let command: SessionIdentityCommand['data']['outcome'];
+    let command: Extract<SessionIdentityCommand, { type: 'RecordVerification' }>['data']['outcome'];
     if (outcome.ok && outcome.externalId !== null) {
       const brandId = body.brandId ?? outcome.brandId;
       const scope = externalIdScope(brandId, org.linkBrands);

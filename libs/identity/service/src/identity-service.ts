@@ -1,5 +1,6 @@
-import { type ServiceDefinition, documentReader, outboxWorker, projectionWorker } from '@svp/service-kit';
+import { type ServiceDefinition, TimerStore, TimerWorker, documentReader, outboxWorker, projectionWorker } from '@svp/service-kit';
 import { LocalApiKeyIntrospector } from './api-keys.js';
+import { IDENTITY_TIMERS_TABLE, identityDeletionsProjection, identityTimerHandler, visitorErasedConsumer } from './erasure.js';
 import { IdentityCore } from './identity-core.js';
 import { IdentityModule } from './identity.module.js';
 import { toIntegrationMessages } from './integration-events.js';
@@ -19,7 +20,9 @@ export function identityService(options: IdentityServiceOptions): ServiceDefinit
     name: 'identity',
     title: 'Identity service',
     async build(infra) {
-      const projection = projectionWorker(infra, [apiKeysProjection, orgsProjection, signingKeysProjection, sessionIdentityProjection]);
+      const timers = new TimerStore(infra.sql, IDENTITY_TIMERS_TABLE);
+      const projection = projectionWorker(infra, [apiKeysProjection, orgsProjection, signingKeysProjection, sessionIdentityProjection, identityDeletionsProjection(timers)]);
+      const outbox = outboxWorker(infra, 'identity', toIntegrationMessages);
       const core = new IdentityCore({
         store: infra.store,
         readers: {
@@ -43,7 +46,19 @@ export function identityService(options: IdentityServiceOptions): ServiceDefinit
         routes: identityRoutes,
         readiness: [projection.readiness],
         projections: projection.runner,
-        workers: [projection, outboxWorker(infra, 'identity', toIntegrationMessages)],
+        workers: [
+          // The timers table the deletions projection writes into exists before it runs.
+          { name: 'identity-setup', start: () => timers.setup(), stop: async () => undefined },
+          projection,
+          outbox,
+          new TimerWorker({
+            name: 'identity-timers',
+            store: timers,
+            logger: infra.logger,
+            fire: identityTimerHandler({ store: infra.store, runner: projection.runner, outboxCheckpoint: () => outbox.checkpoint(), logger: infra.logger }),
+          }),
+          visitorErasedConsumer({ bus: infra.bus, sql: infra.sql, store: infra.store, logger: infra.logger }),
+        ],
       };
     },
   };

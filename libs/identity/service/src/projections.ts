@@ -137,13 +137,15 @@ export const MAX_ATTEMPTS_KEPT = 20;
 export const sessionIdentityProjection = defineDocumentProjection<SessionIdentityDoc, IdentityProjected>({
   name: 'session_identity',
   version: 1,
-  canHandle: ['SessionIdentityVerified', 'SessionIdentityRejected'],
+  canHandle: ['SessionIdentityVerified', 'SessionIdentityRejected', 'SessionIdentityErased'],
   documentId: (event) => {
     const { orgId, sessionId } = event.data as { orgId: string; sessionId: string };
     return `${orgId}.${sessionId}`;
   },
   evolve: (doc, event) => {
     const e = { type: event.type, data: event.data } as SessionIdentityEvent;
+    // The session's visitor was erased: the record goes (the stream is deleted next).
+    if (e.type === 'SessionIdentityErased') return null;
     const base: SessionIdentityDoc = doc ?? {
       orgId: e.data.orgId,
       sessionId: e.data.sessionId,

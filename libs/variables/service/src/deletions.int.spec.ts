@@ -4,11 +4,11 @@ import { type EventStore, PostgresEventStore } from '@svp/event-store';
 import { InProcessMessageBus, OutboxRelay, SqlMessageLog, silentLogger } from '@svp/messaging';
 import { PGliteSqlClient, type SqlClient } from '@svp/postgres';
 import { ProjectionRunner } from '@svp/projections';
-import { type ClaimedTimer, StreamWriter, TimerStore, TimerWorker } from '@svp/service-kit';
+import { type ClaimedTimer, DELETE_STREAM_TIMER, StreamWriter, TimerStore, TimerWorker } from '@svp/service-kit';
 import { freshPgSchema, waitFor } from '@svp/testing';
 import { DEFAULT_LIMITS, erasureStream, sessionVariablesStream, visitorVariablesStream } from '@svp/variables-domain';
 import { pino } from 'pino';
-import { DELETE_STREAM_TIMER, ERASE_TIMER, variableDeletionsProjection, variablesTimerHandler } from './deletions.js';
+import { ERASE_TIMER, variableDeletionsProjection, variablesTimerHandler } from './deletions.js';
 import { erasuresProjection, signedVariablesProjection, visitorSessionsProjection } from './index-projections.js';
 import { toIntegrationMessages } from './integration-events.js';
 import { sessionVariablesProjection } from './session-variables.projection.js';
@@ -75,7 +75,7 @@ describe.each(engines)('variables stream deletions (%s)', (_engine, open) => {
   });
 
   const handler = (catchUpTimeoutMs = 5000) =>
-    variablesTimerHandler({ store, writer, runner, outboxCheckpoint: () => relay.checkpoint(), logger, catchUpTimeoutMs, now: () => clock });
+    variablesTimerHandler({ store, writer, runner, outboxCheckpoint: () => relay.checkpoint(), logger, timeoutMs: catchUpTimeoutMs, now: () => clock });
   const worker = (fire = handler()) => new TimerWorker({ store: timers, fire, logger, now: () => clock, pollMs: 20, retryBackoff: () => 10 });
   const caughtUp = async () => {
     const head = await store.headPosition();

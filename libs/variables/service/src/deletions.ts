@@ -1,11 +1,18 @@
-import type { EventStore } from '@svp/event-store';
-import { delay } from '@svp/messaging';
-import { type ProjectedEvent, type ProjectionRunner, defineProjection } from '@svp/projections';
-import type { ClaimedTimer, StreamWriter, TimerStore } from '@svp/service-kit';
+import { type ProjectedEvent, defineProjection } from '@svp/projections';
+import {
+  type ClaimedTimer,
+  DELETE_STREAM_TIMER,
+  type StreamDeleterDeps,
+  type StreamDeletionPayload,
+  type StreamWriter,
+  type TimerStore,
+  deleteStreamWhenPassed,
+  scheduleOnce,
+  scheduleStreamDeletion,
+} from '@svp/service-kit';
 import {
   DEFAULT_LIMITS,
   type ErasureEvent,
-  type SessionVariablesEvent,
   erasedStreams,
   erasureStream,
   sessionVariablesStream,
@@ -29,19 +36,10 @@ import { erasureFold, loadFolded, runErasureCommand, runSessionCommand, runVisit
 export const VARIABLES_TIMERS_TABLE = 'variables_timers';
 
 export const ERASE_TIMER = 'erase';
-export const DELETE_STREAM_TIMER = 'delete-stream';
 
 interface ErasePayload {
   orgId: string;
   erasureId: string;
-  seq: string;
-}
-interface DeleteStreamPayload {
-  orgId: string;
-  stream: string;
-  /** The event that asked for the deletion: if the stream no longer holds it, the stream was deleted (and maybe written afresh) since. */
-  eventId: string;
-  erasureId?: string;
   seq: string;
 }
 
@@ -58,62 +56,30 @@ export function variableDeletionsProjection(timers: TimerStore) {
     async drop() {},
     async apply(tx, _table, events) {
       for (const event of events) {
-        const seq = event.globalPosition.toString();
-        let key: string;
-        let schedule: { kind: string; dueAt: Date; payload: ErasePayload | DeleteStreamPayload };
         if (event.type === 'VisitorErasureRecorded') {
           const { orgId, erasureId, at } = (event as unknown as { data: Extract<ErasureEvent, { type: 'VisitorErasureRecorded' }>['data'] }).data;
-          key = `erase:${orgId}.${erasureId}`;
-          schedule = { kind: ERASE_TIMER, dueAt: new Date(at), payload: { orgId, erasureId, seq } };
-        } else {
-          const data = event.data as { orgId: string; at: string; retainUntil?: string; erasureId?: string };
-          key = `delete:${event.streamName}`;
-          const dueAt = event.type === 'SessionVariablesDiscarded' && data.retainUntil ? data.retainUntil : data.at;
-          schedule = {
-            kind: DELETE_STREAM_TIMER,
-            dueAt: new Date(dueAt),
-            payload: { orgId: data.orgId, stream: event.streamName, eventId: event.eventId, ...(data.erasureId ? { erasureId: data.erasureId } : {}), seq },
-          };
+          await scheduleOnce(timers, tx, event.globalPosition, { key: `erase:${orgId}.${erasureId}`, kind: ERASE_TIMER, dueAt: new Date(at), payload: { orgId, erasureId } });
+          continue;
         }
-        // A rebuild replays old events while the live projection goes on: a timer set by a later
-        // event (a higher global position) is never replaced by an earlier one.
-        const existing = await timers.get<{ seq?: string }>(key, tx);
-        if (existing?.payload.seq !== undefined && BigInt(existing.payload.seq) >= event.globalPosition) continue;
-        await timers.schedule(tx, { key, ...schedule });
+        const data = event.data as { orgId: string; at: string; retainUntil?: string; erasureId?: string };
+        // Discarded: at once, or when the org's retention runs out; erased: at once.
+        const dueAt = event.type === 'SessionVariablesDiscarded' && data.retainUntil ? data.retainUntil : data.at;
+        await scheduleStreamDeletion(timers, tx, event, data.orgId, new Date(dueAt), data.erasureId ? { erasureId: data.erasureId } : {});
       }
     },
   });
 }
 
-export interface VariablesTimersDeps {
-  store: EventStore;
+export interface VariablesTimersDeps extends StreamDeleterDeps {
   writer: StreamWriter;
-  /** The service's projections: a stream is deleted once each has passed its last event. */
-  runner: ProjectionRunner;
-  /** The outbox relay's checkpoint: a stream is deleted once its events are published. */
-  outboxCheckpoint: () => Promise<bigint | undefined>;
   logger: Logger;
-  /** How long a firing waits for the read models and the relay before it gives up (and is retried). Default 15 s. */
-  catchUpTimeoutMs?: number;
   /** The clock of the events it writes (the timer worker's, so what they schedule is due on it too). Default the system clock. */
   now?: () => Date;
 }
 
 /** Fires the variables service's timers: carries out erasures and deletes streams. */
 export function variablesTimerHandler(deps: VariablesTimersDeps): (timer: ClaimedTimer) => Promise<void> {
-  const timeoutMs = deps.catchUpTimeoutMs ?? 15_000;
   const now = () => (deps.now ?? (() => new Date()))().toISOString();
-
-  async function caughtUp(position: bigint): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (const status of await deps.runner.statuses()) await deps.runner.waitForPosition(status.name, position, { timeoutMs: Math.max(1, deadline - Date.now()) });
-    for (;;) {
-      const relayed = await deps.outboxCheckpoint();
-      if (relayed !== undefined && relayed >= position) return;
-      if (Date.now() > deadline) throw new Error(`the outbox relay has not yet published up to position ${position} (at ${relayed ?? 'none'})`);
-      await delay(50);
-    }
-  }
 
   /** The erasure is complete once each of its streams is gone from the event store. */
   async function completeIfDone(orgId: string, erasureId: string): Promise<void> {
@@ -143,20 +109,15 @@ export function variablesTimerHandler(deps: VariablesTimersDeps): (timer: Claime
     await completeIfDone(orgId, erasureId);
   }
 
-  async function deleteStream({ orgId, stream, eventId, erasureId }: DeleteStreamPayload): Promise<void> {
-    const events = await deps.store.readStream(stream);
-    if (events.some((e) => e.eventId === eventId)) {
-      await caughtUp(events.at(-1)!.globalPosition);
-      await deps.store.deleteStream(stream);
-      const reason = (events.find((e) => e.eventId === eventId)?.type as SessionVariablesEvent['type'] | undefined) ?? 'unknown';
-      deps.logger.info({ orgId, stream, events: events.length, reason }, 'stream deleted');
-    }
-    if (erasureId) await completeIfDone(orgId, erasureId);
+  async function deleteStream(payload: StreamDeletionPayload): Promise<void> {
+    const deleted = await deleteStreamWhenPassed(deps, payload);
+    if (deleted.length > 0) deps.logger.info({ orgId: payload.orgId, stream: payload.stream, events: deleted.length }, 'stream deleted');
+    if (payload.erasureId) await completeIfDone(payload.orgId, payload.erasureId);
   }
 
   return async (timer) => {
     if (timer.kind === ERASE_TIMER) return erase(timer.payload as ErasePayload);
-    if (timer.kind === DELETE_STREAM_TIMER) return deleteStream(timer.payload as DeleteStreamPayload);
+    if (timer.kind === DELETE_STREAM_TIMER) return deleteStream(timer.payload as StreamDeletionPayload);
     deps.logger.warn({ kind: timer.kind, key: timer.key }, 'unknown variables timer; dropped');
   };
 }

@@ -1,0 +1,78 @@
+import type { EventStore, RecordedEvent } from '@svp/event-store';
+import { delay } from '@svp/messaging';
+import type { SqlExecutor } from '@svp/postgres';
+import type { ProjectionRunner } from '@svp/projections';
+import type { TimerSchedule, TimerStore } from './timers/index.js';
+
+/**
+ * Deleting a stream from the event store without losing what it caused: a projection schedules a
+ * durable timer (in the transaction of its checkpoint) when an event asks for the stream's deletion
+ * (a session's variables discarded, a visitor erased, …), and the timer's handler deletes the stream
+ * only once every projection of the service and the outbox relay have passed its last event. So no
+ * read model keeps what the stream held, and every integration event it caused is published first.
+ */
+
+export const DELETE_STREAM_TIMER = 'delete-stream';
+
+export interface StreamDeletionPayload {
+  orgId: string;
+  stream: string;
+  /** The event that asked for the deletion: if the stream no longer holds it, the stream was deleted (and maybe written afresh) since. */
+  eventId: string;
+  /** The global position of that event (the schedule's version, see `scheduleOnce`). */
+  seq: string;
+  /** The erasure it belongs to, when it does. */
+  erasureId?: string;
+}
+
+/**
+ * Schedules `timer` unless an event at or after `position` already scheduled this key: a rebuild
+ * replays old events while the live projection goes on, and a later event's schedule is never
+ * replaced by an earlier one. The payload gets `seq` (the position).
+ */
+export async function scheduleOnce(timers: TimerStore, tx: SqlExecutor, position: bigint, timer: TimerSchedule<Record<string, unknown>>): Promise<void> {
+  const existing = await timers.get<{ seq?: string }>(timer.key, tx);
+  if (existing?.payload.seq !== undefined && BigInt(existing.payload.seq) >= position) return;
+  await timers.schedule(tx, { ...timer, payload: { ...timer.payload, seq: position.toString() } });
+}
+
+/** Schedules the deletion of `event`'s stream at `dueAt`, asked for by `event`. */
+export function scheduleStreamDeletion(timers: TimerStore, tx: SqlExecutor, event: RecordedEvent, orgId: string, dueAt: Date, extra: { erasureId?: string } = {}): Promise<void> {
+  const payload: Omit<StreamDeletionPayload, 'seq'> = { orgId, stream: event.streamName, eventId: event.eventId, ...(extra.erasureId ? { erasureId: extra.erasureId } : {}) };
+  return scheduleOnce(timers, tx, event.globalPosition, { key: `delete:${event.streamName}`, kind: DELETE_STREAM_TIMER, dueAt, payload });
+}
+
+export interface StreamDeleterDeps {
+  store: EventStore;
+  /** The service's projections: each must have passed the stream's last event. */
+  runner: ProjectionRunner;
+  /** The service's outbox relay checkpoint: it must have published the stream's last event. */
+  outboxCheckpoint: () => Promise<bigint | undefined>;
+  /** How long to wait for them before giving up (the timer is then retried). Default 15 s. */
+  timeoutMs?: number;
+}
+
+/** Resolves once every projection of `runner` and the outbox relay have passed `position`; throws past the timeout. */
+export async function waitUntilPassed(deps: StreamDeleterDeps, position: bigint): Promise<void> {
+  const deadline = Date.now() + (deps.timeoutMs ?? 15_000);
+  for (const status of await deps.runner.statuses()) await deps.runner.waitForPosition(status.name, position, { timeoutMs: Math.max(1, deadline - Date.now()) });
+  for (;;) {
+    const relayed = await deps.outboxCheckpoint();
+    if (relayed !== undefined && relayed >= position) return;
+    if (Date.now() > deadline) throw new Error(`the outbox relay has not yet published up to position ${position} (at ${relayed ?? 'none'})`);
+    await delay(50);
+  }
+}
+
+/**
+ * Deletes the stream once the read models and the relay have passed its last event, if it still
+ * holds the event that asked for the deletion. Answers the deleted events (none when there was
+ * nothing to delete).
+ */
+export async function deleteStreamWhenPassed(deps: StreamDeleterDeps, payload: Pick<StreamDeletionPayload, 'stream' | 'eventId'>): Promise<RecordedEvent[]> {
+  const events = await deps.store.readStream(payload.stream);
+  if (!events.some((e) => e.eventId === payload.eventId)) return [];
+  await waitUntilPassed(deps, events.at(-1)!.globalPosition);
+  await deps.store.deleteStream(payload.stream);
+  return events;
+}
