@@ -85,8 +85,9 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
     // Identity first: the others authenticate API keys against it.
     const secretsKey = env.SIGNING_SECRETS_KEY ?? localSecretsKey(join(dataDir, 'signing-secrets.key'));
     const identity = await start(identityService({ rootToken, secretsKey }), `http://127.0.0.1:${env.IDENTITY_PORT}`);
-    await start(sessionsService({ secretsKey }), identity.url);
-    await start(variablesService, identity.url);
+    // Variables before sessions: the sessions service asks it to check initial variables.
+    const variables = await start(variablesService, identity.url);
+    await start(sessionsService({ secretsKey, variablesUrl: variables.url }), identity.url);
     await start(gatewayService, identity.url);
 
     const demoOrg = await ensureDemoOrg(identity.url, rootToken, join(dataDir, 'demo-org.json'));

@@ -271,6 +271,18 @@ export async function checkLimits(urls: Urls, rootToken: string): Promise<void> 
   const tooMany = await c.submit(visitor, { data: { a: 1, b: 2, c: 3 }, signing: 'plain', replaceExisting: false });
   expect([tooMany.status, tooMany.body.error.details]).toEqual([400, expect.objectContaining({ limit: 'maxVisitorVariables', max: 2 })]);
   expect((await c.visitor(visitor)).body.variables).toEqual([]);
+  // Initial variables are checked when the session starts: a session whose values would be refused is not started.
+  const start = (values: { name: string; value: unknown }[]) =>
+    call(`${urls.sessions}/v1/sessions`, { method: 'POST', key: org.apiKey, body: { channelId: 'web', sessionVariableValues: values } });
+  const tooBig = await start([{ name: 'a', value: 'x'.repeat(11) }]);
+  expect([tooBig.status, tooBig.body.error.code, tooBig.body.error.details]).toEqual([400, 'LIMIT_EXCEEDED', expect.objectContaining({ limit: 'maxValueBytes', max: 10 })]);
+  const metadata = await start([{ name: 'authenticatedStatus', value: true }]);
+  expect([metadata.status, metadata.body.error.code, metadata.body.error.details]).toEqual([403, 'FORBIDDEN', { names: ['authenticatedStatus'] }]);
+  expect((await call(`${urls.sessions}/v1/sessions`, { key: org.apiKey })).body.sessions).toEqual([]);
+  const fits = await start([{ name: 'a', value: 'x'.repeat(10) }]);
+  expect(fits.status).toBe(201);
+  await eventually(async () => (scope((await c.read(fits.body.sessionId)).body.variables, 'session').length === 1 ? true : undefined), 'the initial variable that fits');
+
   // A partial change keeps the other limits.
   expect((await c.settings({ limits: { maxValueBytes: 20 } })).body.limits).toEqual({ maxNameLength: 8, maxValueBytes: 20, maxSessionVariables: 3, maxVisitorVariables: 2 });
 }

@@ -19,6 +19,18 @@ export const PutSessionVariablesBody = z.strictObject({
 });
 export type PutSessionVariablesBody = z.infer<typeof PutSessionVariablesBody>;
 
+/**
+ * `POST /internal/v1/variables/check` (any valid key of the org): would these session variables be
+ * accepted, with the org's limits? The sessions service asks it before a session starts with
+ * `sessionVariableValues`, so bad initial values get their 4xx at `POST /v1/sessions`.
+ */
+export const CheckVariablesBody = z.strictObject({
+  sessionVariableValues: z.array(NameValue).max(MAX_VARIABLES_PER_REQUEST),
+});
+export type CheckVariablesBody = z.infer<typeof CheckVariablesBody>;
+export const CheckVariablesResponse = z.object({ ok: z.literal(true) });
+export type CheckVariablesResponse = z.infer<typeof CheckVariablesResponse>;
+
 /** A point in time, ISO 8601 with an offset (`2026-12-02T10:00:00Z`). */
 const Instant = z.iso.datetime({ offset: true });
 

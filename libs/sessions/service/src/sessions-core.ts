@@ -1,3 +1,4 @@
+import type { VariablesCheck } from './variables-check.js';
 import type {
   AssigneeType,
   ChannelView,
@@ -71,6 +72,8 @@ export interface SessionsCoreDeps {
   sql: SqlClient;
   runner: ProjectionRunner;
   readers: SessionsReaders;
+  /** The variables service's check of initial variables. */
+  variablesCheck?: VariablesCheck;
   now?: () => Date;
 }
 
@@ -93,7 +96,12 @@ export class SessionsCore {
     orgId: string,
     body: { channelId: string; visitorId?: string; brandId?: string; sessionVariableValues?: NameValue[] },
     correlationId?: string,
+    /** The caller's API key, for the variables service's check of the initial variables. */
+    apiKey?: string,
   ): Promise<{ sessionId: string; visitorId: string; sessionStatus: 'CREATED' }> {
+    // Initial variables the variables service would refuse are this request's error, before any session exists.
+    if (apiKey && this.deps.variablesCheck && body.sessionVariableValues && body.sessionVariableValues.length > 0)
+      await this.deps.variablesCheck.check(apiKey, body.sessionVariableValues);
     const sessionId = randomId('ses');
     const visitorId = body.visitorId ?? randomId('vis');
     const { position } = await runCommand(

@@ -11,12 +11,15 @@ import { sessionsRoutes } from './routes.js';
 import { SessionsCore } from './sessions-core.js';
 import { SessionsModule } from './sessions.module.js';
 import { VariableActivityStore, variableActivityConsumer } from './variable-activity.js';
+import { HttpVariablesCheck } from './variables-check.js';
 import { WebhookDeliveryStore, WebhookDispatcher, parseDuration, parseDurations, retrySchedule } from './webhooks/index.js';
 import { Webhooks, webhookFanoutProjection, webhooksProjection } from './webhooks.js';
 
 export interface SessionsServiceOptions {
   /** Seals webhook secrets at rest; SIGNING_SECRETS_KEY, else derived from the root token. */
   secretsKey?: string;
+  /** Where the variables service answers (its check of initial variables); VARIABLES_URL, else 127.0.0.1 and VARIABLES_PORT. */
+  variablesUrl?: string;
 }
 
 /**
@@ -46,6 +49,7 @@ export function sessionsService(options: SessionsServiceOptions = {}): ServiceDe
         sql,
         runner: projection.runner,
         readers: { channels: documentReader(projection, channelsProjection), settings: documentReader(projection, settingsProjection) },
+        variablesCheck: new HttpVariablesCheck(options.variablesUrl ?? env.VARIABLES_URL ?? `http://127.0.0.1:${env.VARIABLES_PORT}`, logger),
       });
       const wake: { dispatcher?: WebhookDispatcher } = {};
       const webhooks = new Webhooks({

@@ -8,7 +8,7 @@ import {
   StartSessionBody,
   type SessionView,
 } from '@svp/contracts';
-import { ApiKeyGuard, AppError, Auth, type AuthContext, RequireScopes, ZodPipe } from '@svp/service-kit';
+import { ApiKeyGuard, AppError, Auth, type AuthContext, RequireScopes, ZodPipe, bearerToken } from '@svp/service-kit';
 import type { z } from 'zod';
 import type { SessionsCore } from './sessions-core.js';
 import { SESSIONS_CORE } from './tokens.js';
@@ -26,8 +26,14 @@ export class SessionsController {
   @Post('v1/sessions')
   @HttpCode(201)
   @RequireScopes('sessions:write')
-  start(@Body(new ZodPipe(StartSessionBody, 'body')) body: StartSessionBody, @Auth() auth: AuthContext, @Headers('x-correlation-id') correlationId?: string) {
-    return this.sessions.startSession(auth.orgId, body, correlationId);
+  start(
+    @Body(new ZodPipe(StartSessionBody, 'body')) body: StartSessionBody,
+    @Auth() auth: AuthContext,
+    @Headers('authorization') authorization: string | undefined,
+    @Headers('x-correlation-id') correlationId?: string,
+  ) {
+    // The guard authenticated this very key; the variables service checks the initial variables with it.
+    return this.sessions.startSession(auth.orgId, body, correlationId, bearerToken(authorization));
   }
 
   @Get('v1/sessions')

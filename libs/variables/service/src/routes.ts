@@ -1,4 +1,6 @@
 import {
+  CheckVariablesBody,
+  CheckVariablesResponse,
   ErasureIdParams,
   ErasureResponse,
   PutSessionVariablesBody,
@@ -150,5 +152,15 @@ export const variablesRoutes: RouteDoc[] = [
     responses: { 200: SalesIqSessionResponse },
     errors: [400, 401, 403, 404, 409, 429],
     errorBody: SalesIqErrorBody,
+  },
+  {
+    method: 'post',
+    path: '/internal/v1/variables/check',
+    summary:
+      'Internal (the sessions service asks it before POST /v1/sessions stores a session with sessionVariableValues): would these initial variables be accepted with the org\'s limits? 200, or the error a write would get; nothing is stored',
+    tags: ['internal'],
+    body: CheckVariablesBody,
+    responses: { 200: CheckVariablesResponse },
+    errors: [400, 401, 403, 429],
   },
 ];

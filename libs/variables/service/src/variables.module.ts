@@ -9,6 +9,7 @@ import { GetSessionVariablesHandler } from './get-session-variables/get-session-
 import { GetSessionVariableHistoryHandler, GetVisitorVariableHistoryHandler } from './get-variable-history/get-variable-history.handler.js';
 import { GetVisitorHandler } from './get-visitor/get-visitor.handler.js';
 import type { VariablesReadModel, VisitorReadModel } from './read-model.js';
+import { InternalVariablesController } from './internal.controller.js';
 import { SalesIqController } from './salesiq.controller.js';
 import { SessionVariablesController } from './session-variables.controller.js';
 import { SetSessionVariablesHandler } from './set-session-variables/set-session-variables.handler.js';
@@ -49,7 +50,7 @@ export class VariablesModule {
     return {
       module: VariablesModule,
       imports: [CqrsModule.forRoot()],
-      controllers: [SessionVariablesController, VisitorVariablesController, VariableSettingsController, ErasuresController, SalesIqController],
+      controllers: [SessionVariablesController, VisitorVariablesController, VariableSettingsController, ErasuresController, SalesIqController, InternalVariablesController],
       providers: [
         { provide: EVENT_STORE, useValue: deps.store },
         { provide: STREAM_WRITER, useValue: deps.writer },

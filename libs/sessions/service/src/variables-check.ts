@@ -1,0 +1,46 @@
+import { ErrorBody, type NameValue } from '@svp/contracts';
+import { AppError } from '@svp/service-kit';
+import type { Logger } from 'pino';
+
+/**
+ * Whether the variables service would accept a new session's initial variables (the org's limits,
+ * metadata names read-only). The variables are stored by the variables service when SessionStarted
+ * reaches it; asking first lets POST /v1/sessions answer bad initial values with their 4xx instead
+ * of starting a session whose values are then refused.
+ */
+export interface VariablesCheck {
+  /** Throws the variables service's error (an AppError) when it refuses them. */
+  check(apiKey: string, values: readonly NameValue[]): Promise<void>;
+}
+
+/**
+ * Calls the variables service's `POST /internal/v1/variables/check` with the caller's own key. When
+ * the variables service cannot answer (down, 5xx), the session still starts: the values are checked
+ * again when they are applied, and a refusal is logged there; starting conversations does not
+ * depend on the variables service being up.
+ */
+export class HttpVariablesCheck implements VariablesCheck {
+  constructor(
+    private readonly variablesUrl: string,
+    private readonly logger: Logger,
+  ) {}
+
+  async check(apiKey: string, values: readonly NameValue[]): Promise<void> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.variablesUrl}/internal/v1/variables/check`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ sessionVariableValues: values }),
+        signal: AbortSignal.timeout(3000),
+      });
+    } catch (error) {
+      this.logger.warn({ err: error }, 'the variables service cannot check initial variables now; the session starts, they are checked when applied');
+      return;
+    }
+    if (response.ok) return;
+    const body = ErrorBody.safeParse(await response.json().catch(() => undefined));
+    if (response.status < 500 && body.success) throw new AppError(body.data.error.code, body.data.error.message, body.data.error.details, response.status);
+    this.logger.warn({ status: response.status }, 'the variables service could not check initial variables; the session starts, they are checked when applied');
+  }
+}
