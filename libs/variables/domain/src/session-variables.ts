@@ -356,33 +356,37 @@ function withChanges(records: Record<string, VariableState>, changes: readonly V
   return Object.fromEntries(next);
 }
 
+/** The active state after replacing its session-scope or metadata records (link and the other records kept). */
+function activeWith(
+  state: SessionVariablesState,
+  orgId: string,
+  sessionId: string,
+  parts: { variables?: Record<string, VariableState>; metadata?: Record<string, VariableState> },
+): SessionVariablesState {
+  const active = state.status === 'active' ? state : undefined;
+  return {
+    status: 'active',
+    orgId,
+    sessionId,
+    ...(active?.link ? { link: active.link } : {}),
+    variables: parts.variables ?? active?.variables ?? {},
+    metadata: parts.metadata ?? active?.metadata ?? {},
+  };
+}
+
 export function evolve(state: SessionVariablesState, event: SessionVariablesEvent): SessionVariablesState {
   switch (event.type) {
     case 'SessionVariablesSet': {
       const { orgId, sessionId, changes, setBy, at } = event.data;
       if (state.status === 'discarded' || state.status === 'erased') return state;
-      const active = state.status === 'active' ? state : undefined;
-      return {
-        status: 'active',
-        orgId,
-        sessionId,
-        ...(active?.link ? { link: active.link } : {}),
-        variables: withChanges(active?.variables ?? {}, changes, at, setBy, event.data.kid ?? kidOfSetBy(setBy)),
-        metadata: active?.metadata ?? {},
-      };
+      const variables = state.status === 'active' ? state.variables : {};
+      return activeWith(state, orgId, sessionId, { variables: withChanges(variables, changes, at, setBy, event.data.kid ?? kidOfSetBy(setBy)) });
     }
     case 'MetadataVariablesSet': {
       const { orgId, sessionId, changes, kid, at } = event.data;
       if (state.status === 'discarded' || state.status === 'erased') return state;
-      const active = state.status === 'active' ? state : undefined;
-      return {
-        status: 'active',
-        orgId,
-        sessionId,
-        ...(active?.link ? { link: active.link } : {}),
-        variables: active?.variables ?? {},
-        metadata: withChanges(active?.metadata ?? {}, changes, at, claimSetBy(kid), kid),
-      };
+      const metadata = state.status === 'active' ? state.metadata : {};
+      return activeWith(state, orgId, sessionId, { metadata: withChanges(metadata, changes, at, claimSetBy(kid), kid) });
     }
     case 'SessionVariablesStarted': {
       const { orgId, sessionId, visitorId, channelId, brandId } = event.data;
