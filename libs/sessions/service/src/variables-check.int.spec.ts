@@ -44,6 +44,15 @@ describe('HttpVariablesCheck', () => {
     expect(error).toMatchObject({ code: 'LIMIT_EXCEEDED', status: 400, details: { limit: 'maxValueBytes', max: 10 } });
   });
 
+  it('given a metadata name refused (403 naming it), then it throws; given a 401, a missing scope or 429 of the check itself, then it resolves', async () => {
+    answer = { status: 403, body: { error: { code: 'FORBIDDEN', message: 'read-only', details: { names: ['authenticatedStatus'] } } } };
+    await expect(new HttpVariablesCheck(url, logger).check('svp_key', values)).rejects.toMatchObject({ code: 'FORBIDDEN', status: 403 });
+    for (const status of [401, 403, 429]) {
+      answer = { status, body: { error: { code: status === 401 ? 'UNAUTHENTICATED' : status === 403 ? 'FORBIDDEN' : 'RATE_LIMITED', message: 'not about the values', details: { missing: ['x'] } } } };
+      await expect(new HttpVariablesCheck(url, logger).check('svp_key', values)).resolves.toBeUndefined();
+    }
+  });
+
   it('given the variables service fails (5xx) or cannot be reached, then it resolves: starting a session does not depend on it', async () => {
     answer = { status: 503, body: { error: { code: 'SERVICE_UNAVAILABLE', message: 'down' } } };
     await expect(new HttpVariablesCheck(url, logger).check('svp_key', values)).resolves.toBeUndefined();

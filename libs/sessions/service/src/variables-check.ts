@@ -40,7 +40,14 @@ export class HttpVariablesCheck implements VariablesCheck {
     }
     if (response.ok) return;
     const body = ErrorBody.safeParse(await response.json().catch(() => undefined));
-    if (response.status < 500 && body.success) throw new AppError(body.data.error.code, body.data.error.message, body.data.error.details, response.status);
-    this.logger.warn({ status: response.status }, 'the variables service could not check initial variables; the session starts, they are checked when applied');
+    // Only a refusal of the values themselves is this request's error: a bad value or a limit (400),
+    // a metadata name (403 naming it). Anything else (the check's own quota, a key the variables
+    // service does not take yet, an outage) is no verdict on the values.
+    const refusal =
+      body.success &&
+      ((response.status === 400 && (body.data.error.code === 'VALIDATION_FAILED' || body.data.error.code === 'LIMIT_EXCEEDED')) ||
+        (response.status === 403 && body.data.error.code === 'FORBIDDEN' && Array.isArray((body.data.error.details as { names?: unknown } | undefined)?.names)));
+    if (refusal) throw new AppError(body.data.error.code, body.data.error.message, body.data.error.details, response.status);
+    this.logger.warn({ status: response.status, code: body.success ? body.data.error.code : undefined }, 'the variables service gave no verdict on initial variables; the session starts, they are checked when applied');
   }
 }

@@ -170,6 +170,17 @@ describe.each(engines)('variables stream deletions (%s)', (_engine, open) => {
     expect((await store.readStream(visitorVariablesStream(orgId, visitorId))).map((e) => e.type)).toEqual(['VisitorVariablesSubmitted']);
   });
 
+  it('given a crash after the erasure was executed but before its completion was recorded, when its timer fires again, then it is completed', async () => {
+    const visitorId = `v-${randomUUID()}`;
+    const erasureId = `era_${randomUUID().slice(0, 8)}`;
+    // A visitor with nothing stored: no stream to delete, so no deletion timer would complete it later.
+    await runErasureCommand(writer, { type: 'RecordVisitorErasure', data: { orgId, erasureId, visitorId, sessionIds: [], now: clock.toISOString() } });
+    await runErasureCommand(writer, { type: 'MarkErasureExecuted', data: { orgId, erasureId, now: clock.toISOString() } });
+    expect((await loadFolded(store, erasureStream(orgId, erasureId), erasureFold)).state.status).toBe('executed');
+    await handler()({ key: `erase:${orgId}.${erasureId}`, kind: ERASE_TIMER, dueAt: clock, payload: { orgId, erasureId, seq: '0' }, attempts: 2, lastError: 'crashed', leasedUntil: clock, claim: 'x' });
+    expect((await loadFolded(store, erasureStream(orgId, erasureId), erasureFold)).state.status).toBe('completed');
+  });
+
   it('given a deletion timer whose stream was deleted and written afresh since, when it fires, then it deletes nothing', async () => {
     const sessionId = `s-${randomUUID()}`;
     await start(sessionId, `v-${randomUUID()}`);

@@ -92,8 +92,9 @@ export function variablesTimerHandler(deps: VariablesTimersDeps): (timer: Claime
 
   async function erase({ orgId, erasureId }: ErasePayload): Promise<void> {
     const { state, events } = await loadFolded(deps.store, erasureStream(orgId, erasureId), erasureFold);
-    // Executed or completed before (this is a rebuild's replay of the record): what was written
-    // since the erasure is never erased by it.
+    // Executed before (a crash after that step, or a rebuild's replay of the record): what was
+    // written since is never erased by it, but a completion the crash missed is still recorded.
+    if (state.status === 'executed') return completeIfDone(orgId, erasureId);
     if (state.status !== 'recorded') return;
     const { visitorId, sessionIds } = state.record;
     const context = { causationId: events[0]!.eventId };
