@@ -40,8 +40,18 @@ export type VariableScope = z.infer<typeof VariableScope>;
 export const VariableSource = z.enum(['widget', 'api', 'signed', 'claim', 'agent', 'bot']);
 export type VariableSource = z.infer<typeof VariableSource>;
 
+/**
+ * Text that can be stored: no NUL character and no unpaired UTF-16 surrogate (PostgreSQL's jsonb, where
+ * events and read models live, takes neither; JSON allows both).
+ */
+// eslint-disable-next-line no-control-regex -- the NUL is what it looks for
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+export const StorableText = z.string().refine((text) => !UNSTORABLE.test(text), {
+  message: 'must not hold NUL characters or unpaired surrogates',
+});
+
 /** A variable's value keeps its JSON type: "6320834868293" stays a string, 42 stays a number. */
-export const VariableValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+export const VariableValue = z.union([StorableText, z.number(), z.boolean(), z.null()]);
 export type VariableValue = z.infer<typeof VariableValue>;
 
 /** Names that would reach a JavaScript object's prototype machinery: never a variable name. */

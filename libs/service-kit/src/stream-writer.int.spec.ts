@@ -68,6 +68,27 @@ describe.each(engines)('StreamWriter on %s', (_name, open) => {
     expect((await fixture.store.readStream(stream)).map((e) => (e.data as Event['data']).key)).toEqual(['a', 'b']);
   });
 
+  it('given a command whose decision throws, when it is batched with others, then only it fails', async () => {
+    const stream = `test-${randomUUID()}`;
+    const writer = new StreamWriter(fixture.store);
+    const broken: StreamCommand<State, Event, string> = { decide: () => { throw new Error('decider bug'); }, metadata: { orgId: 'org1' } };
+    const [a, bad, b] = await Promise.allSettled([writer.run(stream, fold, setKey('a', 1)), writer.run(stream, fold, broken), writer.run(stream, fold, setKey('b', 2))]);
+    expect([a.status, bad.status, b.status]).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((bad as PromiseRejectedResult).reason).toEqual(new Error('decider bug'));
+    expect((await fixture.store.readStream(stream)).map((e) => (e.data as Event['data']).key)).toEqual(['a', 'b']);
+  });
+
+  it('given a command whose event the database refuses, when it is batched with others, then only it fails and the others are stored', async () => {
+    const stream = `test-${randomUUID()}`;
+    const writer = new StreamWriter(fixture.store);
+    // Hold the queue with a first command so the next three are written as one batch.
+    const first = writer.run(stream, fold, setKey('first', 0));
+    const [a, bad, b] = await Promise.allSettled([writer.run(stream, fold, setKey('a', 1)), writer.run(stream, fold, setKey('nul\u0000key', 1)), writer.run(stream, fold, setKey('b', 2))]);
+    await first;
+    expect([a.status, bad.status, b.status]).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((await fixture.store.readStream(stream)).map((e) => (e.data as Event['data']).key)).toEqual(['first', 'a', 'b']);
+  });
+
   it('given two writers (two processes) on one stream, when both write concurrently, then conflicts are retried and nothing acknowledged is lost', async () => {
     const stream = `test-${randomUUID()}`;
     const [one, two] = [new StreamWriter(fixture.store), new StreamWriter(fixture.store)];

@@ -44,6 +44,9 @@ interface Queued<S, E, F, Extra> {
   reject(error: unknown): void;
 }
 
+/** How one command of a batch ended: a result, or an error thrown for it alone. */
+type Settled = { result: WriterResult<{ type: string; data: unknown }, unknown, object> } | { thrown: unknown };
+
 interface StreamQueue {
   jobs: Queued<any, any, any, any>[]; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
@@ -111,12 +114,7 @@ export class StreamWriter {
       while (queue.jobs.length > 0) {
         // The batch stays in the queue while it is written, so new commands join the queue behind it.
         const batch = queue.jobs.slice(0, this.maxBatch);
-        try {
-          const results = await this.writeBatch(stream, fold, batch);
-          batch.forEach((job, i) => job.resolve(results[i]!));
-        } catch (error) {
-          for (const job of batch) job.reject(error);
-        }
+        await this.settle(stream, fold, batch);
         queue.jobs.splice(0, batch.length);
       }
     } finally {
@@ -124,11 +122,35 @@ export class StreamWriter {
     }
   }
 
+  /**
+   * Writes a batch and settles each of its commands. A command whose decision throws fails alone; an
+   * append that fails for another reason than a conflict (a value the database refuses, say) is
+   * tried again one command at a time, so that one bad command never fails the others with it.
+   */
+  private async settle(stream: string, fold: StreamFold<unknown, { type: string; data: unknown }>, batch: readonly Queued<any, any, any, any>[]): Promise<void> { // eslint-disable-line @typescript-eslint/no-explicit-any
+    let outcomes: Settled[];
+    try {
+      outcomes = await this.writeBatch(stream, fold, batch);
+    } catch (error) {
+      if (batch.length === 1 || error instanceof WrongExpectedRevisionError) {
+        for (const job of batch) job.reject(error);
+        return;
+      }
+      for (const job of batch) await this.settle(stream, fold, [job]);
+      return;
+    }
+    batch.forEach((job, i) => {
+      const outcome = outcomes[i]!;
+      if ('thrown' in outcome) job.reject(outcome.thrown);
+      else job.resolve(outcome.result);
+    });
+  }
+
   private async writeBatch(
     stream: string,
     fold: StreamFold<unknown, { type: string; data: unknown }>,
     batch: readonly Queued<unknown, { type: string; data: unknown }, unknown, object>[],
-  ): Promise<WriterResult<{ type: string; data: unknown }, unknown, object>[]> {
+  ): Promise<Settled[]> {
     for (let attempt = 1; ; attempt++) {
       const stored = await this.store.readStream(stream);
       let state = stored.reduce((s, e) => fold.evolve(s, { type: e.type, data: e.data }), fold.initial());
@@ -136,14 +158,21 @@ export class StreamWriter {
       const head = last?.globalPosition ?? 0n;
       const causes = new Set(stored.map((e: RecordedEvent) => e.metadata.causationId).filter((c): c is string => typeof c === 'string'));
       const toAppend: { eventId: string; type: string; data: unknown; metadata: Record<string, unknown> }[] = [];
-      const outcomes: ({ ok: true; events: { type: string; data: unknown }[]; duplicate: boolean; extra: object } | { ok: false; error: unknown })[] = [];
+      const outcomes: ({ ok: true; events: { type: string; data: unknown }[]; duplicate: boolean; extra: object } | { ok: false; error: unknown } | { thrown: unknown })[] = [];
       for (const { command } of batch) {
         const cause = command.metadata.causationId;
         if (cause && causes.has(cause)) {
           outcomes.push({ ok: true, events: [], duplicate: true, extra: {} });
           continue;
         }
-        const decision = command.decide(state);
+        let decision: WriterDecision<{ type: string; data: unknown }, unknown>;
+        try {
+          decision = command.decide(state);
+        } catch (error) {
+          // A bug or an unexpected state in one decision: that command fails, the others go on.
+          outcomes.push({ thrown: error });
+          continue;
+        }
         if (!decision.ok) {
           outcomes.push({ ok: false, error: decision.error });
           continue;
@@ -169,7 +198,10 @@ export class StreamWriter {
           continue;
         }
       }
-      return outcomes.map((o) => (o.ok ? { ok: true, position, events: o.events, duplicate: o.duplicate, ...o.extra } : o));
+      return outcomes.map((o): Settled => {
+        if ('thrown' in o) return o;
+        return { result: o.ok ? { ok: true, position, events: o.events, duplicate: o.duplicate, ...o.extra } : o };
+      });
     }
   }
 }

@@ -194,7 +194,16 @@ export async function checkVariableScopes(urls: Urls, rootToken: string): Promis
   expect([expired.status, expired.body.error.details.reason]).toEqual([401, 'TOKEN_EXPIRED']);
   const unknownKid = await c.submit(visitorId, { token: await sign({ plan: 'x' }, 'kid_nope', signingKey.secret), signing: 'HS256', replaceExisting: false });
   expect([unknownKid.status, unknownKid.body.error.details.reason]).toEqual([401, 'KID_UNKNOWN']);
+  // A claim holding text that cannot be stored (a NUL) makes the token malformed: 401, never a 500.
+  const nulClaim = await c.submit(visitorId, { token: await sign({ plan: 'g\u0000' }, signingKey.kid, signingKey.secret), signing: 'HS256', replaceExisting: false });
+  expect([nulClaim.status, nulClaim.body.error.details.reason]).toEqual([401, 'MALFORMED']);
   expect((await c.visitor(visitorId)).body).toEqual(before);
+  const nulIdentity = await call(`${urls.identity}/v1/identity/verify`, {
+    method: 'POST',
+    key: org.apiKey,
+    body: { token: await sign({ external_id: 'x', name: 'A\u0000' }, signingKey.kid, signingKey.secret), sessionId },
+  });
+  expect([nulIdentity.status, nulIdentity.body.authenticated, nulIdentity.body.reason]).toEqual([200, false, 'MALFORMED']);
 
   // ── 3. Verified identity: the metadata turns verified; a mapped custom claim becomes a verified session variable ──
   const mapping = await call(`${urls.identity}/v1/identity/claim-mapping`, {
@@ -246,6 +255,11 @@ export async function checkLimits(urls: Urls, rootToken: string): Promise<void> 
   await refused([{ name: 'ok', value: 1 }, { name: 'big', value: 'x'.repeat(4097) }], 'LIMIT_EXCEEDED', 'maxValueBytes');
   await refused([{ name: 'x'.repeat(129), value: 1 }], 'VALIDATION_FAILED');
   await refused([{ name: 'a/b', value: 1 }], 'VALIDATION_FAILED');
+  // Text the database cannot store (a NUL, an unpaired surrogate) is bad input, never a 500.
+  await refused([{ name: 'nul', value: 'a\u0000b' }], 'VALIDATION_FAILED');
+  await refused([{ name: 'half', value: '\ud800' }], 'VALIDATION_FAILED');
+  const nulRoom = await c.submit(`v-${randomUUID()}`, { data: { a: 1 }, signing: 'plain', replaceExisting: false, rooms: [{ name: 'x\u0000' }] });
+  expect([nulRoom.status, nulRoom.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
   // Nothing of a refused request was stored.
   expect(scope((await c.read(sessionId)).body.variables, 'session')).toEqual([]);
   expect((await c.put(sessionId, [{ name: 'x'.repeat(128), value: 'y'.repeat(4096) }, ...many(249)])).status).toBe(200);

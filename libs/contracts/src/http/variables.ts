@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAX_VARIABLE_NAME_LENGTH, NameValue, OpaqueId, VariableName, VariableScope, VariableSource, VariableValue } from '../domain.js';
+import { MAX_VARIABLE_NAME_LENGTH, NameValue, OpaqueId, StorableText, VariableName, VariableScope, VariableSource, VariableValue } from '../domain.js';
 
 export const SessionIdParams = z.object({ sessionId: OpaqueId });
 export type SessionIdParams = z.infer<typeof SessionIdParams>;
@@ -102,7 +102,7 @@ export const SubmitVisitorVariablesBody = z.strictObject({
   token: z.string().optional(),
   signing: z.enum(['plain', 'HS256', 'RS256', 'ES256']),
   replaceExisting: z.boolean(),
-  rooms: z.array(z.union([z.strictObject({ id: z.string() }), z.strictObject({ name: z.string() })])).optional(),
+  rooms: z.array(z.union([z.strictObject({ id: StorableText }), z.strictObject({ name: StorableText })])).optional(),
 });
 export type SubmitVisitorVariablesBody = z.infer<typeof SubmitVisitorVariablesBody>;
 

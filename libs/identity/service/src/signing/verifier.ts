@@ -3,6 +3,7 @@ import {
   Kid,
   REGISTERED_CLAIMS,
   RESERVED_VARIABLE_NAMES,
+  StorableText,
   SIGNING_ALGS,
   type SigningAlg,
   type VariableValue,
@@ -181,6 +182,10 @@ async function verify(token: unknown, lookup: KeyLookup, options: VerifyOptions)
   const names = Object.keys(payload);
   const reserved = names.find((name) => RESERVED_VARIABLE_NAMES.includes(name));
   if (reserved !== undefined) return failure('MALFORMED', `The claim name "${reserved}" is not allowed`, kid);
+  // Claims become stored events and read models (PostgreSQL's jsonb): text it cannot hold makes the token malformed.
+  const unstorable = names.find((name) => !StorableText.safeParse(name).success || (typeof payload[name] === 'string' && !StorableText.safeParse(payload[name]).success));
+  if (unstorable !== undefined)
+    return failure('MALFORMED', `The claim ${JSON.stringify(unstorable)} holds a NUL character or an unpaired surrogate, which cannot be stored`, kid);
   const standard = readStandardClaims(payload, options.purpose);
   if (!standard.ok) return { ...standard, kid };
   const notCustom = new Set<string>([...REGISTERED_CLAIMS, ...(options.purpose === 'messaging' ? MESSAGING_CLAIMS : [])]);

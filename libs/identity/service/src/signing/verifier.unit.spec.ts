@@ -315,6 +315,17 @@ describe('verifyToken', () => {
         await expectRefused(await hs(claims()), 'MALFORMED', { maxTokenBytes: 100 });
       });
 
+      it('given a claim (its value or its name) holding a NUL character or an unpaired surrogate, which cannot be stored, then MALFORMED naming it', async () => {
+        for (const extra of [{ name: 'Ann\u0000' }, { external_id: 'cust\u0000' }, { plan: '\ud800' }, { 'bad\u0000name': 1 }]) {
+          const refused = await expectRefused(await hs(claims(extra)), 'MALFORMED');
+          expect(refused.detail).toContain('cannot be stored');
+          // The detail itself is storable (the name is quoted as JSON text).
+          expect(refused.detail).not.toContain('\u0000');
+        }
+        // Nested values are kept as JSON text, which escapes them: storable.
+        accepted(await verify(await hs(claims({ profile: { note: 'a\u0000b' } }))));
+      });
+
       it('given a kid header that is not a string, then MALFORMED', async () => {
         await expectRefused(await hs(claims(), { kid: 7 as unknown as string }), 'MALFORMED');
       });
