@@ -81,8 +81,12 @@ export interface EventStore {
   readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
   /** Catch-up then live subscription to the global log, with no gap and no duplicate at the switch. */
   subscribeToAll(handler: EventHandler, options?: SubscribeToAllOptions): Subscription;
-  /** Removes a stream (for discarding session data and erasure); reads then find no events. */
-  deleteStream(streamName: string): Promise<void>;
+  /**
+   * Removes a stream (for discarding session data and erasure); reads then find no events. With
+   * `expectedRevision`, only if the stream is still at that revision (else WrongExpectedRevisionError,
+   * nothing deleted): a caller that read the stream deletes nothing appended since.
+   */
+  deleteStream(streamName: string, options?: { expectedRevision?: bigint }): Promise<void>;
   /** Global position of the last event in the log (0n when empty). */
   headPosition(): Promise<bigint>;
   close(): Promise<void>;

@@ -394,8 +394,21 @@ export async function checkDiscardAndErasure(urls: Urls, rootToken: string, prob
   expect(discarded.data.retainUntil).toBeUndefined();
   // Deleted at once: even the history is gone (after the read models and the relay passed it).
   await eventually(async () => ((await a.history(s1.sessionId, 'UserName')).body.history.length === 0 ? true : undefined), 'the discarded stream deleted');
-  // A write to an ended session is refused while its stream exists, and starts afresh once deleted.
-  expect((await a.put(s1.sessionId, [{ name: 'late', value: 1 }])).status).toBe(200);
+  // The ended session stays closed (its tombstone, without personal data, took the stream's place):
+  // a late write, or an identity verified after the end, stores nothing.
+  const late = await a.put(s1.sessionId, [{ name: 'late', value: 1 }]);
+  expect([late.status, late.body.error.code, late.body.error.details.status]).toEqual([409, 'CONFLICT', 'closed']);
+  // The visitor still knows that session (the link is in the visitor's stream, which outlives the
+  // session's): erasing the visitor later erases identity's record of it too.
+  const keyA = await a.signingKey();
+  const tokenA = await sign({ external_id: 'cust-a', name: 'Ann A', email: 'a@example.com' }, keyA.kid, keyA.secret);
+  expect((await call(`${urls.identity}/v1/identity/verify`, { method: 'POST', key: orgA.apiKey, body: { token: tokenA, sessionId: s1.sessionId } })).body.authenticated).toBe(true);
+  const erasedA = await call(`${urls.variables}/v1/visitors/${s1.visitorId}`, { method: 'DELETE', key: orgA.apiKey });
+  expect([erasedA.status, erasedA.body.status, erasedA.body.sessions]).toEqual([200, 'completed', 1]);
+  await eventually(async () => {
+    const record = await call(`${urls.identity}/v1/identity/sessions/${s1.sessionId}`, { key: orgA.apiKey });
+    return record.body.authenticated === false && record.body.attempts.length === 0 ? true : undefined;
+  }, "identity's record of the ended session erased with its visitor");
 
   // Retention of 30 days: the discarded variables stay readable for audit (history, as of before the end).
   const orgB = await createOrg(urls.identity, rootToken, 'Audit Co');

@@ -585,11 +585,17 @@ export class KurrentDbEventStore implements EventStore {
    * A hard delete (tombstone) has the same need for a scavenge and, in addition, forbids recreating
    * the stream, which the port allows; hence soft.
    */
-  async deleteStream(streamName: string): Promise<void> {
+  async deleteStream(streamName: string, options: { expectedRevision?: bigint } = {}): Promise<void> {
+    const expected = options.expectedRevision;
     try {
-      await this.client.deleteStream(streamName);
+      await this.client.deleteStream(streamName, expected === undefined ? {} : { expectedRevision: expected });
     } catch (error) {
-      if (isStreamGone(error)) return;
+      if (clientErrorType(error) === ErrorType.WRONG_EXPECTED_VERSION && expected !== undefined)
+        throw new WrongExpectedRevisionError(streamName, expected, toActualRevision((error as { actualState?: unknown }).actualState));
+      if (isStreamGone(error)) {
+        if (expected === undefined) return;
+        throw new WrongExpectedRevisionError(streamName, expected, 'no_stream');
+      }
       throw error;
     }
   }

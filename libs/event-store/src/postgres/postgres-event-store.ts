@@ -280,10 +280,14 @@ export class PostgresEventStore implements EventStore {
     return rows[0]!.head;
   }
 
-  async deleteStream(streamName: string): Promise<void> {
+  async deleteStream(streamName: string, options: { expectedRevision?: bigint } = {}): Promise<void> {
     await this.sql.transaction(async (tx) => {
       // Waits for an append in flight on this stream, then erases events and stream row together.
-      await tx.query('SELECT revision FROM es_streams WHERE stream_name = $1 FOR UPDATE', [streamName]);
+      const { rows } = await tx.query<{ revision: bigint | string }>('SELECT revision FROM es_streams WHERE stream_name = $1 FOR UPDATE', [streamName]);
+      if (options.expectedRevision !== undefined) {
+        const actual = rows[0] === undefined ? undefined : BigInt(rows[0].revision);
+        if (actual !== options.expectedRevision) throw new WrongExpectedRevisionError(streamName, options.expectedRevision, actual ?? 'no_stream');
+      }
       await tx.query('DELETE FROM es_events WHERE stream_name = $1', [streamName]);
       await tx.query('DELETE FROM es_streams WHERE stream_name = $1', [streamName]);
     });

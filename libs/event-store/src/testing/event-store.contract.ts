@@ -451,6 +451,20 @@ export function describeEventStoreContract(
       expect(ids(await store().readStream(stream))).toEqual(ids(again));
     });
 
+    scenario('deleteStream with an expected revision: given it holds, then deleted; given an append since (or no stream), then WrongExpectedRevisionError and nothing deleted', async () => {
+      const stream = freshStream();
+      await store().appendToStream(stream, makeEvents(2), { expectedRevision: 'no_stream' });
+      // A writer appended after the deleter read revision 1.
+      await store().appendToStream(stream, makeEvents(1, 'later'), { expectedRevision: 1n });
+      const refused = await store().deleteStream(stream, { expectedRevision: 1n }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(WrongExpectedRevisionError);
+      expect((refused as WrongExpectedRevisionError).actual).toBe(2n);
+      expect(await store().readStream(stream)).toHaveLength(3);
+      await store().deleteStream(stream, { expectedRevision: 2n });
+      expect(await store().readStream(stream)).toEqual([]);
+      await expect(store().deleteStream(freshStream(), { expectedRevision: 0n })).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+    });
+
     scenario('given a batch of 10,000 events, when appended in one call, then all are readable in order at revisions 0..9999', async () => {
       const stream = freshStream('bulk');
       const events = makeEvents(10_000, 'bulk');

@@ -99,6 +99,7 @@ export function sessionVariableHistory(events: readonly StoredEvent[], name: str
         break;
       }
       case 'SessionVariablesStarted':
+      case 'SessionVariablesDeleted':
         break;
     }
     state = evolve(state, event);
@@ -128,6 +129,8 @@ export function visitorVariableHistory(events: readonly StoredEvent[], name: str
         break;
       case 'VisitorVariablesErased':
         if (held) entries.push(gone('visitor', 'erased', name, held, event.data.at, eventId));
+        break;
+      case 'VisitorSessionLinked':
         break;
     }
     state = evolveVisitorVariables(state, event);

@@ -47,7 +47,9 @@ export type SessionVariablesState =
     }
   | { status: 'discarded'; orgId: string; sessionId: string; link?: SessionLink }
   /** Erased with its visitor: the stream is about to be deleted. */
-  | { status: 'erased'; orgId: string; sessionId: string };
+  | { status: 'erased'; orgId: string; sessionId: string }
+  /** Ended (or erased) and its events deleted: only the tombstone remains; nothing is written to it again. */
+  | { status: 'closed'; orgId: string; sessionId: string };
 
 export const initialState = (): SessionVariablesState => ({ status: 'empty' });
 
@@ -147,7 +149,13 @@ export type SessionVariablesEvent =
       type: 'SessionVariablesUnverified';
       data: { orgId: string; sessionId: string; kid: string; changes: VariableChange[]; metadataChanges: VariableChange[]; at: string };
     }
-  | { type: 'SessionVariablesErased'; data: { orgId: string; sessionId: string; erasureId: string; at: string } };
+  | { type: 'SessionVariablesErased'; data: { orgId: string; sessionId: string; erasureId: string; at: string } }
+  /**
+   * The tombstone: the session's events were deleted from the event store (its session ended, or its
+   * visitor was erased) and this stays in their place, holding no personal data, so that a late write
+   * (an identity verified after the end, a PUT) finds the session closed instead of starting afresh.
+   */
+  | { type: 'SessionVariablesDeleted'; data: { orgId: string; sessionId: string; reason: 'ended' | 'erased'; at: string } };
 
 export type Decision =
   | {
@@ -173,6 +181,11 @@ const endedError = (sessionId: string): DecisionError => ({
   message: `The variables of session ${sessionId} were discarded (the session ended)`,
   details: { sessionId, status: 'discarded' },
 });
+const closedError = (sessionId: string): DecisionError => ({
+  code: 'CONFLICT',
+  message: `Session ${sessionId} ended and its variables were deleted`,
+  details: { sessionId, status: 'closed' },
+});
 const erasedError = (sessionId: string): DecisionError => ({
   code: 'CONFLICT',
   message: `The variables of session ${sessionId} are being erased with its visitor; retry in a moment to start afresh`,
@@ -185,6 +198,7 @@ export function decide(command: SessionVariablesCommand, state: SessionVariables
       const { orgId, sessionId, values, source, setBy, now } = command.data;
       if (state.status === 'discarded') return fail(endedError(sessionId));
       if (state.status === 'erased') return fail(erasedError(sessionId));
+      if (state.status === 'closed') return fail(closedError(sessionId));
       const reserved = values.filter((v) => isMetadataName(v.name)).map((v) => v.name);
       if (reserved.length > 0)
         return fail({ code: 'FORBIDDEN', message: `Metadata variables are read-only: ${reserved.join(', ')}`, details: { names: reserved } });
@@ -197,7 +211,7 @@ export function decide(command: SessionVariablesCommand, state: SessionVariables
     case 'StartSessionVariables': {
       const { orgId, sessionId, visitorId, channelId, brandId, values, now } = command.data;
       // A start that arrives after the end (or the erasure) changes nothing.
-      if (state.status === 'discarded' || state.status === 'erased') return ok([]);
+      if (state.status === 'discarded' || state.status === 'erased' || state.status === 'closed') return ok([]);
       const events: SessionVariablesEvent[] = [];
       if (state.status === 'empty' || !state.link)
         events.push({ type: 'SessionVariablesStarted', data: { orgId, sessionId, visitorId, channelId, ...(brandId ? { brandId } : {}), at: now } });
@@ -217,7 +231,7 @@ export function decide(command: SessionVariablesCommand, state: SessionVariables
     }
     case 'DiscardSessionVariables': {
       const { orgId, sessionId, reason, retainUntil, now } = command.data;
-      if (state.status === 'discarded' || state.status === 'erased') return ok([]);
+      if (state.status === 'discarded' || state.status === 'erased' || state.status === 'closed') return ok([]);
       // `count` is the session-scope variables discarded; the metadata goes with them.
       const count = state.status === 'active' ? Object.keys(state.variables).length : 0;
       return ok([
@@ -239,7 +253,8 @@ export function decide(command: SessionVariablesCommand, state: SessionVariables
     }
     case 'EraseSessionVariables': {
       const { orgId, sessionId, erasureId, now } = command.data;
-      if (state.status === 'empty' || state.status === 'erased') return ok([]);
+      // Nothing stored, erased already, or only the tombstone left: nothing to erase.
+      if (state.status === 'empty' || state.status === 'erased' || state.status === 'closed') return ok([]);
       return ok([{ type: 'SessionVariablesErased', data: { orgId, sessionId, erasureId, at: now } }]);
     }
     default:
@@ -288,7 +303,7 @@ function applyVerifiedIdentity(
   limits: VariableLimits,
 ): Decision {
   const { orgId, sessionId, kid, externalId, name, email, mapped, now } = data;
-  if (state.status === 'discarded' || state.status === 'erased') return ok([]);
+  if (state.status !== 'empty' && state.status !== 'active') return ok([]);
   const metadata = state.status === 'active' ? state.metadata : {};
   const variables = state.status === 'active' ? state.variables : {};
 
@@ -378,19 +393,19 @@ export function evolve(state: SessionVariablesState, event: SessionVariablesEven
   switch (event.type) {
     case 'SessionVariablesSet': {
       const { orgId, sessionId, changes, setBy, at } = event.data;
-      if (state.status === 'discarded' || state.status === 'erased') return state;
+      if (state.status !== 'empty' && state.status !== 'active') return state;
       const variables = state.status === 'active' ? state.variables : {};
       return activeWith(state, orgId, sessionId, { variables: withChanges(variables, changes, at, setBy, event.data.kid ?? kidOfSetBy(setBy)) });
     }
     case 'MetadataVariablesSet': {
       const { orgId, sessionId, changes, kid, at } = event.data;
-      if (state.status === 'discarded' || state.status === 'erased') return state;
+      if (state.status !== 'empty' && state.status !== 'active') return state;
       const metadata = state.status === 'active' ? state.metadata : {};
       return activeWith(state, orgId, sessionId, { metadata: withChanges(metadata, changes, at, claimSetBy(kid), kid) });
     }
     case 'SessionVariablesStarted': {
       const { orgId, sessionId, visitorId, channelId, brandId } = event.data;
-      if (state.status === 'discarded' || state.status === 'erased') return state;
+      if (state.status !== 'empty' && state.status !== 'active') return state;
       const link: SessionLink = { visitorId, channelId, ...(brandId ? { brandId } : {}) };
       return state.status === 'active' ? { ...state, link } : { status: 'active', orgId, sessionId, link, variables: {}, metadata: {} };
     }
@@ -404,12 +419,14 @@ export function evolve(state: SessionVariablesState, event: SessionVariablesEven
       };
     }
     case 'SessionVariablesDiscarded': {
-      if (state.status === 'erased') return state;
+      if (state.status === 'erased' || state.status === 'closed') return state;
       const link = state.status === 'active' || state.status === 'discarded' ? state.link : undefined;
       return { status: 'discarded', orgId: event.data.orgId, sessionId: event.data.sessionId, ...(link ? { link } : {}) };
     }
     case 'SessionVariablesErased':
       return { status: 'erased', orgId: event.data.orgId, sessionId: event.data.sessionId };
+    case 'SessionVariablesDeleted':
+      return { status: 'closed', orgId: event.data.orgId, sessionId: event.data.sessionId };
     default:
       return exhaustive(event);
   }
@@ -432,6 +449,7 @@ export const SESSION_VARIABLES_EVENT_TYPES = [
   'SessionVariablesStarted',
   'SessionVariablesUnverified',
   'SessionVariablesErased',
+  'SessionVariablesDeleted',
 ] as const satisfies readonly SessionVariablesEvent['type'][];
 // Compile-time check that every event of the union is registered above.
 const _everyEventTypeRegistered: Exclude<SessionVariablesEvent['type'], (typeof SESSION_VARIABLES_EVENT_TYPES)[number]> extends never ? true : never = true;

@@ -88,8 +88,9 @@ describe('session variables decider', () => {
       'SessionVariablesStarted',
       'SessionVariablesUnverified',
       'SessionVariablesErased',
+      'SessionVariablesDeleted',
     ]);
-    expect(new Set(SESSION_VARIABLES_EVENT_TYPES).size).toBe(6);
+    expect(new Set(SESSION_VARIABLES_EVENT_TYPES).size).toBe(7);
     expect(sessionVariablesStream('org1', 's1')).toBe('sessionvars-org1.s1');
     expect(sessionKey('org1', 's1')).toBe('org1.s1');
   });
@@ -674,6 +675,33 @@ describe('session variables decider', () => {
 
     it('when late events are folded, then the state stays erased', () => {
       expect([setEvent([{ name: 'b', value: 1, version: 1 }]), metadataEvent(firstMetadata), startedEvent()].reduce(evolve, state)).toEqual(state);
+    });
+  });
+
+  describe('given a session whose events were deleted (only its tombstone left)', () => {
+    const tombstone = (reason: 'ended' | 'erased'): SessionVariablesEvent => ({ type: 'SessionVariablesDeleted', data: { ...base, reason, at: later } });
+    const closed = given(tombstone('ended'));
+
+    it('then it is closed, with nothing in it', () => {
+      expect(closed).toEqual({ status: 'closed', ...base });
+      expect(given(tombstone('erased'))).toEqual({ status: 'closed', ...base });
+    });
+
+    it('when a PUT comes late, then CONFLICT naming the closed state; nothing is stored', () => {
+      expect(decide(set([{ name: 'late', value: 1 }]), closed)).toMatchObject({ ok: false, error: { code: 'CONFLICT', details: { status: 'closed' } } });
+    });
+
+    it('when an identity verified before the end arrives late, or a start, a discard, an erasure, an un-verify, then nothing is decided', () => {
+      expect(decide(identity(), closed)).toEqual({ ok: true, events: [] });
+      expect(decide({ type: 'StartSessionVariables', data: { ...base, visitorId: 'v1', channelId: 'web', values: [{ name: 'a', value: 1 }], now } }, closed)).toEqual({ ok: true, events: [] });
+      expect(decide({ type: 'DiscardSessionVariables', data: { ...base, reason: 'logout', now } }, closed)).toEqual({ ok: true, events: [] });
+      expect(decide({ type: 'EraseSessionVariables', data: { ...base, erasureId: 'era_1', now } }, closed)).toEqual({ ok: true, events: [] });
+      expect(decide({ type: 'UnverifyKey', data: { ...base, kid: 'k1', now } }, closed)).toEqual({ ok: true, events: [] });
+    });
+
+    it('when events of the deleted stream were folded after it (they cannot be), then it stays closed', () => {
+      expect(evolve(closed, setEvent([{ name: 'a', value: 1, version: 1 }]))).toEqual(closed);
+      expect(evolve(closed, { type: 'SessionVariablesDiscarded', data: { ...base, count: 0, at: later } })).toEqual(closed);
     });
   });
 });

@@ -45,6 +45,8 @@ export type VisitorVariablesState =
        * a variable's versions never repeat in its history.
        */
       retired: Record<string, number>;
+      /** The visitor's sessions, oldest first (what an erasure of the visitor erases with them). */
+      sessions: string[];
     }
   /** Erased: the stream is about to be deleted. */
   | { status: 'erased'; orgId: string; visitorId: string };
@@ -107,6 +109,11 @@ export type VisitorVariablesCommand =
       /** The visitor is erased: their variables go, and then the stream is deleted. */
       type: 'EraseVisitorVariables';
       data: { orgId: string; visitorId: string; erasureId: string; now: string };
+    }
+  | {
+      /** A session of the visitor started (SessionStarted from the sessions service). */
+      type: 'LinkSession';
+      data: { orgId: string; visitorId: string; sessionId: string; now: string };
     };
 
 /** A change of one visitor variable, with the rooms it is limited to. */
@@ -149,7 +156,12 @@ export type VisitorVariablesEvent =
       type: 'VisitorVariablesUnverified';
       data: { orgId: string; visitorId: string; kid: string; changes: VisitorVariableChange[]; at: string };
     }
-  | { type: 'VisitorVariablesErased'; data: { orgId: string; visitorId: string; erasureId: string; at: string } };
+  | { type: 'VisitorVariablesErased'; data: { orgId: string; visitorId: string; erasureId: string; at: string } }
+  /**
+   * A session of the visitor started. Kept in the visitor's stream, which outlives the sessions'
+   * own (deleted when they end), so that an erasure of the visitor finds every session they had.
+   */
+  | { type: 'VisitorSessionLinked'; data: { orgId: string; visitorId: string; sessionId: string; at: string } };
 
 export type VisitorDecision =
   | { ok: true; events: VisitorVariablesEvent[]; skipped?: SkippedVariable[] }
@@ -189,6 +201,12 @@ export function decideVisitorVariables(
       const { orgId, visitorId, erasureId, now } = command.data;
       if (state.status !== 'known') return ok([]);
       return ok([{ type: 'VisitorVariablesErased', data: { orgId, visitorId, erasureId, at: now } }]);
+    }
+    case 'LinkSession': {
+      const { orgId, visitorId, sessionId, now } = command.data;
+      // Linked already (a redelivery), or the visitor is being erased.
+      if (state.status === 'erased' || (state.status === 'known' && state.sessions.includes(sessionId))) return ok([]);
+      return ok([{ type: 'VisitorSessionLinked', data: { orgId, visitorId, sessionId, at: now } }]);
     }
     default:
       return exhaustive(command);
@@ -386,6 +404,21 @@ export function evolveVisitorVariables(state: VisitorVariablesState, event: Visi
         // Object.fromEntries defines own properties: no name can reach an object's prototype.
         variables: Object.fromEntries(variables),
         retired: Object.fromEntries(retired),
+        sessions: known?.sessions ?? [],
+      };
+    }
+    case 'VisitorSessionLinked': {
+      if (state.status === 'erased') return state;
+      const { orgId, visitorId, sessionId } = event.data;
+      const known = state.status === 'known' ? state : undefined;
+      return {
+        status: 'known',
+        orgId,
+        visitorId,
+        displayName: known?.displayName ?? DEFAULT_DISPLAY_NAME,
+        variables: known?.variables ?? {},
+        retired: known?.retired ?? {},
+        sessions: known?.sessions.includes(sessionId) ? known.sessions : [...(known?.sessions ?? []), sessionId],
       };
     }
     case 'VisitorVariablesUnverified': {
@@ -459,6 +492,7 @@ export const VISITOR_VARIABLES_EVENT_TYPES = [
   'VisitorClaimVariablesApplied',
   'VisitorVariablesUnverified',
   'VisitorVariablesErased',
+  'VisitorSessionLinked',
 ] as const satisfies readonly VisitorVariablesEvent['type'][];
 // Compile-time check that every event of the union is registered above.
 const _everyEventTypeRegistered: Exclude<VisitorVariablesEvent['type'], (typeof VISITOR_VARIABLES_EVENT_TYPES)[number]> extends never ? true : never = true;

@@ -61,8 +61,8 @@ const valuesOf = (state: VisitorVariablesState) =>
 
 describe('visitor variables decider', () => {
   it('registers every event type once, by an explicit name; streams and keys carry the org', () => {
-    expect(VISITOR_VARIABLES_EVENT_TYPES).toEqual(['VisitorVariablesSubmitted', 'VisitorClaimVariablesApplied', 'VisitorVariablesUnverified', 'VisitorVariablesErased']);
-    expect(new Set(VISITOR_VARIABLES_EVENT_TYPES).size).toBe(4);
+    expect(VISITOR_VARIABLES_EVENT_TYPES).toEqual(['VisitorVariablesSubmitted', 'VisitorClaimVariablesApplied', 'VisitorVariablesUnverified', 'VisitorVariablesErased', 'VisitorSessionLinked']);
+    expect(new Set(VISITOR_VARIABLES_EVENT_TYPES).size).toBe(5);
     expect(visitorVariablesStream('org1', 'v1')).toBe('visitorvars-org1.v1');
     expect(visitorKey('org1', 'v1')).toBe('org1.v1');
   });
@@ -173,6 +173,7 @@ describe('visitor variables decider', () => {
         displayName: 'Visitor',
         variables: { tier: { value: 'vip', source: 'claim', verified: true, version: 1, updatedAt: now, setBy: 'claim:k1', kid: 'k1' } },
         retired: {},
+        sessions: [],
       });
     });
 
@@ -428,5 +429,31 @@ describe('visitor variables decider', () => {
     expect(state.status === 'known' && Object.getPrototypeOf(state.variables)).toBe(Object.prototype);
     expect(state.status === 'known' && Object.keys(state.variables)).toEqual(['__proto__', 'constructor']);
     expect(decide(plain({ toString: 'a' }), given())).toMatchObject({ ok: true, events: [{ data: { changes: [{ name: 'toString', version: 1 }] } }] });
+  });
+
+  describe('sessions of the visitor', () => {
+    const link = (sessionId: string): VisitorVariablesCommand => ({ type: 'LinkSession', data: { ...base, sessionId, now } });
+    const linked = (sessionId: string): VisitorVariablesEvent => ({ type: 'VisitorSessionLinked', data: { ...base, sessionId, at: now } });
+
+    it('given an unknown visitor, when a session starts, then it is linked, and the visitor is known with no variables', () => {
+      expect(decide(link('s1'), given())).toEqual({ ok: true, events: [linked('s1')] });
+      expect(given(linked('s1'))).toEqual({ status: 'known', ...base, displayName: 'Visitor', variables: {}, retired: {}, sessions: ['s1'] });
+    });
+
+    it('given linked sessions, when the same session is linked again (a redelivery), then nothing is decided; another is added in order', () => {
+      const state = given(linked('s1'), linked('s2'));
+      expect(decide(link('s1'), state)).toEqual({ ok: true, events: [] });
+      expect(after(state, link('s3')).status === 'known' && (after(state, link('s3')) as { sessions: string[] }).sessions).toEqual(['s1', 's2', 's3']);
+    });
+
+    it('given a visitor with variables, then linking keeps them, and a submit keeps the sessions', () => {
+      const withVariables = given(linked('s1'));
+      const submitted = after(withVariables, { type: 'SubmitVisitorVariables', data: { ...base, data: { plan: 'pro' }, source: 'api', verified: false, replaceExisting: true, now } });
+      expect(submitted).toMatchObject({ status: 'known', sessions: ['s1'], variables: { plan: { value: 'pro' } } });
+    });
+
+    it('given an erased visitor, when a session is linked, then nothing is decided', () => {
+      expect(decide(link('s9'), given(linked('s1'), { type: 'VisitorVariablesErased', data: { ...base, erasureId: 'era_1', at: now } }))).toEqual({ ok: true, events: [] });
+    });
   });
 });

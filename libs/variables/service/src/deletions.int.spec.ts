@@ -9,7 +9,7 @@ import { freshPgSchema, waitFor } from '@svp/testing';
 import { DEFAULT_LIMITS, erasureStream, sessionVariablesStream, visitorVariablesStream } from '@svp/variables-domain';
 import { pino } from 'pino';
 import { ERASE_TIMER, variableDeletionsProjection, variablesTimerHandler } from './deletions.js';
-import { erasuresProjection, signedVariablesProjection, visitorSessionsProjection } from './index-projections.js';
+import { erasuresProjection, signedVariablesProjection } from './index-projections.js';
 import { toIntegrationMessages } from './integration-events.js';
 import { sessionVariablesProjection } from './session-variables.projection.js';
 import { erasureFold, loadFolded, runErasureCommand, runSessionCommand, runVisitorCommand } from './stores.js';
@@ -61,7 +61,7 @@ describe.each(engines)('variables stream deletions (%s)', (_engine, open) => {
     runner = new ProjectionRunner({
       sql,
       store,
-      projections: [sessionVariablesProjection, visitorVariablesProjection, visitorSessionsProjection, signedVariablesProjection, erasuresProjection, variableDeletionsProjection(timers)],
+      projections: [sessionVariablesProjection, visitorVariablesProjection, signedVariablesProjection, erasuresProjection, variableDeletionsProjection(timers)],
     });
     await runner.start();
     writer = new StreamWriter(store);
@@ -104,7 +104,11 @@ describe.each(engines)('variables stream deletions (%s)', (_engine, open) => {
       expect(await exists(sessionVariablesStream(orgId, sessionId))).toBe(true);
       clock = new Date(until.getTime() + 1);
       await w.wake();
-      await waitFor(async () => !(await exists(sessionVariablesStream(orgId, sessionId))), 'the retained stream deleted when due');
+      await waitFor(async () => (await store.readStream(sessionVariablesStream(orgId, sessionId))).every((e) => e.type === 'SessionVariablesDeleted'), 'the retained stream deleted when due');
+      // A tombstone without personal data took its place: the ended session stays closed.
+      expect((await store.readStream(sessionVariablesStream(orgId, sessionId))).map((e) => e.data)).toEqual([{ orgId, sessionId, reason: 'ended', at: clock.toISOString() }]);
+      const late = await runSessionCommand(writer, { type: 'SetSessionVariables', data: { orgId, sessionId, values: [{ name: 'late', value: 1 }], source: 'api', now: clock.toISOString() } }, DEFAULT_LIMITS);
+      expect(late).toMatchObject({ ok: false, error: { code: 'CONFLICT', details: { status: 'closed' } } });
       expect(await timers.get(`delete:${sessionVariablesStream(orgId, sessionId)}`)).toBeUndefined();
     } finally {
       await w.stop();
@@ -129,8 +133,10 @@ describe.each(engines)('variables stream deletions (%s)', (_engine, open) => {
     const w = worker();
     await w.start();
     try {
-      await waitFor(async () => !(await exists(sessionVariablesStream(orgId, sessionId))), 'the stream deleted once the relay published it');
-      expect((await relay.checkpoint())! >= (await store.headPosition())).toBe(true);
+      const lastDeleted = (await store.readStream(sessionVariablesStream(orgId, sessionId))).at(-1)!.globalPosition;
+      await waitFor(async () => (await store.readStream(sessionVariablesStream(orgId, sessionId))).every((e) => e.type === 'SessionVariablesDeleted'), 'the stream deleted once the relay published it');
+      // Every event of the deleted stream was published before it went.
+      expect((await relay.checkpoint())! >= lastDeleted).toBe(true);
     } finally {
       await w.stop();
     }
@@ -158,7 +164,11 @@ describe.each(engines)('variables stream deletions (%s)', (_engine, open) => {
     } finally {
       await w.stop();
     }
-    for (const stream of [visitorVariablesStream(orgId, visitorId), sessionVariablesStream(orgId, s1), sessionVariablesStream(orgId, s2)]) expect(await exists(stream)).toBe(false);
+    expect(await exists(visitorVariablesStream(orgId, visitorId))).toBe(false);
+    // Each session's stream holds only its tombstone now.
+    for (const s of [s1, s2]) expect((await store.readStream(sessionVariablesStream(orgId, s))).map((e) => [e.type, e.data])).toEqual([
+      ['SessionVariablesDeleted', { orgId, sessionId: s, reason: 'erased', at: clock.toISOString() }],
+    ]);
     await caughtUp();
     expect(await runner.reader(visitorVariablesProjection).get(`${orgId}.${visitorId}`)).toBeNull();
     expect(await runner.reader(erasuresProjection).get(`${orgId}.${erasureId}`)).toMatchObject({ status: 'completed', record: { sessionIds: [s1, s2].sort() } });
@@ -168,6 +178,26 @@ describe.each(engines)('variables stream deletions (%s)', (_engine, open) => {
     const fire = handler();
     await fire({ key: `erase:${orgId}.${erasureId}`, kind: ERASE_TIMER, dueAt: clock, payload: { orgId, erasureId, seq: '0' }, attempts: 1, lastError: null, leasedUntil: clock, claim: 'x' });
     expect((await store.readStream(visitorVariablesStream(orgId, visitorId))).map((e) => e.type)).toEqual(['VisitorVariablesSubmitted']);
+  });
+
+  it('given an event appended while a deletion waited for the read models, then the stream is not deleted with it unseen: the timer retries and deletes it after', async () => {
+    const sessionId = `s-${randomUUID()}`;
+    const visitorId = `v-${randomUUID()}`;
+    await start(sessionId, visitorId);
+    await discard(sessionId, new Date(clock.getTime() + 86_400_000).toISOString());
+    const stream = sessionVariablesStream(orgId, sessionId);
+    const [discardEvent] = (await store.readStream(stream)).filter((e) => e.type === 'SessionVariablesDiscarded');
+    await relay.stop();
+    const timer = { key: `delete:${stream}`, kind: DELETE_STREAM_TIMER, dueAt: clock, payload: { orgId, stream, eventId: discardEvent!.eventId, seq: '0' }, attempts: 1, lastError: null, leasedUntil: clock, claim: 'x' };
+    // The deletion waits for the stopped relay; meanwhile the session is erased (an event appended).
+    const firing = handler(2000)(timer);
+    await runSessionCommand(writer, { type: 'EraseSessionVariables', data: { orgId, sessionId, erasureId: 'era_x', now: clock.toISOString() } }, DEFAULT_LIMITS);
+    await relay.start();
+    await expect(firing).rejects.toBeDefined();
+    expect((await store.readStream(stream)).map((e) => e.type)).toContain('SessionVariablesErased');
+    // The next firing sees the new event, waits for it to be published, then deletes.
+    await handler()(timer);
+    expect((await store.readStream(stream)).map((e) => e.type)).toEqual(['SessionVariablesDeleted']);
   });
 
   it('given a crash after the erasure was executed but before its completion was recorded, when its timer fires again, then it is completed', async () => {

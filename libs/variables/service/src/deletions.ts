@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { type ProjectedEvent, defineProjection } from '@svp/projections';
 import {
   type ClaimedTimer,
@@ -13,6 +14,7 @@ import {
 import {
   DEFAULT_LIMITS,
   type ErasureEvent,
+  type SessionVariablesEvent,
   erasedStreams,
   erasureStream,
   sessionVariablesStream,
@@ -31,6 +33,12 @@ import { erasureFold, loadFolded, runErasureCommand, runSessionCommand, runVisit
  * deletion never loses an event). Timers survive restarts and fire at least once; each firing
  * checks that what it is about still holds.
  */
+
+/** `sessionvars-<orgId>.<sessionId>`, parsed (ids hold no `.`). */
+function parseSessionStream(stream: string): { orgId: string; sessionId: string } | undefined {
+  const match = /^sessionvars-([^.]+)\.(.+)$/.exec(stream);
+  return match ? { orgId: match[1]!, sessionId: match[2]! } : undefined;
+}
 
 /** Where the variables service keeps its timers (its own table: services share the embedded database). */
 export const VARIABLES_TIMERS_TABLE = 'variables_timers';
@@ -85,7 +93,8 @@ export function variablesTimerHandler(deps: VariablesTimersDeps): (timer: Claime
   async function completeIfDone(orgId: string, erasureId: string): Promise<void> {
     const { state } = await loadFolded(deps.store, erasureStream(orgId, erasureId), erasureFold);
     if (state.status !== 'executed') return;
-    for (const stream of erasedStreams(state.record)) if ((await deps.store.streamRevision(stream)) !== undefined) return;
+    // Deleted: gone, or only a session's tombstone in its place.
+    for (const stream of erasedStreams(state.record)) if ((await deps.store.readStream(stream)).some((e) => e.type !== 'SessionVariablesDeleted')) return;
     await runErasureCommand(deps.writer, { type: 'MarkErasureCompleted', data: { orgId, erasureId, now: now() } });
     deps.logger.info({ orgId, erasureId, streams: erasedStreams(state.record).length }, 'visitor erasure completed');
   }
@@ -111,7 +120,28 @@ export function variablesTimerHandler(deps: VariablesTimersDeps): (timer: Claime
   }
 
   async function deleteStream(payload: StreamDeletionPayload): Promise<void> {
-    const deleted = await deleteStreamWhenPassed(deps, payload);
+    // A session's stream leaves a tombstone (no personal data) so that the ended session stays
+    // closed; a visitor's leaves none: what is written for them afterwards is a new visitor's.
+    const session = parseSessionStream(payload.stream);
+    const deleted = await deleteStreamWhenPassed(
+      deps,
+      payload,
+      session
+        ? {
+            tombstone: (events) => ({
+              eventId: randomUUID(),
+              type: 'SessionVariablesDeleted',
+              data: {
+                orgId: session.orgId,
+                sessionId: session.sessionId,
+                reason: events.some((e) => e.type === 'SessionVariablesErased') || payload.erasureId ? 'erased' : 'ended',
+                at: now(),
+              } satisfies Extract<SessionVariablesEvent, { type: 'SessionVariablesDeleted' }>['data'],
+              metadata: { orgId: session.orgId },
+            }),
+          }
+        : {},
+    );
     if (deleted.length > 0) deps.logger.info({ orgId: payload.orgId, stream: payload.stream, events: deleted.length }, 'stream deleted');
     if (payload.erasureId) await completeIfDone(payload.orgId, payload.erasureId);
   }

@@ -15,59 +15,13 @@ import {
 } from '@svp/variables-domain';
 
 /**
- * The variables service's smaller read models: which sessions each visitor had (for erasure), which
- * streams hold values each signing key vouches for (for revocation), the orgs' settings, and the
- * erasure records.
+ * The variables service's smaller read models: which streams hold values each signing key vouches
+ * for (for revocation), the orgs' settings, and the erasure records.
  */
 
 type Projected = ProjectedEvent<string, unknown>;
 const sessionEvent = (event: Projected) => ({ type: event.type, data: event.data }) as SessionVariablesEvent;
 const visitorEvent = (event: Projected) => ({ type: event.type, data: event.data }) as VisitorVariablesEvent;
-
-/** A visitor's sessions (org, visitor, session), from each session's start; gone with an erasure. */
-export const visitorSessionsProjection = defineProjection<Projected>({
-  name: 'visitor_sessions',
-  version: 1,
-  canHandle: ['SessionVariablesStarted', 'SessionVariablesErased', 'VisitorErasureRecorded'],
-  async setup(tx, table) {
-    await tx.exec(`
-      CREATE TABLE IF NOT EXISTS ${quoteIdent(table)} (
-        org_id text NOT NULL,
-        visitor_id text NOT NULL,
-        session_id text NOT NULL,
-        started_at timestamptz NOT NULL,
-        PRIMARY KEY (org_id, visitor_id, session_id)
-      )`);
-  },
-  async apply(tx, table, events) {
-    const t = quoteIdent(table);
-    for (const event of events) {
-      if (event.type === 'VisitorErasureRecorded') {
-        const { orgId, visitorId } = (event as unknown as { data: Extract<ErasureEvent, { type: 'VisitorErasureRecorded' }>['data'] }).data;
-        await tx.query(`DELETE FROM ${t} WHERE org_id = $1 AND visitor_id = $2`, [orgId, visitorId]);
-        continue;
-      }
-      const e = sessionEvent(event);
-      if (e.type === 'SessionVariablesStarted')
-        await tx.query(`INSERT INTO ${t} (org_id, visitor_id, session_id, started_at) VALUES ($1, $2, $3, $4::timestamptz) ON CONFLICT DO NOTHING`, [
-          e.data.orgId,
-          e.data.visitorId,
-          e.data.sessionId,
-          e.data.at,
-        ]);
-      else if (e.type === 'SessionVariablesErased') await tx.query(`DELETE FROM ${t} WHERE org_id = $1 AND session_id = $2`, [e.data.orgId, e.data.sessionId]);
-    }
-  },
-});
-
-/** The sessions of one org's visitor, oldest first. */
-export async function sessionsOfVisitor(sql: SqlExecutor, table: string, orgId: string, visitorId: string): Promise<string[]> {
-  const { rows } = await sql.query<{ session_id: string }>(
-    `SELECT session_id FROM ${quoteIdent(table)} WHERE org_id = $1 AND visitor_id = $2 ORDER BY started_at, session_id`,
-    [orgId, visitorId],
-  );
-  return rows.map((r) => r.session_id);
-}
 
 /** The signing key (if any) an event's verified values are vouched for by. */
 function vouchingKid(event: Projected): string | undefined {

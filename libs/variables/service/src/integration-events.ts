@@ -99,10 +99,12 @@ export function toIntegrationMessages(event: RecordedEvent): OutgoingMessage[] {
       const message: VisitorErasedV1 = { ...envelope, type: 'VisitorErased', version: 1, data: { visitorId, erasureId, sessionIds } };
       return [integrationMessage(TOPICS.variables, visitorId, message)];
     }
-    // Internal steps: the session's link to its visitor, the visitor stream's own erasure marker (the
+    // Internal steps: the session's link to its visitor, a deleted session's tombstone, the visitor stream's own erasure marker (the
     // record above is what is published), the erasure's progress, the org's settings.
     case 'SessionVariablesStarted':
+    case 'SessionVariablesDeleted':
     case 'VisitorVariablesErased':
+    case 'VisitorSessionLinked':
     case 'VisitorErasureExecuted':
     case 'VisitorErasureCompleted':
     case 'VariableSettingsChanged':

@@ -46,6 +46,7 @@ describe('session variables projection', () => {
       'SessionVariablesStarted',
       'SessionVariablesUnverified',
       'SessionVariablesErased',
+      'SessionVariablesDeleted',
     ]);
     expect(sessionVariablesProjection.documentId(recorded(metadataSet))).toBe('org1.s1');
   });
@@ -87,8 +88,9 @@ describe('session variables projection', () => {
     });
   });
 
-  it('drops the document of an erased session', () => {
+  it('drops the document of an erased session, and has none for a deleted one (its tombstone)', () => {
     expect(fold(apiSet, { type: 'SessionVariablesErased', data: { ...base, erasureId: 'era_1', at } })).toBeNull();
+    expect(fold({ type: 'SessionVariablesDeleted', data: { ...base, reason: 'ended', at } })).toBeNull();
   });
 
   it('keeps the metadata when session variables change afterwards', () => {

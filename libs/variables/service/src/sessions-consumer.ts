@@ -5,7 +5,7 @@ import type { StreamWriter, Worker } from '@svp/service-kit';
 import { retainUntil } from '@svp/variables-domain';
 import type { Logger } from 'pino';
 import type { VariableSettingsReader } from './settings.js';
-import { runSessionCommand } from './stores.js';
+import { runSessionCommand, runVisitorCommand } from './stores.js';
 
 export const SESSIONS_CONSUMER = 'variables.sessions';
 
@@ -66,6 +66,10 @@ export function sessionsConsumer(deps: SessionsConsumerDeps): Worker {
             // forever (the session is still linked to its visitor).
             if (result.ok && result.refused)
               deps.logger.warn({ orgId, sessionId, eventId: event.eventId, error: result.refused }, 'initial session variables refused');
+            // The visitor's stream keeps the link too: it outlives the session's (deleted when it
+            // ends), so an erasure of the visitor finds every session they had. Another stream: a
+            // crash in between redelivers the event, and each append finds its cause and decides nothing.
+            await runVisitorCommand(deps.writer, { type: 'LinkSession', data: { orgId, visitorId, sessionId, now: startedAt } }, settings.limits, context);
           } else {
             const reason = event.type === 'SessionEnded' ? event.data.reason : 'blocked';
             const endedAt = event.type === 'SessionEnded' ? event.data.endedAt : event.data.blockedAt;

@@ -10,7 +10,5 @@ export const STREAM_WRITER = Symbol('STREAM_WRITER');
 export const SETTINGS = Symbol('SETTINGS');
 /** The orgs' brands (BrandDirectory), for the SalesIQ portals. */
 export const BRANDS = Symbol('BRANDS');
-/** Which sessions a visitor had (VisitorSessions), for erasure. */
-export const VISITOR_SESSIONS = Symbol('VISITOR_SESSIONS');
 /** Identity's signature check (SignatureVerifier), for signed visitor submits. */
 export const SIGNATURE_VERIFIER = Symbol('SIGNATURE_VERIFIER');

@@ -1,9 +1,8 @@
 import { type ServiceDefinition, StreamWriter, TimerStore, TimerWorker, documentReader, outboxWorker, projectionWorker } from '@svp/service-kit';
 import { BrandDirectory } from './brands.js';
 import { VARIABLES_TIMERS_TABLE, variableDeletionsProjection, variablesTimerHandler } from './deletions.js';
-import { VisitorSessions } from './erase-visitor/erase-visitor.handler.js';
 import { identityConsumer } from './identity-consumer.js';
-import { erasuresProjection, signedVariablesProjection, variableSettingsProjection, visitorSessionsProjection } from './index-projections.js';
+import { erasuresProjection, signedVariablesProjection, variableSettingsProjection } from './index-projections.js';
 import { toIntegrationMessages } from './integration-events.js';
 import { variablesRoutes } from './routes.js';
 import { salesIqErrorRenderer } from './salesiq.controller.js';
@@ -29,7 +28,6 @@ export const variablesService: ServiceDefinition = {
     const projection = projectionWorker(infra, [
       sessionVariablesProjection,
       visitorVariablesProjection,
-      visitorSessionsProjection,
       signedVariablesProjection,
       variableSettingsProjection,
       erasuresProjection,
@@ -54,7 +52,6 @@ export const variablesService: ServiceDefinition = {
         erasures: documentReader(projection, erasuresProjection),
         settings,
         brands,
-        visitorSessions: new VisitorSessions(projection.runner, sql, store),
         introspector: infra.introspector,
         signatures: infra.signatures,
       }),

@@ -4,7 +4,7 @@ import type { EventStore } from '@svp/event-store';
 import { API_KEY_INTROSPECTOR, type ApiKeyIntrospector, ApiKeyGuard, type SignatureVerifier, type StreamWriter } from '@svp/service-kit';
 import type { BrandDirectory } from './brands.js';
 import { ConfigureVariablesHandler } from './configure-variables/configure-variables.handler.js';
-import { EraseVisitorHandler, type ErasuresReadModel, type VisitorSessions } from './erase-visitor/erase-visitor.handler.js';
+import { EraseVisitorHandler, type ErasuresReadModel } from './erase-visitor/erase-visitor.handler.js';
 import { GetSessionVariablesHandler } from './get-session-variables/get-session-variables.handler.js';
 import { GetSessionVariableHistoryHandler, GetVisitorVariableHistoryHandler } from './get-variable-history/get-variable-history.handler.js';
 import { GetVisitorHandler } from './get-visitor/get-visitor.handler.js';
@@ -25,7 +25,6 @@ import {
   STREAM_WRITER,
   VARIABLES_READ_MODEL,
   VISITOR_READ_MODEL,
-  VISITOR_SESSIONS,
 } from './tokens.js';
 import { VisitorVariablesController } from './visitor-variables.controller.js';
 
@@ -37,7 +36,6 @@ export interface VariablesModuleDeps {
   erasures: ErasuresReadModel;
   settings: VariableSettingsReader;
   brands: BrandDirectory;
-  visitorSessions: VisitorSessions;
   introspector: ApiKeyIntrospector;
   /** Identity's signature check, for signed visitor submits. */
   signatures: SignatureVerifier;
@@ -59,7 +57,6 @@ export class VariablesModule {
         { provide: ERASURES_READ_MODEL, useValue: deps.erasures },
         { provide: SETTINGS, useValue: deps.settings },
         { provide: BRANDS, useValue: deps.brands },
-        { provide: VISITOR_SESSIONS, useValue: deps.visitorSessions },
         { provide: API_KEY_INTROSPECTOR, useValue: deps.introspector },
         { provide: SIGNATURE_VERIFIER, useValue: deps.signatures },
         ApiKeyGuard,

@@ -24,6 +24,7 @@ export interface VisitorVariablesDoc {
 
 type Event = ProjectedEvent<VisitorVariablesEvent['type'], VisitorVariablesEvent['data']>;
 
+/** The document of a visitor's state (their sessions stay in the stream: only an erasure needs them). */
 export function visitorDocOf(state: VisitorVariablesState): VisitorVariablesDoc | null {
   if (state.status !== 'known') return null;
   const { orgId, visitorId, displayName, variables, retired } = state;
@@ -31,7 +32,9 @@ export function visitorDocOf(state: VisitorVariablesState): VisitorVariablesDoc 
 }
 
 const stateOf = (doc: VisitorVariablesDoc | null): VisitorVariablesState =>
-  doc ? { status: 'known', orgId: doc.orgId, visitorId: doc.visitorId, displayName: doc.displayName, variables: doc.variables, retired: doc.retired ?? {} } : { status: 'unknown' };
+  doc
+    ? { status: 'known', orgId: doc.orgId, visitorId: doc.visitorId, displayName: doc.displayName, variables: doc.variables, retired: doc.retired ?? {}, sessions: [] }
+    : { status: 'unknown' };
 
 export const visitorVariablesProjection = defineDocumentProjection<VisitorVariablesDoc, Event>({
   name: 'visitor_variables',

@@ -42,7 +42,7 @@ describe('visitor variables projection', () => {
   it('is version 2 in its own table, reads every visitor event type, one document per org and visitor', () => {
     expect(visitorVariablesProjection.name).toBe('visitor_variables');
     expect(visitorVariablesProjection.version).toBe(2);
-    expect(visitorVariablesProjection.canHandle).toEqual(['VisitorVariablesSubmitted', 'VisitorClaimVariablesApplied', 'VisitorVariablesUnverified', 'VisitorVariablesErased']);
+    expect(visitorVariablesProjection.canHandle).toEqual(['VisitorVariablesSubmitted', 'VisitorClaimVariablesApplied', 'VisitorVariablesUnverified', 'VisitorVariablesErased', 'VisitorSessionLinked']);
     expect(visitorVariablesProjection.documentId(recorded(claimed))).toBe('org1.v1');
   });
 

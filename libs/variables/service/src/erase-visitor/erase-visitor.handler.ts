@@ -2,34 +2,12 @@ import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import type { ErasureResponse } from '@svp/contracts';
 import type { EventStore } from '@svp/event-store';
-import type { SqlClient } from '@svp/postgres';
-import type { ProjectionRunner } from '@svp/projections';
 import { AppError, type DocumentReader, type StreamWriter, randomId } from '@svp/service-kit';
-import { erasedStreams } from '@svp/variables-domain';
+import { erasedStreams, visitorVariablesStream } from '@svp/variables-domain';
 import { withConflictAnswer } from '../errors.js';
-import { type ErasureDoc, sessionsOfVisitor, visitorSessionsProjection } from '../index-projections.js';
-import { runErasureCommand } from '../stores.js';
-import { STREAM_WRITER, VISITOR_SESSIONS } from '../tokens.js';
-
-/** Which sessions a visitor had, complete up to the log's head (an erasure must find them all). */
-export class VisitorSessions {
-  constructor(
-    private readonly runner: ProjectionRunner,
-    private readonly sql: SqlClient,
-    private readonly store: EventStore,
-  ) {}
-
-  async of(orgId: string, visitorId: string): Promise<string[]> {
-    try {
-      await this.runner.waitForPosition(visitorSessionsProjection.name, await this.store.headPosition(), { timeoutMs: 10_000 });
-    } catch (error) {
-      throw new AppError('SERVICE_UNAVAILABLE', "The visitor's sessions cannot be listed yet (a read model is behind); nothing was erased; retry shortly", {
-        reason: error instanceof Error ? error.message : String(error),
-      });
-    }
-    return sessionsOfVisitor(this.sql, await this.runner.activeTable(visitorSessionsProjection.name), orgId, visitorId);
-  }
-}
+import type { ErasureDoc } from '../index-projections.js';
+import { loadFolded, runErasureCommand, visitorFold } from '../stores.js';
+import { EVENT_STORE, STREAM_WRITER } from '../tokens.js';
 
 export class EraseVisitor {
   constructor(
@@ -48,7 +26,8 @@ export interface EraseVisitorResult {
 }
 
 /**
- * Records the erasure of a visitor: their sessions are listed, the record written (no personal data:
+ * Records the erasure of a visitor: their sessions are read from the visitor's stream (which links
+ * every session they started), the record written (no personal data:
  * the visitor, their session ids, who asked, when). From the record on it is durable: a timer carries
  * it out (every stream marked erased) and each stream is then deleted once the read models and the
  * Kafka relay have passed it; a crash at any point resumes where it stopped.
@@ -57,11 +36,12 @@ export interface EraseVisitorResult {
 export class EraseVisitorHandler implements ICommandHandler<EraseVisitor, EraseVisitorResult> {
   constructor(
     @Inject(STREAM_WRITER) private readonly writer: StreamWriter,
-    @Inject(VISITOR_SESSIONS) private readonly sessions: VisitorSessions,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
   ) {}
 
   async execute({ orgId, visitorId, requestedBy, correlationId }: EraseVisitor): Promise<EraseVisitorResult> {
-    const sessionIds = await this.sessions.of(orgId, visitorId);
+    const { state } = await loadFolded(this.store, visitorVariablesStream(orgId, visitorId), visitorFold);
+    const sessionIds = state.status === 'known' ? state.sessions : [];
     const erasureId = randomId('era');
     const result = await withConflictAnswer('erasure', () =>
       runErasureCommand(
