@@ -13,6 +13,7 @@ import { toVariableViews } from './get-session-variables/get-session-variables.h
 import { applyVerifiedIdentity } from './apply-verified-identity/apply-verified-identity.handler.js';
 import { IDENTITY_CONSUMER, identityConsumer } from './identity-consumer.js';
 import { BrandDirectory } from './brands.js';
+import { RevokedKeys } from './revoked-keys.js';
 import { type VariableSettingsDoc, signedVariablesProjection, variableSettingsProjection } from './index-projections.js';
 import { VariableSettingsReader, defaultSettings } from './settings.js';
 import { runSessionCommand } from './stores.js';
@@ -42,7 +43,7 @@ beforeAll(async () => {
     { get: async (id) => (await settingsDocs.get(id)) ?? undefined, waitFor: (position) => runner.waitForPosition(variableSettingsProjection.name, position) },
     defaultSettings(0),
   );
-  worker = identityConsumer({ bus, sql, store, writer, settings, brands: new BrandDirectory(sql), projections: runner, logger: pino({ level: 'silent' }) });
+  worker = identityConsumer({ bus, sql, store, writer, settings, brands: new BrandDirectory(sql), revokedKeys: new RevokedKeys(sql), projections: runner, logger: pino({ level: 'silent' }) });
   await worker.start();
   inbox = await SqlInbox.create(sql);
 });
@@ -316,5 +317,23 @@ describe('identity consumer (in-process bus, PGlite store)', () => {
     await publish(kid, again);
     await waitFor(() => inbox.has(IDENTITY_CONSUMER, again.eventId), 'the second revocation to be handled');
     expect(await streamOf(sessionId)).toHaveLength(before);
+  });
+
+  it('given a revocation consumed before a verification by that key (other partitions), when the verification arrives, then what it sets is un-verified at once', async () => {
+    const sessionId = `s-${randomUUID()}`;
+    const visitorId = `v-${randomUUID()}`;
+    const kid = `kid_${randomUUID().slice(0, 8)}`;
+    const revoked: SigningKeyChangedV1 = { eventId: randomUUID(), type: 'SigningKeyChanged', version: 1, occurredAt: '2026-11-21T11:00:00.000Z', orgId, data: { kid, alg: 'HS256', change: 'revoked' } };
+    await publish(kid, revoked);
+    await waitFor(() => inbox.has(IDENTITY_CONSUMER, revoked.eventId), 'the revocation to be handled');
+    // The verification happened before the revocation, but reaches the variables service after it.
+    await publish(sessionId, verified(sessionId, { kid, visitorId, variables: [{ name: 'tier', value: 'vip', scope: 'visitor', claim: 'tier' }] }));
+    const doc = await eventually(async () => {
+      const d = await docOf(sessionId);
+      return d?.metadata.authenticatedStatus?.version === 2 ? d : undefined;
+    }, 'the late verification applied and un-verified');
+    expect(doc.metadata.authenticatedStatus).toMatchObject({ value: false, verified: false, setBy: `key-revoked:${kid}` });
+    expect(Object.values(doc.metadata).every((v) => !v.verified)).toBe(true);
+    await waitFor(async () => (await visitorDocOf(visitorId))?.variables.tier?.verified === false, 'the visitor claim un-verified');
   });
 });

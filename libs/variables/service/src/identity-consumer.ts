@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { applyClaimVariables } from './apply-claim-variables/apply-claim-variables.handler.js';
 import { applyVerifiedIdentity } from './apply-verified-identity/apply-verified-identity.handler.js';
 import type { BrandDirectory } from './brands.js';
+import { type RevokedKeys, unverifyIfRevoked } from './revoked-keys.js';
 import { signedVariablesProjection, streamsSignedBy } from './index-projections.js';
 import type { VariableSettingsReader } from './settings.js';
 import { runSessionCommand, runVisitorCommand } from './stores.js';
@@ -37,6 +38,7 @@ export interface IdentityConsumerDeps {
   writer: StreamWriter;
   settings: VariableSettingsReader;
   brands: BrandDirectory;
+  revokedKeys: RevokedKeys;
   /** The service's projections: a revocation reads which streams the key vouches for from `signed_variables`. */
   projections: ProjectionRunner;
   logger: Logger;
@@ -68,6 +70,9 @@ export function identityConsumer(deps: IdentityConsumerDeps): Worker {
   async function unverify(event: SigningKeyChangedV1): Promise<void> {
     const { orgId } = event;
     const { kid } = event.data;
+    // Recorded first: a write of values this key vouched for that lands after the search below
+    // sees it and un-verifies itself (unverifyIfRevoked).
+    await deps.revokedKeys.record(orgId, kid, event.occurredAt);
     // Every value the key signed before its revocation must be found: wait until the index has
     // applied the whole log as it stands now.
     await deps.projections.waitForPosition(signedVariablesProjection.name, await deps.store.headPosition(), { timeoutMs: deps.catchUpTimeoutMs ?? 30_000 });
@@ -93,6 +98,7 @@ export function identityConsumer(deps: IdentityConsumerDeps): Worker {
     async start() {
       const inbox = await SqlInbox.create(deps.sql);
       await deps.brands.setup();
+      await deps.revokedKeys.setup();
       consumer = await consumeEnvelopes({
         bus: deps.bus,
         groupId: IDENTITY_CONSUMER,
@@ -120,6 +126,10 @@ export function identityConsumer(deps: IdentityConsumerDeps): Worker {
             const visitorResult = await applyClaimVariables(deps.writer, event, limits);
             if (visitorResult && visitorResult.ok && visitorResult.skipped && visitorResult.skipped.length > 0)
               deps.logger.warn({ orgId: event.orgId, visitorId: event.data.visitorId, eventId: event.eventId, skipped: visitorResult.skipped }, 'mapped visitor claim variables not stored');
+            // Verified by a key revoked since (its revocation may have been consumed first): un-verified at once.
+            const target = { orgId: event.orgId, kid: event.data.kid, limits, now: event.occurredAt };
+            if (result) await unverifyIfRevoked(deps, { ...target, sessionId: event.data.sessionId });
+            if (visitorResult && event.data.visitorId) await unverifyIfRevoked(deps, { ...target, visitorId: event.data.visitorId });
           }
           // The effect is an append to the event store, which cannot join the inbox's SQL transaction
           // (KurrentDB is another system; on PGlite, a single connection, a store transaction inside

@@ -8,6 +8,8 @@ export const ERASURES_READ_MODEL = Symbol('ERASURES_READ_MODEL');
 export const STREAM_WRITER = Symbol('STREAM_WRITER');
 /** The orgs' limits and retention (VariableSettingsReader). */
 export const SETTINGS = Symbol('SETTINGS');
+/** The signing keys known to be revoked (RevokedKeys). */
+export const REVOKED_KEYS = Symbol('REVOKED_KEYS');
 /** The orgs' brands (BrandDirectory), for the SalesIQ portals. */
 export const BRANDS = Symbol('BRANDS');
 /** Identity's signature check (SignatureVerifier), for signed visitor submits. */

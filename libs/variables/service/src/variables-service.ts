@@ -1,5 +1,6 @@
 import { type ServiceDefinition, StreamWriter, TimerStore, TimerWorker, documentReader, outboxWorker, projectionWorker } from '@svp/service-kit';
 import { BrandDirectory } from './brands.js';
+import { RevokedKeys } from './revoked-keys.js';
 import { VARIABLES_TIMERS_TABLE, variableDeletionsProjection, variablesTimerHandler } from './deletions.js';
 import { identityConsumer } from './identity-consumer.js';
 import { erasuresProjection, signedVariablesProjection, variableSettingsProjection } from './index-projections.js';
@@ -35,6 +36,7 @@ export const variablesService: ServiceDefinition = {
     ]);
     const settings = new VariableSettingsReader(documentReader(projection, variableSettingsProjection), defaultSettings(env.VARIABLES_RETENTION_DAYS));
     const brands = new BrandDirectory(sql);
+    const revokedKeys = new RevokedKeys(sql);
     const outbox = outboxWorker(infra, 'variables', toIntegrationMessages);
     const timerWorker = new TimerWorker({
       name: 'variables-timers',
@@ -52,6 +54,7 @@ export const variablesService: ServiceDefinition = {
         erasures: documentReader(projection, erasuresProjection),
         settings,
         brands,
+        revokedKeys,
         introspector: infra.introspector,
         signatures: infra.signatures,
       }),
@@ -61,11 +64,11 @@ export const variablesService: ServiceDefinition = {
       errorRenderers: [salesIqErrorRenderer],
       workers: [
         // The tables the projections and consumers write into exist before they run.
-        { name: 'variables-setup', start: async () => { await timers.setup(); await brands.setup(); }, stop: async () => undefined },
+        { name: 'variables-setup', start: async () => { await timers.setup(); await brands.setup(); await revokedKeys.setup(); }, stop: async () => undefined },
         projection,
         outbox,
         timerWorker,
-        identityConsumer({ bus: infra.bus, sql, store, writer, settings, brands, projections: projection.runner, logger }),
+        identityConsumer({ bus: infra.bus, sql, store, writer, settings, brands, revokedKeys, projections: projection.runner, logger }),
         sessionsConsumer({ bus: infra.bus, sql, writer, settings, logger }),
       ],
     };

@@ -3,6 +3,7 @@ import { CqrsModule } from '@nestjs/cqrs';
 import type { EventStore } from '@svp/event-store';
 import { API_KEY_INTROSPECTOR, type ApiKeyIntrospector, ApiKeyGuard, type SignatureVerifier, type StreamWriter } from '@svp/service-kit';
 import type { BrandDirectory } from './brands.js';
+import type { RevokedKeys } from './revoked-keys.js';
 import { ConfigureVariablesHandler } from './configure-variables/configure-variables.handler.js';
 import { EraseVisitorHandler, type ErasuresReadModel } from './erase-visitor/erase-visitor.handler.js';
 import { GetSessionVariablesHandler } from './get-session-variables/get-session-variables.handler.js';
@@ -20,6 +21,7 @@ import {
   BRANDS,
   ERASURES_READ_MODEL,
   EVENT_STORE,
+  REVOKED_KEYS,
   SETTINGS,
   SIGNATURE_VERIFIER,
   STREAM_WRITER,
@@ -36,6 +38,7 @@ export interface VariablesModuleDeps {
   erasures: ErasuresReadModel;
   settings: VariableSettingsReader;
   brands: BrandDirectory;
+  revokedKeys: RevokedKeys;
   introspector: ApiKeyIntrospector;
   /** Identity's signature check, for signed visitor submits. */
   signatures: SignatureVerifier;
@@ -57,6 +60,7 @@ export class VariablesModule {
         { provide: ERASURES_READ_MODEL, useValue: deps.erasures },
         { provide: SETTINGS, useValue: deps.settings },
         { provide: BRANDS, useValue: deps.brands },
+        { provide: REVOKED_KEYS, useValue: deps.revokedKeys },
         { provide: API_KEY_INTROSPECTOR, useValue: deps.introspector },
         { provide: SIGNATURE_VERIFIER, useValue: deps.signatures },
         ApiKeyGuard,

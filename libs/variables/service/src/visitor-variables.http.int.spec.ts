@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   type IntrospectApiKeyResponse,
+  type SigningKeyChangedV1,
   type SigningAlg,
   TOPICS,
   type VerifySignatureResponse,
@@ -12,7 +13,7 @@ import {
 import { PostgresEventStore } from '@svp/event-store';
 import { InProcessMessageBus, SqlMessageLog, silentLogger } from '@svp/messaging';
 import { PGliteSqlClient } from '@svp/postgres';
-import { type ApiKeyIntrospector, type RunningService, ServiceMetrics, type SignatureVerifier, createLogger, runService } from '@svp/service-kit';
+import { type ApiKeyIntrospector, type RunningService, ServiceMetrics, type SignatureVerifier, createLogger, integrationMessage, runService } from '@svp/service-kit';
 import { eventually } from '@svp/testing';
 import { visitorVariablesStream } from '@svp/variables-domain';
 import { variablesService } from './variables-service.js';
@@ -36,6 +37,8 @@ const tokens: Record<string, VerifySignatureResponse> = {
   'tok.badsig': { valid: false, reason: 'SIGNATURE_INVALID', detail: 'the signature does not match' },
   'tok.badname': { valid: true, kid: 'kid_1', alg: 'HS256', data: { plan: 'gold', 'has/slash': 1, 'semi;colon': true, 'first name': 'ok' } },
   'tok.metadata': { valid: true, kid: 'kid_1', alg: 'HS256', data: { providedEmail: 'mallory@example.com' } },
+  // Identity still answered valid: the key was revoked just after its check.
+  'tok.revoked': { valid: true, kid: 'kid_revoked', alg: 'HS256', data: { level: 'gold' } },
 };
 const signatureCalls: { apiKey: string; token: string; alg?: SigningAlg }[] = [];
 const signatures: SignatureVerifier = {
@@ -280,5 +283,16 @@ describe('visitor variables over HTTP (runService, PGlite, in-process bus)', () 
         ['query', 'room'],
       ]),
     );
+  });
+
+  it('stores a signed submit whose key was revoked just after identity checked it as unverified (the revocation already known here)', async () => {
+    const revocation: SigningKeyChangedV1 = { eventId: randomUUID(), type: 'SigningKeyChanged', version: 1, occurredAt: new Date().toISOString(), orgId: orgA, data: { kid: 'kid_revoked', alg: 'HS256', change: 'revoked' } };
+    await bus.publish([integrationMessage(TOPICS.identity, 'kid_revoked', revocation)]);
+    await eventually(async () => ((await sql.query('SELECT 1 FROM variables_revoked_keys WHERE org_id = $1 AND kid = $2', [orgA, 'kid_revoked'])).rows.length > 0 ? true : undefined), 'the revocation recorded');
+    const visitorId = freshVisitor();
+    const answer = await submit(visitorId, { token: 'tok.revoked', signing: 'HS256', replaceExisting: false });
+    expect(answer.status).toBe(200);
+    expect(summary(answer)).toEqual({ level: ['gold', 'signed', false, 2] });
+    expect((await store.readStream(visitorVariablesStream(orgA, visitorId))).map((e) => e.type)).toEqual(['VisitorVariablesSubmitted', 'VisitorVariablesUnverified']);
   });
 });

@@ -6,7 +6,8 @@ import type { VisitorSubmitSource } from '@svp/variables-domain';
 import { decisionError, withConflictAnswer } from '../errors.js';
 import type { VariableSettingsReader } from '../settings.js';
 import { runVisitorCommand } from '../stores.js';
-import { SETTINGS, SIGNATURE_VERIFIER, STREAM_WRITER } from '../tokens.js';
+import { type RevokedKeys, unverifyIfRevoked } from '../revoked-keys.js';
+import { REVOKED_KEYS, SETTINGS, SIGNATURE_VERIFIER, STREAM_WRITER } from '../tokens.js';
 
 export class SubmitVisitorVariables {
   constructor(
@@ -83,6 +84,7 @@ export class SubmitVisitorVariablesHandler implements ICommandHandler<SubmitVisi
     @Inject(STREAM_WRITER) private readonly writer: StreamWriter,
     @Inject(SETTINGS) private readonly settings: VariableSettingsReader,
     @Inject(SIGNATURE_VERIFIER) private readonly signatures: SignatureVerifier,
+    @Inject(REVOKED_KEYS) private readonly revokedKeys: RevokedKeys,
   ) {}
 
   async execute(command: SubmitVisitorVariables): Promise<SubmitVisitorVariablesResult> {
@@ -127,6 +129,15 @@ export class SubmitVisitorVariablesHandler implements ICommandHandler<SubmitVisi
       ),
     );
     if (!result.ok) throw decisionError(result.error);
-    return { position: result.position };
+    // The key may have been revoked between identity's check and this append: then un-verified at once
+    // (and the answer waits for that too).
+    const unverified =
+      kid && result.events.length > 0
+        ? await unverifyIfRevoked(
+            { writer: this.writer, revokedKeys: this.revokedKeys },
+            { orgId: command.orgId, visitorId: command.visitorId, kid, limits, now: new Date().toISOString() },
+          )
+        : undefined;
+    return { position: unverified ?? result.position };
   }
 }
