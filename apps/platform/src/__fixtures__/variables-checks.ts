@@ -472,6 +472,15 @@ export async function checkDiscardAndErasure(urls: Urls, rootToken: string, prob
     return answer.body.authenticated === false ? answer.body : undefined;
   }, "identity's record of the erased visitor's session erased");
   expect(forgotten).toEqual({ sessionId: s3.sessionId, authenticated: false, externalId: null, externalIdScope: null, name: null, email: null, kid: null, verifiedAt: null, lastFailure: null, attempts: [] });
+  // And the sessions service its sessions (their SessionStarted held the initial values): gone, 404.
+  for (const { sessionId } of [s2, s3]) {
+    await eventually(async () => ((await call(`${urls.sessions}/v1/sessions/${sessionId}`, { key: orgB.apiKey })).status === 404 ? true : undefined), `session ${sessionId} erased by the sessions service`);
+    // Its stream too: a lifecycle event finds no session (HOLD is refused either way, so the probe changes nothing).
+    await eventually(
+      async () => ((await call(`${urls.sessions}/v1/sessions/${sessionId}/events`, { method: 'POST', key: orgB.apiKey, body: { type: 'HOLD' } })).status === 404 ? true : undefined),
+      `the stream of session ${sessionId} deleted`,
+    );
+  }
   // What is written afterwards is a new visitor's.
   const fresh = await b.submit(visitorId, { data: { plan: 'new' }, signing: 'plain', replaceExisting: false });
   expect(summary(fresh.body.variables)).toEqual({ plan: ['new', 'visitor', 'api', false, 1] });

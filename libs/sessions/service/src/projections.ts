@@ -16,6 +16,7 @@ import {
   snapshotOf,
 } from '@svp/sessions-domain';
 import type { TimerStore } from '@svp/service-kit';
+import { SESSIONS_ERASED, erasedSessions } from './erasure.js';
 
 /** One session as reads show it (GET /v1/sessions/{id} and the list), without the derived reply status. */
 export interface SessionDoc {
@@ -94,7 +95,8 @@ const asSessionEvent = (e: SessionProjected) => ({ type: e.type, data: e.data })
 export const sessionsProjection = defineProjection<SessionProjected>({
   name: 'sessions',
   version: 1,
-  canHandle: [...SESSION_EVENT_TYPES],
+  // SessionsErased: a visitor's erasure drops their sessions (their streams are deleted next).
+  canHandle: [...SESSION_EVENT_TYPES, SESSIONS_ERASED as SessionEvent['type']],
   async setup(tx, table) {
     const t = quoteIdent(table);
     await tx.exec(`
@@ -113,6 +115,11 @@ export const sessionsProjection = defineProjection<SessionProjected>({
   async apply(tx, table, events) {
     const t = quoteIdent(table);
     for (const event of events) {
+      const erased = erasedSessions(event);
+      if (erased) {
+        await tx.query(`DELETE FROM ${t} WHERE org_id = $1 AND session_id IN (SELECT jsonb_array_elements_text($2::jsonb))`, [erased.orgId, JSON.stringify(erased.sessionIds)]);
+        continue;
+      }
       const { orgId, sessionId } = event.data as { orgId: string; sessionId: string };
       const { rows } = await tx.query<{ doc: SessionDoc }>(`SELECT doc FROM ${t} WHERE org_id = $1 AND session_id = $2`, [orgId, sessionId]);
       const doc = evolveSessionDoc(rows[0]?.doc ?? null, asSessionEvent(event));
@@ -215,7 +222,7 @@ export function sessionTimersProjection(timers: TimerStore) {
   return defineProjection<SessionProjected | SettingsProjected>({
     name: 'session_timers',
     version: 1,
-    canHandle: [...SESSION_EVENT_TYPES, 'SessionTimeoutsSet'],
+    canHandle: [...SESSION_EVENT_TYPES, 'SessionTimeoutsSet', SESSIONS_ERASED as SessionEvent['type']],
     async setup(tx, table) {
       await tx.exec(`
         CREATE TABLE IF NOT EXISTS ${quoteIdent(table)} (
@@ -234,6 +241,12 @@ export function sessionTimersProjection(timers: TimerStore) {
         return rows[0] ? { inactivityTimeoutSeconds: rows[0].i, expiredEndAfterSeconds: rows[0].e } : DEFAULT_SESSION_TIMEOUTS;
       };
       for (const event of events) {
+        const erased = erasedSessions(event);
+        if (erased) {
+          // The erased sessions' timers go with them (a firing in flight finds the session gone: 404, dropped).
+          for (const sessionId of erased.sessionIds) await timers.cancel(tx, sessionTimerKey(erased.orgId, sessionId));
+          continue;
+        }
         if (event.type === 'SessionTimeoutsSet') {
           const d = event.data as SessionSettingsEvent['data'];
           await tx.query(

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { RecordedEvent } from '@svp/event-store';
 import { PGliteSqlClient } from '@svp/postgres';
+import { sessionDeletionsProjection } from './erasure.js';
 import { sessionTimerKey, sessionTimersProjection } from './projections.js';
 import { TimerStore } from '@svp/service-kit';
 
@@ -55,5 +56,16 @@ describe('session timers projection', () => {
     expect((await timers.get(sessionTimerKey('org_1', 's1')))?.dueAt).toEqual(new Date('2026-11-21T10:03:00.000Z'));
     await apply([event('SessionEnded', 13n, '2026-11-21T10:04:00.000Z', { ...snapshot(4), sessionStatus: 'ENDED', reason: 'closed' })]);
     expect(await timers.get(sessionTimerKey('org_1', 's1'))).toBeUndefined();
+  });
+
+  it("given a visitor's erasure naming the session, then its timer is cancelled (and the erasure schedules the stream's deletion)", async () => {
+    await apply([event('SessionRouted', 20n, '2026-11-21T11:00:00.000Z', snapshot(5))]);
+    expect(await timers.get(sessionTimerKey('org_1', 's1'))).toBeDefined();
+    const erased = { ...event('SessionsErased', 21n, '2026-11-21T11:01:00.000Z'), streamName: 'sessionserasure-org_1.era_1' };
+    erased.data = { orgId: 'org_1', erasureId: 'era_1', visitorId: 'v1', sessionIds: ['s1'], at: '2026-11-21T11:01:00.000Z' };
+    await apply([erased]);
+    expect(await timers.get(sessionTimerKey('org_1', 's1'))).toBeUndefined();
+    await sql.transaction((tx) => sessionDeletionsProjection(timers).apply(tx, 'unused', [erased] as never));
+    expect(await timers.get('delete:session-org_1.s1')).toMatchObject({ kind: 'delete-stream', dueAt: new Date('2026-11-21T11:01:00.000Z'), payload: { orgId: 'org_1', stream: 'session-org_1.s1', erasureId: 'era_1', seq: '21' } });
   });
 });

@@ -219,7 +219,13 @@ export class SessionsCore {
       timer.kind === 'expire'
         ? { type: 'Expire', data: { ...ref, activity: timer.activity ?? -1 } }
         : { type: 'EndExpired', data: { ...ref, expiredAt: timer.expiredAt ?? '' } };
-    await runCommand(this.deps.store, sessionStream(timer.orgId, timer.sessionId), sessionDecider, command, { orgId: timer.orgId, cause: `timer:${timer.kind}` });
+    try {
+      await runCommand(this.deps.store, sessionStream(timer.orgId, timer.sessionId), sessionDecider, command, { orgId: timer.orgId, cause: `timer:${timer.kind}` });
+    } catch (error) {
+      // The session is gone (erased with its visitor): nothing to expire.
+      if (error instanceof AppError && error.code === 'NOT_FOUND') return;
+      throw error;
+    }
   }
 
   // ── channels ───────────────────────────────────────────────────────────────────────────────

@@ -1,4 +1,16 @@
-import { type ServiceDefinition, SecretBox, TimerStore, TimerWorker, documentReader, outboxWorker, projectionWorker } from '@svp/service-kit';
+import {
+  DELETE_STREAM_TIMER,
+  type ServiceDefinition,
+  SecretBox,
+  type StreamDeletionPayload,
+  TimerStore,
+  TimerWorker,
+  deleteStreamWhenPassed,
+  documentReader,
+  outboxWorker,
+  projectionWorker,
+} from '@svp/service-kit';
+import { sessionDeletionsProjection, sessionsErasureConsumer } from './erasure.js';
 import { toIntegrationMessages } from './integration-events.js';
 import {
   channelUsageProjection,
@@ -43,7 +55,9 @@ export function sessionsService(options: SessionsServiceOptions = {}): ServiceDe
         sessionTimersProjection(timers),
         webhooksProjection,
         webhookFanoutProjection(deliveries),
+        sessionDeletionsProjection(timers),
       ]);
+      const outbox = outboxWorker(infra, 'sessions', toIntegrationMessages);
       const core = new SessionsCore({
         store,
         sql,
@@ -86,7 +100,15 @@ export function sessionsService(options: SessionsServiceOptions = {}): ServiceDe
       const timerWorker = new TimerWorker({
         store: timers,
         logger,
-        fire: (timer) => core.fireTimer(timer.payload as Parameters<SessionsCore['fireTimer']>[0]),
+        fire: async (timer) => {
+          // An erased session's stream, once the read models and the outbox passed it.
+          if (timer.kind === DELETE_STREAM_TIMER) {
+            const deleted = await deleteStreamWhenPassed({ store, runner: projection.runner, outboxCheckpoint: () => outbox.checkpoint() }, timer.payload as StreamDeletionPayload);
+            if (deleted.length > 0) logger.info({ stream: (timer.payload as StreamDeletionPayload).stream }, 'erased session deleted');
+            return;
+          }
+          await core.fireTimer(timer.payload as Parameters<SessionsCore['fireTimer']>[0]);
+        },
       });
       const activity = new VariableActivityStore(sql);
       return {
@@ -100,8 +122,9 @@ export function sessionsService(options: SessionsServiceOptions = {}): ServiceDe
           projection,
           timerWorker,
           dispatcher,
-          outboxWorker(infra, 'sessions', toIntegrationMessages),
+          outbox,
           variableActivityConsumer({ bus: infra.bus, sql, store: activity, logger }),
+          sessionsErasureConsumer({ bus: infra.bus, sql, store, logger, forgetActivity: (tx, orgId, sessionIds) => activity.forget(tx, orgId, sessionIds) }),
         ],
       };
     },

@@ -61,6 +61,12 @@ export class VariableActivityStore {
     );
   }
 
+  /** Forgets the activity of erased sessions. */
+  async forget(tx: SqlExecutor, orgId: string, sessionIds: readonly string[]): Promise<void> {
+    if (sessionIds.length === 0) return;
+    await tx.query('DELETE FROM session_variable_activity WHERE org_id = $1 AND session_id IN (SELECT jsonb_array_elements_text($2::jsonb))', [orgId, JSON.stringify(sessionIds)]);
+  }
+
   async get(orgId: string, sessionId: string): Promise<VariableActivity | undefined> {
     const { rows } = await this.sql.query<{
       org_id: string;
