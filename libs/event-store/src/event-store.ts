@@ -87,6 +87,12 @@ export interface EventStore {
    * nothing deleted): a caller that read the stream deletes nothing appended since.
    */
   deleteStream(streamName: string, options?: { expectedRevision?: bigint }): Promise<void>;
+  /**
+   * Removes the stream's events before `beforeRevision`, keeping the rest: what a stream held goes
+   * while its last event (a tombstone appended at the revision that was read) stays in its place.
+   * Reads then start at `beforeRevision`; the stream's revision and the next appends go on from it.
+   */
+  truncateStream(streamName: string, beforeRevision: bigint): Promise<void>;
   /** Global position of the last event in the log (0n when empty). */
   headPosition(): Promise<bigint>;
   close(): Promise<void>;

@@ -18,6 +18,17 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
   503: 'SERVICE_UNAVAILABLE',
 };
 
+/**
+ * PostgreSQL refused text from the request: a NUL character (22P05 in jsonb, 22021 in text) or an
+ * unpaired surrogate (22P02, invalid JSON). The contracts refuse these where they know the field
+ * (StorableText); this is the backstop for every other one: bad input, never a 500.
+ */
+function isUnstorableText(exception: unknown): boolean {
+  const { code, message } = (exception ?? {}) as { code?: unknown; message?: unknown };
+  if (code === '22P05' || code === '22021') return true;
+  return code === '22P02' && typeof message === 'string' && /type json/.test(message);
+}
+
 /** Maps anything thrown to a status and the contract's error body; never leaks a stack trace. */
 export function toErrorResponse(exception: unknown): { status: number; body: ErrorBody } {
   if (exception instanceof AppError) return { status: exception.status, body: exception.toBody() };
@@ -31,6 +42,11 @@ export function toErrorResponse(exception: unknown): { status: number; body: Err
         : exception.message;
     return { status, body: { error: { code, message } } };
   }
+  if (isUnstorableText(exception))
+    return {
+      status: 400,
+      body: { error: { code: 'VALIDATION_FAILED', message: 'The request holds text that cannot be stored (a NUL character or an unpaired surrogate)', details: { reason: 'UNSTORABLE_TEXT' } } },
+    };
   // Errors raised by Fastify itself before a handler runs (bad JSON, body too large, bad media type).
   const fastifyError = exception as { statusCode?: number; code?: string; message?: string };
   if (typeof fastifyError?.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {

@@ -1,4 +1,4 @@
-import { type EventStore, type EventToAppend, type RecordedEvent, WrongExpectedRevisionError } from '@svp/event-store';
+import type { EventStore, EventToAppend, RecordedEvent } from '@svp/event-store';
 import { delay } from '@svp/messaging';
 import type { SqlExecutor } from '@svp/postgres';
 import type { ProjectionRunner } from '@svp/projections';
@@ -66,19 +66,21 @@ export async function waitUntilPassed(deps: StreamDeleterDeps, position: bigint)
 
 export interface DeleteStreamOptions {
   /**
-   * What stays in the stream's place: an event without personal data (say, that the session's
-   * variables ended), appended once the stream is deleted so that later commands find the stream
-   * closed instead of empty. Also appended when a crash left the stream deleted without it.
+   * What stays in the stream's place, holding no personal data (say, that the session's variables
+   * ended), so that later commands find the stream closed instead of empty: appended at the revision
+   * that was read (so nothing can slip in between), then every event before it is truncated.
    */
-  tombstone?: (deleted: readonly RecordedEvent[]) => EventToAppend;
+  tombstone?: { type: string; event: (deleted: readonly RecordedEvent[]) => EventToAppend };
 }
 
 /**
  * Deletes the stream once the read models and the relay have passed its last event, if it still
- * holds the event that asked for the deletion (`eventId`; without one, whatever it holds). The
- * deletion expects the revision that was read: an event appended meanwhile is never deleted unseen
- * (the call throws WrongExpectedRevisionError and the timer tries again, waiting for that event
- * too). Answers the deleted events (none when there was nothing to delete).
+ * holds the event that asked for the deletion (`eventId`; without one, whatever it holds). It acts
+ * at the revision that was read: an event appended meanwhile is never deleted unseen (the call
+ * throws WrongExpectedRevisionError and the timer tries again, waiting for that event too). With a
+ * tombstone, the stream is closed by it first and truncated after, so no write can land between the
+ * deletion and the tombstone; a crash between the two is finished by the next firing. Answers the
+ * deleted events (none when there was nothing to delete).
  */
 export async function deleteStreamWhenPassed(
   deps: StreamDeleterDeps,
@@ -86,24 +88,21 @@ export async function deleteStreamWhenPassed(
   options: DeleteStreamOptions = {},
 ): Promise<RecordedEvent[]> {
   const events = await deps.store.readStream(payload.stream);
-  if (events.length === 0 && options.tombstone) {
-    // A crash between the deletion and the tombstone: the tombstone still takes the stream's place.
-    await appendTombstone(deps.store, payload.stream, options.tombstone([]));
-    return [];
+  const last = events.at(-1);
+  if (!last) return [];
+  const { tombstone } = options;
+  if (tombstone && last.type === tombstone.type) {
+    // Closed already; what a crash left before the tombstone goes now.
+    if (events.length > 1) await deps.store.truncateStream(payload.stream, last.streamRevision);
+    return events.slice(0, -1);
   }
-  if (events.length === 0 || (payload.eventId !== undefined && !events.some((e) => e.eventId === payload.eventId))) return [];
-  const last = events.at(-1)!;
+  if (payload.eventId !== undefined && !events.some((e) => e.eventId === payload.eventId)) return [];
   await waitUntilPassed(deps, last.globalPosition);
-  await deps.store.deleteStream(payload.stream, { expectedRevision: last.streamRevision });
-  if (options.tombstone) await appendTombstone(deps.store, payload.stream, options.tombstone(events));
-  return events;
-}
-
-async function appendTombstone(store: EventStore, stream: string, tombstone: EventToAppend): Promise<void> {
-  try {
-    await store.appendToStream(stream, [tombstone], { expectedRevision: 'no_stream' });
-  } catch (error) {
-    // Written meanwhile (a late command recreated the stream): that stream is not this deletion's.
-    if (!(error instanceof WrongExpectedRevisionError)) throw error;
+  if (tombstone) {
+    const closed = await deps.store.appendToStream(payload.stream, [tombstone.event(events)], { expectedRevision: last.streamRevision });
+    await deps.store.truncateStream(payload.stream, closed.nextExpectedRevision);
+  } else {
+    await deps.store.deleteStream(payload.stream, { expectedRevision: last.streamRevision });
   }
+  return events;
 }

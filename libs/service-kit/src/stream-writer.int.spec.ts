@@ -89,6 +89,35 @@ describe.each(engines)('StreamWriter on %s', (_name, open) => {
     expect((await fixture.store.readStream(stream)).map((e) => (e.data as Event['data']).key)).toEqual(['first', 'a', 'b']);
   });
 
+  it('given an append that was stored but reported a failure (the connection dropped after the commit), then it is retried as it was: nothing is written twice', async () => {
+    const stream = `test-${randomUUID()}`;
+    const flaky = Object.create(fixture.store) as typeof fixture.store;
+    let failures = 0;
+    flaky.appendToStream = async (...args: Parameters<typeof fixture.store.appendToStream>) => {
+      const result = await fixture.store.appendToStream(...args);
+      if (failures++ === 0) throw Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' });
+      return result;
+    };
+    const writer = new StreamWriter(flaky);
+    const first = writer.run(stream, fold, setKey('first', 0));
+    const results = await Promise.all([first, writer.run(stream, fold, setKey('x', 1)), writer.run(stream, fold, setKey('y', 2))]);
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect((await fixture.store.readStream(stream)).map((e) => (e.data as Event['data']).key)).toEqual(['first', 'x', 'y']);
+  });
+
+  it('given an append whose outcome stays unknown (the retry fails the same way), then the batch fails as a whole, never written twice', async () => {
+    const stream = `test-${randomUUID()}`;
+    const down = Object.create(fixture.store) as typeof fixture.store;
+    down.appendToStream = async () => {
+      throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    };
+    const writer = new StreamWriter(down);
+    const first = writer.run(stream, fold, setKey('first', 0));
+    const outcomes = await Promise.allSettled([first, writer.run(stream, fold, setKey('x', 1)), writer.run(stream, fold, setKey('y', 2))]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(await fixture.store.readStream(stream)).toEqual([]);
+  });
+
   it('given two writers (two processes) on one stream, when both write concurrently, then conflicts are retried and nothing acknowledged is lost', async () => {
     const stream = `test-${randomUUID()}`;
     const [one, two] = [new StreamWriter(fixture.store), new StreamWriter(fixture.store)];

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type EventStore, type RecordedEvent, WrongExpectedRevisionError } from '@svp/event-store';
-import { delay } from '@svp/messaging';
+import { delay, isTransientError } from '@svp/messaging';
 
 /** How a stream folds into the state its decider reads. */
 export interface StreamFold<S, E> {
@@ -132,7 +132,10 @@ export class StreamWriter {
     try {
       outcomes = await this.writeBatch(stream, fold, batch);
     } catch (error) {
-      if (batch.length === 1 || error instanceof WrongExpectedRevisionError) {
+      // One at a time only after an error that says the append cannot have been stored (the data
+      // was refused): a conflict, or a failure whose outcome is unknown (a connection lost even on
+      // the identical retry), fails the batch as it is, never writing a command twice.
+      if (batch.length === 1 || error instanceof WrongExpectedRevisionError || isTransientError(error)) {
         for (const job of batch) job.reject(error);
         return;
       }
@@ -144,6 +147,22 @@ export class StreamWriter {
       if ('thrown' in outcome) job.reject(outcome.thrown);
       else job.resolve(outcome.result);
     });
+  }
+
+  /**
+   * An append that failed for another reason than a conflict may still have been stored (the
+   * connection dropped after the commit): it is retried once as it is, same event ids and expected
+   * revision, which the store takes as the same append (idempotent by event id), so nothing is
+   * written twice whichever way the first one went.
+   */
+  private async append(stream: string, events: Parameters<EventStore['appendToStream']>[1], expected: bigint | 'no_stream') {
+    try {
+      return await this.store.appendToStream(stream, events, { expectedRevision: expected });
+    } catch (error) {
+      if (error instanceof WrongExpectedRevisionError) throw error;
+      await delay(20);
+      return this.store.appendToStream(stream, events, { expectedRevision: expected });
+    }
   }
 
   private async writeBatch(
@@ -191,7 +210,7 @@ export class StreamWriter {
       let position = head;
       if (toAppend.length > 0) {
         try {
-          position = (await this.store.appendToStream(stream, toAppend, { expectedRevision: last ? last.streamRevision : 'no_stream' })).lastGlobalPosition;
+          position = (await this.append(stream, toAppend, last ? last.streamRevision : 'no_stream')).lastGlobalPosition;
         } catch (error) {
           if (!(error instanceof WrongExpectedRevisionError) || attempt >= this.maxConflictRetries) throw error;
           await delay(this.conflictBackoff(attempt));

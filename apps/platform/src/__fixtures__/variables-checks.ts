@@ -260,6 +260,16 @@ export async function checkLimits(urls: Urls, rootToken: string): Promise<void> 
   await refused([{ name: 'half', value: '\ud800' }], 'VALIDATION_FAILED');
   const nulRoom = await c.submit(`v-${randomUUID()}`, { data: { a: 1 }, signing: 'plain', replaceExisting: false, rooms: [{ name: 'x\u0000' }] });
   expect([nulRoom.status, nulRoom.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
+  // The same anywhere else free text is stored (an org's, an API key's, a channel's name): 400, not 500.
+  for (const [url, key, body] of [
+    [`${urls.identity}/v1/orgs`, rootToken, { name: 'Org\u0000' }],
+    [`${urls.identity}/v1/orgs`, rootToken, { name: 'Org\ud800' }],
+    [`${urls.identity}/v1/api-keys`, org.apiKey, { name: 'key\u0000', scopes: ['variables:read'] }],
+    [`${urls.sessions}/v1/channels`, org.apiKey, { channelId: `ch-${randomUUID().slice(0, 8)}`, name: 'web\u0000' }],
+  ] as const) {
+    const answer = await call(url, { method: 'POST', key, body });
+    expect({ url, status: answer.status, code: answer.body.error?.code }).toEqual({ url, status: 400, code: 'VALIDATION_FAILED' });
+  }
   // Nothing of a refused request was stored.
   expect(scope((await c.read(sessionId)).body.variables, 'session')).toEqual([]);
   expect((await c.put(sessionId, [{ name: 'x'.repeat(128), value: 'y'.repeat(4096) }, ...many(249)])).status).toBe(200);

@@ -600,6 +600,14 @@ export class KurrentDbEventStore implements EventStore {
     }
   }
 
+  /**
+   * The stream's metadata gets "truncate before: <revision>": reads start there at once. As with a
+   * delete, the truncated events stay in `$all` until a scavenge removes them (see deleteStream).
+   */
+  async truncateStream(streamName: string, beforeRevision: bigint): Promise<void> {
+    await this.client.setStreamMetadata(streamName, { truncateBefore: Number(beforeRevision) });
+  }
+
   /** The position of the newest non-system event in `$all` (0n when there is none). */
   async headPosition(): Promise<bigint> {
     let before: bigint | undefined;

@@ -293,6 +293,14 @@ export class PostgresEventStore implements EventStore {
     });
   }
 
+  async truncateStream(streamName: string, beforeRevision: bigint): Promise<void> {
+    await this.sql.transaction(async (tx) => {
+      // Waits for an append in flight on this stream; the stream row (its revision) stays.
+      await tx.query('SELECT revision FROM es_streams WHERE stream_name = $1 FOR UPDATE', [streamName]);
+      await tx.query('DELETE FROM es_events WHERE stream_name = $1 AND stream_revision < $2::bigint', [streamName, beforeRevision.toString()]);
+    });
+  }
+
   /**
    * One loop for catch-up and live: read a page after the last delivered position, deliver it, and
    * when a page comes back short (the head is reached) sleep until a notification or the poll timer.

@@ -465,6 +465,21 @@ export function describeEventStoreContract(
       await expect(store().deleteStream(freshStream(), { expectedRevision: 0n })).rejects.toBeInstanceOf(WrongExpectedRevisionError);
     });
 
+    scenario('truncateStream: given a stream, when truncated before its last revision, then only the last event is read and appends go on after it', async () => {
+      const stream = freshStream();
+      const events = makeEvents(3);
+      await store().appendToStream(stream, events, { expectedRevision: 'no_stream' });
+      await store().truncateStream(stream, 2n);
+      const kept = await store().readStream(stream);
+      expect(ids(kept)).toEqual([events[2]!.eventId]);
+      expect(kept[0]!.streamRevision).toBe(2n);
+      expect(await store().streamRevision(stream)).toBe(2n);
+      expect(ids(await store().readStream(stream, { direction: 'backwards' }))).toEqual([events[2]!.eventId]);
+      const next = makeEvents(1, 'next');
+      expect((await store().appendToStream(stream, next, { expectedRevision: 2n })).nextExpectedRevision).toBe(3n);
+      expect(ids(await store().readStream(stream))).toEqual([events[2]!.eventId, next[0]!.eventId]);
+    });
+
     scenario('given a batch of 10,000 events, when appended in one call, then all are readable in order at revisions 0..9999', async () => {
       const stream = freshStream('bulk');
       const events = makeEvents(10_000, 'bulk');

@@ -204,8 +204,11 @@ export function decideVisitorVariables(
     }
     case 'LinkSession': {
       const { orgId, visitorId, sessionId, now } = command.data;
-      // Linked already (a redelivery), or the visitor is being erased.
-      if (state.status === 'erased' || (state.status === 'known' && state.sessions.includes(sessionId))) return ok([]);
+      // The visitor is being erased: the session belongs to whoever the visitor is once that is done
+      // (the caller retries); linked already (a redelivery): nothing.
+      if (state.status === 'erased')
+        return fail({ code: 'CONFLICT', message: `Visitor ${visitorId} is being erased; link the session once that is done`, details: { visitorId, status: 'erased' } });
+      if (state.status === 'known' && state.sessions.includes(sessionId)) return ok([]);
       return ok([{ type: 'VisitorSessionLinked', data: { orgId, visitorId, sessionId, at: now } }]);
     }
     default:

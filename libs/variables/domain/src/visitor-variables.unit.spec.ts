@@ -452,8 +452,11 @@ describe('visitor variables decider', () => {
       expect(submitted).toMatchObject({ status: 'known', sessions: ['s1'], variables: { plan: { value: 'pro' } } });
     });
 
-    it('given an erased visitor, when a session is linked, then nothing is decided', () => {
-      expect(decide(link('s9'), given(linked('s1'), { type: 'VisitorVariablesErased', data: { ...base, erasureId: 'era_1', at: now } }))).toEqual({ ok: true, events: [] });
+    it('given a visitor being erased, when a session is linked, then CONFLICT (the caller links it once the erasure is done)', () => {
+      expect(decide(link('s9'), given(linked('s1'), { type: 'VisitorVariablesErased', data: { ...base, erasureId: 'era_1', at: now } }))).toMatchObject({
+        ok: false,
+        error: { code: 'CONFLICT', details: { status: 'erased' } },
+      });
     });
   });
 });

@@ -200,6 +200,32 @@ describe.each(engines)('variables stream deletions (%s)', (_engine, open) => {
     expect((await store.readStream(stream)).map((e) => e.type)).toEqual(['SessionVariablesDeleted']);
   });
 
+  it('given a deletion with a tombstone, then the session is closed before anything is removed: a late write in between is refused, a crash before the truncation is finished by the next firing', async () => {
+    const sessionId = `s-${randomUUID()}`;
+    await start(sessionId, `v-${randomUUID()}`);
+    await discard(sessionId);
+    const stream = sessionVariablesStream(orgId, sessionId);
+    const [discardEvent] = (await store.readStream(stream)).filter((e) => e.type === 'SessionVariablesDiscarded');
+    const timer = { key: `delete:${stream}`, kind: DELETE_STREAM_TIMER, dueAt: clock, payload: { orgId, stream, eventId: discardEvent!.eventId, seq: '0' }, attempts: 1, lastError: null, leasedUntil: clock, claim: 'x' };
+    // The truncation fails once (a crash right after the tombstone); a late write comes in between.
+    const truncate = store.truncateStream.bind(store);
+    let lateWrite: Awaited<ReturnType<typeof runSessionCommand>> | undefined;
+    store.truncateStream = async () => {
+      lateWrite = await runSessionCommand(writer, { type: 'SetSessionVariables', data: { orgId, sessionId, values: [{ name: 'email', value: 'late@example.com' }], source: 'api', now: clock.toISOString() } }, DEFAULT_LIMITS);
+      throw new Error('crashed before the truncation');
+    };
+    try {
+      await expect(handler()(timer)).rejects.toThrow('crashed before the truncation');
+    } finally {
+      store.truncateStream = truncate;
+    }
+    expect(lateWrite).toMatchObject({ ok: false, error: { code: 'CONFLICT', details: { status: 'closed' } } });
+    expect((await store.readStream(stream)).at(-1)?.type).toBe('SessionVariablesDeleted');
+    // The next firing finds the tombstone last and removes what is before it.
+    await handler()(timer);
+    expect((await store.readStream(stream)).map((e) => e.type)).toEqual(['SessionVariablesDeleted']);
+  });
+
   it('given a crash after the erasure was executed but before its completion was recorded, when its timer fires again, then it is completed', async () => {
     const visitorId = `v-${randomUUID()}`;
     const erasureId = `era_${randomUUID().slice(0, 8)}`;

@@ -128,17 +128,20 @@ export function variablesTimerHandler(deps: VariablesTimersDeps): (timer: Claime
       payload,
       session
         ? {
-            tombstone: (events) => ({
-              eventId: randomUUID(),
+            tombstone: {
               type: 'SessionVariablesDeleted',
-              data: {
-                orgId: session.orgId,
-                sessionId: session.sessionId,
-                reason: events.some((e) => e.type === 'SessionVariablesErased') || payload.erasureId ? 'erased' : 'ended',
-                at: now(),
-              } satisfies Extract<SessionVariablesEvent, { type: 'SessionVariablesDeleted' }>['data'],
-              metadata: { orgId: session.orgId },
-            }),
+              event: (events) => ({
+                eventId: randomUUID(),
+                type: 'SessionVariablesDeleted',
+                data: {
+                  orgId: session.orgId,
+                  sessionId: session.sessionId,
+                  reason: events.some((e) => e.type === 'SessionVariablesErased') || payload.erasureId ? 'erased' : 'ended',
+                  at: now(),
+                } satisfies Extract<SessionVariablesEvent, { type: 'SessionVariablesDeleted' }>['data'],
+                metadata: { orgId: session.orgId },
+              }),
+            },
           }
         : {},
     );

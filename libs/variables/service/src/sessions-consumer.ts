@@ -1,5 +1,5 @@
 import { OpaqueId, SessionBlockedV1, SessionEndedV1, SessionStartedV1, TOPICS } from '@svp/contracts';
-import { type Consumer, type MessageBus, SqlInbox, consumeEnvelopes } from '@svp/messaging';
+import { type Consumer, type MessageBus, SqlInbox, consumeEnvelopes, isTransientError } from '@svp/messaging';
 import type { SqlClient } from '@svp/postgres';
 import type { StreamWriter, Worker } from '@svp/service-kit';
 import { retainUntil } from '@svp/variables-domain';
@@ -13,6 +13,14 @@ const sessionIdIsOpaque = (event: { data: { sessionId: string } }): boolean => O
 const notOpaque = { message: 'must be an opaque id (letters, digits, _ and -)', path: ['data', 'sessionId'] };
 const visitorIdIsOpaque = (event: { data: { visitorId: string } }): boolean => OpaqueId.safeParse(event.data.visitorId).success;
 const visitorNotOpaque = { message: 'must be an opaque id (letters, digits, _ and -)', path: ['data', 'visitorId'] };
+
+/** The session's visitor is being erased: the start waits (retried by the bus) until the erasure is done. */
+export class VisitorBeingErased extends Error {
+  override readonly name = 'VisitorBeingErased';
+  constructor(orgId: string, visitorId: string) {
+    super(`Visitor ${visitorId} of org ${orgId} is being erased; the session is linked once that is done`);
+  }
+}
 
 export interface SessionsConsumerDeps {
   bus: MessageBus;
@@ -48,6 +56,8 @@ export function sessionsConsumer(deps: SessionsConsumerDeps): Worker {
           SessionBlocked: SessionBlockedV1.refine(sessionIdIsOpaque, notOpaque),
         },
         unknownType: 'skip',
+        // Waiting for an erasure to finish is retried like an outage, never dead-lettered.
+        isTransient: (error) => error instanceof VisitorBeingErased || isTransientError(error),
         handler: async (event) => {
           if (await inbox.has(SESSIONS_CONSUMER, event.eventId)) return;
           const context = { causationId: event.eventId, ...(event.correlationId ? { correlationId: event.correlationId } : {}) };
@@ -56,6 +66,12 @@ export function sessionsConsumer(deps: SessionsConsumerDeps): Worker {
           const settings = await deps.settings.get(orgId);
           if (event.type === 'SessionStarted') {
             const { visitorId, channelId, brandId, sessionVariableValues, startedAt } = event.data;
+            // The visitor's stream links the session first: it outlives the session's own (deleted
+            // when it ends), so an erasure of the visitor finds every session they had, and one that
+            // reads the visitor after this point erases this session too.
+            const link = await runVisitorCommand(deps.writer, { type: 'LinkSession', data: { orgId, visitorId, sessionId, now: startedAt } }, settings.limits, context);
+            // The visitor is being erased: the session is theirs once the erasure is done (retried).
+            if (!link.ok) throw new VisitorBeingErased(orgId, visitorId);
             const result = await runSessionCommand(
               deps.writer,
               { type: 'StartSessionVariables', data: { orgId, sessionId, visitorId, channelId, ...(brandId ? { brandId } : {}), values: sessionVariableValues, now: startedAt } },
@@ -66,10 +82,6 @@ export function sessionsConsumer(deps: SessionsConsumerDeps): Worker {
             // forever (the session is still linked to its visitor).
             if (result.ok && result.refused)
               deps.logger.warn({ orgId, sessionId, eventId: event.eventId, error: result.refused }, 'initial session variables refused');
-            // The visitor's stream keeps the link too: it outlives the session's (deleted when it
-            // ends), so an erasure of the visitor finds every session they had. Another stream: a
-            // crash in between redelivers the event, and each append finds its cause and decides nothing.
-            await runVisitorCommand(deps.writer, { type: 'LinkSession', data: { orgId, visitorId, sessionId, now: startedAt } }, settings.limits, context);
           } else {
             const reason = event.type === 'SessionEnded' ? event.data.reason : 'blocked';
             const endedAt = event.type === 'SessionEnded' ? event.data.endedAt : event.data.blockedAt;

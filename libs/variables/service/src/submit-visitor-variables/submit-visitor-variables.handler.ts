@@ -129,10 +129,10 @@ export class SubmitVisitorVariablesHandler implements ICommandHandler<SubmitVisi
       ),
     );
     if (!result.ok) throw decisionError(result.error);
-    // The key may have been revoked between identity's check and this append: then un-verified at once
-    // (and the answer waits for that too).
+    // The key may have been revoked between identity's check and this append (or before a retry of a
+    // submit whose first attempt was stored): then un-verified at once (and the answer waits for that too).
     const unverified =
-      kid && result.events.length > 0
+      kid
         ? await unverifyIfRevoked(
             { writer: this.writer, revokedKeys: this.revokedKeys },
             { orgId: command.orgId, visitorId: command.visitorId, kid, limits, now: new Date().toISOString() },
