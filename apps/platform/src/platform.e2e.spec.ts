@@ -87,7 +87,12 @@ describe('embedded mode (npm start): one process, PGlite, in-process bus', () =>
     const url = `${variables}/v1/sessions/rebuild-check/variables`;
     expect((await call(url, { method: 'PUT', key, body: { sessionVariableValues: [{ name: 'a', value: 1 }, { name: 'b', value: 'two' }] } })).status).toBe(200);
     expect((await call(`${variables}/admin/v1/projections`, { key })).status).toBe(403);
-    const before = await call(`${variables}/admin/v1/projections`, { key: platform.rootToken });
+    // Other work of the platform writes to the shared log at any time (timers, deletions): the lag
+    // reaches 0 once the projection has caught up with it.
+    const before = await eventually(async () => {
+      const answer = await call(`${variables}/admin/v1/projections`, { key: platform.rootToken });
+      return answer.body.projections.find((p: { name: string; lag: string }) => p.name === 'session_variables' && p.lag === '0') ? answer : undefined;
+    }, 'session_variables caught up');
     expect(before.body.projections).toEqual(
       expect.arrayContaining([expect.objectContaining({ name: 'session_variables', state: 'live', lag: '0', table: 'rm_session_variables_v3' })]),
     );
@@ -119,8 +124,8 @@ describe('embedded mode (npm start): one process, PGlite, in-process bus', () =>
     const after = await eventually(async () => {
       const answer = await call(`${variables}/admin/v1/projections`, { key: platform.rootToken });
       const status = answer.body.projections.find((p: { name: string }) => p.name === 'session_variables');
-      return status.table === 'rm_session_variables_v3_b1' && !status.rebuild && status.state === 'live' ? status : undefined;
-    }, 'the rebuilt table to be switched in');
+      return status.table === 'rm_session_variables_v3_b1' && !status.rebuild && status.state === 'live' && status.lag === '0' ? status : undefined;
+    }, 'the rebuilt table to be switched in, caught up');
     expect(after.lag).toBe('0');
     const read = await call(url, { key });
     expect(sessionScope(read.body.variables).map((v: { name: string; value: unknown }) => [v.name, v.value])).toEqual([['a', 1], ['b', 'two']]);
