@@ -25,3 +25,4 @@ export * from './ids.js';
 export * from './timers/index.js';
 export * from './stream-writer.js';
 export * from './stream-deletion.js';
+export * from './consumer-worker.js';

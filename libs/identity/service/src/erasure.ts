@@ -1,6 +1,6 @@
 import { OpaqueId, TOPICS, VisitorErasedV1 } from '@svp/contracts';
 import type { EventStore } from '@svp/event-store';
-import { type Consumer, type MessageBus, SqlInbox, consumeEnvelopes } from '@svp/messaging';
+import type { MessageBus } from '@svp/messaging';
 import type { SqlClient } from '@svp/postgres';
 import { type ProjectedEvent, type ProjectionRunner, defineProjection } from '@svp/projections';
 import {
@@ -9,6 +9,7 @@ import {
   type StreamDeletionPayload,
   type TimerStore,
   type Worker,
+  consumerWorker,
   deleteStreamWhenPassed,
   runCommand,
   scheduleStreamDeletion,
@@ -63,47 +64,33 @@ export function identityTimerHandler(deps: { store: EventStore; runner: Projecti
   };
 }
 
-/** Consumes VisitorErased: erases the identity records of the erased visitor's sessions, once per event id. */
+/** Consumes VisitorErased: erases the identity records of the visitor's sessions, once per event id. */
 export function visitorErasedConsumer(deps: { bus: MessageBus; sql: SqlClient; store: EventStore; logger: Logger }): Worker {
-  let consumer: Consumer | undefined;
-  return {
+  return consumerWorker({
     name: VARIABLES_CONSUMER,
-    async start() {
-      const inbox = await SqlInbox.create(deps.sql);
-      consumer = await consumeEnvelopes({
-        bus: deps.bus,
-        groupId: VARIABLES_CONSUMER,
-        topics: [TOPICS.variables],
-        fromBeginning: true,
-        logger: deps.logger,
-        // Each session id names a stream: one that is not an opaque id is dead-lettered with the reason.
-        schema: {
-          VisitorErased: VisitorErasedV1.refine((e) => (e.data.sessionIds ?? []).every((id) => OpaqueId.safeParse(id).success), {
-            message: 'must be opaque ids (letters, digits, _ and -)',
-            path: ['data', 'sessionIds'],
-          }),
-        },
-        unknownType: 'skip',
-        handler: async (event) => {
-          if (await inbox.has(VARIABLES_CONSUMER, event.eventId)) return;
-          const erasureId = event.data.erasureId ?? event.eventId;
-          for (const sessionId of event.data.sessionIds ?? []) {
-            // The decider erases a record once: a redelivery (or a record never written) decides nothing.
-            await runCommand(
-              deps.store,
-              sessionIdentityStream(event.orgId, sessionId),
-              identityDecider,
-              { type: 'EraseSessionIdentity', data: { orgId: event.orgId, sessionId, erasureId, now: event.occurredAt } },
-              { orgId: event.orgId, causationId: event.eventId, ...(event.correlationId ? { correlationId: event.correlationId } : {}) },
-            );
-          }
-          await inbox.handleOnce(VARIABLES_CONSUMER, event.eventId, async () => undefined);
-        },
-      });
-      await consumer.ready;
+    bus: deps.bus,
+    sql: deps.sql,
+    logger: deps.logger,
+    topics: [TOPICS.variables],
+    // Each session id names a stream: one that is not an opaque id is dead-lettered with the reason.
+    schema: {
+      VisitorErased: VisitorErasedV1.refine((e) => (e.data.sessionIds ?? []).every((id) => OpaqueId.safeParse(id).success), {
+        message: 'must be opaque ids (letters, digits, _ and -)',
+        path: ['data', 'sessionIds'],
+      }),
     },
-    async stop() {
-      await consumer?.stop();
+    handle: async (event) => {
+      const erasureId = event.data.erasureId ?? event.eventId;
+      for (const sessionId of event.data.sessionIds ?? []) {
+        // The decider erases a record once: a redelivery (or a record never written) decides nothing.
+        await runCommand(
+          deps.store,
+          sessionIdentityStream(event.orgId, sessionId),
+          identityDecider,
+          { type: 'EraseSessionIdentity', data: { orgId: event.orgId, sessionId, erasureId, now: event.occurredAt } },
+          { orgId: event.orgId, causationId: event.eventId, ...(event.correlationId ? { correlationId: event.correlationId } : {}) },
+        );
+      }
     },
-  };
+  });
 }

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { OpaqueId, TOPICS, VisitorErasedV1 } from '@svp/contracts';
 import { type EventStore, WrongExpectedRevisionError } from '@svp/event-store';
-import { type Consumer, type MessageBus, SqlInbox, consumeEnvelopes } from '@svp/messaging';
+import type { MessageBus } from '@svp/messaging';
 import type { SqlClient, SqlExecutor } from '@svp/postgres';
 import { type ProjectedEvent, defineProjection } from '@svp/projections';
-import { DELETE_STREAM_TIMER, type TimerStore, type Worker, scheduleOnce } from '@svp/service-kit';
+import { DELETE_STREAM_TIMER, type TimerStore, type Worker, consumerWorker, scheduleOnce } from '@svp/service-kit';
 import { sessionStream } from '@svp/sessions-domain';
 import type { Logger } from 'pino';
 
@@ -66,50 +66,43 @@ export function sessionDeletionsProjection(timers: TimerStore) {
 }
 
 /** Consumes VisitorErased: records the erasure of the visitor's sessions here, once per event id. */
-export function sessionsErasureConsumer(deps: { bus: MessageBus; sql: SqlClient; store: EventStore; logger: Logger; forgetActivity: (tx: SqlExecutor, orgId: string, sessionIds: readonly string[]) => Promise<void> }): Worker {
-  let consumer: Consumer | undefined;
-  return {
+export function sessionsErasureConsumer(deps: {
+  bus: MessageBus;
+  sql: SqlClient;
+  store: EventStore;
+  logger: Logger;
+  forgetActivity: (tx: SqlExecutor, orgId: string, sessionIds: readonly string[]) => Promise<void>;
+}): Worker {
+  return consumerWorker({
     name: SESSIONS_ERASURE_CONSUMER,
-    async start() {
-      const inbox = await SqlInbox.create(deps.sql);
-      consumer = await consumeEnvelopes({
-        bus: deps.bus,
-        groupId: SESSIONS_ERASURE_CONSUMER,
-        topics: [TOPICS.variables],
-        fromBeginning: true,
-        logger: deps.logger,
-        // Each id names a stream: an event whose ids are not opaque ids is dead-lettered with the reason.
-        schema: {
-          VisitorErased: VisitorErasedV1.refine((e) => [e.data.visitorId, ...(e.data.sessionIds ?? [])].every((id) => OpaqueId.safeParse(id).success), {
-            message: 'must be opaque ids (letters, digits, _ and -)',
-            path: ['data', 'sessionIds'],
-          }),
-        },
-        unknownType: 'skip',
-        handler: async (event) => {
-          if (await inbox.has(SESSIONS_ERASURE_CONSUMER, event.eventId)) return;
-          const sessionIds = event.data.sessionIds ?? [];
-          if (sessionIds.length > 0) {
-            const erasureId = event.data.erasureId ?? event.eventId;
-            const data: SessionsErasedData = { orgId: event.orgId, erasureId, visitorId: event.data.visitorId, sessionIds, at: event.occurredAt };
-            try {
-              await deps.store.appendToStream(
-                sessionsErasureStream(event.orgId, erasureId),
-                [{ eventId: randomUUID(), type: SESSIONS_ERASED, data, metadata: { orgId: event.orgId, causationId: event.eventId, ...(event.correlationId ? { correlationId: event.correlationId } : {}) } }],
-                { expectedRevision: 'no_stream' },
-              );
-            } catch (error) {
-              // Recorded before (a redelivery after a crash between the append and the inbox record).
-              if (!(error instanceof WrongExpectedRevisionError)) throw error;
-            }
-          }
-          await inbox.handleOnce(SESSIONS_ERASURE_CONSUMER, event.eventId, (tx) => deps.forgetActivity(tx, event.orgId, sessionIds));
-        },
-      });
-      await consumer.ready;
+    bus: deps.bus,
+    sql: deps.sql,
+    logger: deps.logger,
+    topics: [TOPICS.variables],
+    // Each id names a stream: an event whose ids are not opaque ids is dead-lettered with the reason.
+    schema: {
+      VisitorErased: VisitorErasedV1.refine((e) => [e.data.visitorId, ...(e.data.sessionIds ?? [])].every((id) => OpaqueId.safeParse(id).success), {
+        message: 'must be opaque ids (letters, digits, _ and -)',
+        path: ['data', 'sessionIds'],
+      }),
     },
-    async stop() {
-      await consumer?.stop();
+    handle: async (event) => {
+      const sessionIds = event.data.sessionIds ?? [];
+      if (sessionIds.length === 0) return;
+      const erasureId = event.data.erasureId ?? event.eventId;
+      const data: SessionsErasedData = { orgId: event.orgId, erasureId, visitorId: event.data.visitorId, sessionIds, at: event.occurredAt };
+      try {
+        await deps.store.appendToStream(
+          sessionsErasureStream(event.orgId, erasureId),
+          [{ eventId: randomUUID(), type: SESSIONS_ERASED, data, metadata: { orgId: event.orgId, causationId: event.eventId, ...(event.correlationId ? { correlationId: event.correlationId } : {}) } }],
+          { expectedRevision: 'no_stream' },
+        );
+      } catch (error) {
+        // Recorded before (a redelivery after a crash between the append and the inbox record).
+        if (!(error instanceof WrongExpectedRevisionError)) throw error;
+      }
     },
-  };
+    // The erased sessions' variable activity (names only) goes with the inbox record.
+    record: (event, tx) => deps.forgetActivity(tx, event.orgId, event.data.sessionIds ?? []),
+  });
 }

@@ -1,9 +1,9 @@
 import { BrandCreatedV1, IdentityVerifiedV1, OpaqueId, SigningKeyChangedV1, TOPICS } from '@svp/contracts';
 import type { EventStore } from '@svp/event-store';
-import { type Consumer, type MessageBus, SqlInbox, consumeEnvelopes } from '@svp/messaging';
+import type { MessageBus } from '@svp/messaging';
 import type { SqlClient } from '@svp/postgres';
 import type { ProjectionRunner } from '@svp/projections';
-import type { StreamWriter, Worker } from '@svp/service-kit';
+import { type StreamWriter, type Worker, consumerWorker } from '@svp/service-kit';
 import type { Logger } from 'pino';
 import { applyClaimVariables } from './apply-claim-variables/apply-claim-variables.handler.js';
 import { applyVerifiedIdentity } from './apply-verified-identity/apply-verified-identity.handler.js';
@@ -65,8 +65,6 @@ function parseStream(stream: string): { kind: 'session' | 'visitor'; orgId: stri
  * At least once from the bus, one effect per event id. The other event types are skipped.
  */
 export function identityConsumer(deps: IdentityConsumerDeps): Worker {
-  let consumer: Consumer | undefined;
-
   async function unverify(event: SigningKeyChangedV1): Promise<void> {
     const { orgId } = event;
     const { kid } = event.data;
@@ -93,56 +91,38 @@ export function identityConsumer(deps: IdentityConsumerDeps): Worker {
     deps.logger.info({ orgId, kid, streams: streams.length, changed }, 'values vouched for by a revoked signing key marked unverified');
   }
 
-  return {
+  return consumerWorker({
     name: IDENTITY_CONSUMER,
-    async start() {
-      const inbox = await SqlInbox.create(deps.sql);
-      await deps.brands.setup();
-      await deps.revokedKeys.setup();
-      consumer = await consumeEnvelopes({
-        bus: deps.bus,
-        groupId: IDENTITY_CONSUMER,
-        topics: [TOPICS.identity],
-        // A new group starts at the oldest event kept, not at the end: a verification published before
-        // this consumer first joined (a first deployment, the embedded platform starting) still counts.
-        fromBeginning: true,
-        logger: deps.logger,
-        schema: { IdentityVerified: IdentityVerifiedForSession, BrandCreated: BrandCreatedV1, SigningKeyChanged: SigningKeyChangedV1 },
-        unknownType: 'skip',
-        handler: async (event) => {
-          // Handled before (a redelivery, or the relay publishing again after a crash): no second effect.
-          if (await inbox.has(IDENTITY_CONSUMER, event.eventId)) return;
-          if (event.type === 'BrandCreated') {
-            await deps.brands.record(event.data.orgId, event.data.brandId, event.data.name);
-          } else if (event.type === 'SigningKeyChanged') {
-            if (event.data.change === 'revoked') await unverify(event);
-          } else {
-            const { limits } = await deps.settings.get(event.orgId);
-            const result = await applyVerifiedIdentity(deps.writer, event, limits);
-            if (result && result.ok && result.skipped && result.skipped.length > 0)
-              deps.logger.warn({ orgId: event.orgId, sessionId: event.data.sessionId, eventId: event.eventId, skipped: result.skipped }, 'mapped claim variables not stored');
-            // The visitor's stream is another stream: a crash between the two appends redelivers the
-            // event, and each, finding its cause already in its stream, decides nothing the second time.
-            const visitorResult = await applyClaimVariables(deps.writer, event, limits);
-            if (visitorResult && visitorResult.ok && visitorResult.skipped && visitorResult.skipped.length > 0)
-              deps.logger.warn({ orgId: event.orgId, visitorId: event.data.visitorId, eventId: event.eventId, skipped: visitorResult.skipped }, 'mapped visitor claim variables not stored');
-            // Verified by a key revoked since (its revocation may have been consumed first): un-verified at once.
-            const target = { orgId: event.orgId, kid: event.data.kid, limits, now: event.occurredAt };
-            if (result) await unverifyIfRevoked(deps, { ...target, sessionId: event.data.sessionId });
-            if (visitorResult && event.data.visitorId) await unverifyIfRevoked(deps, { ...target, visitorId: event.data.visitorId });
-          }
-          // The effect is an append to the event store, which cannot join the inbox's SQL transaction
-          // (KurrentDB is another system; on PGlite, a single connection, a store transaction inside
-          // the inbox's would wait for it forever). So the event id is recorded after the effect: a
-          // crash in between redelivers the event, and the command, finding an event caused by it in
-          // the stream (its causationId), appends nothing, even if a later write changed the values.
-          await inbox.handleOnce(IDENTITY_CONSUMER, event.eventId, async () => undefined);
-        },
-      });
-      await consumer.ready;
+    bus: deps.bus,
+    sql: deps.sql,
+    logger: deps.logger,
+    topics: [TOPICS.identity],
+    schema: { IdentityVerified: IdentityVerifiedForSession, BrandCreated: BrandCreatedV1, SigningKeyChanged: SigningKeyChangedV1 },
+    // The effects are appends to the event store, which cannot join the inbox's SQL transaction
+    // (KurrentDB is another system; on PGlite, a single connection, a store transaction inside the
+    // inbox's would wait for it forever). So they run before the inbox record: a crash in between
+    // redelivers the event, and each command, finding an event caused by it in its stream (its
+    // causationId), appends nothing, even if a later write changed the values.
+    handle: async (event) => {
+      if (event.type === 'BrandCreated') {
+        await deps.brands.record(event.data.orgId, event.data.brandId, event.data.name);
+      } else if (event.type === 'SigningKeyChanged') {
+        if (event.data.change === 'revoked') await unverify(event);
+      } else {
+        const { limits } = await deps.settings.get(event.orgId);
+        const result = await applyVerifiedIdentity(deps.writer, event, limits);
+        if (result && result.ok && result.skipped && result.skipped.length > 0)
+          deps.logger.warn({ orgId: event.orgId, sessionId: event.data.sessionId, eventId: event.eventId, skipped: result.skipped }, 'mapped claim variables not stored');
+        // The visitor's stream is another stream: a crash between the two appends redelivers the
+        // event, and each, finding its cause already in its stream, decides nothing the second time.
+        const visitorResult = await applyClaimVariables(deps.writer, event, limits);
+        if (visitorResult && visitorResult.ok && visitorResult.skipped && visitorResult.skipped.length > 0)
+          deps.logger.warn({ orgId: event.orgId, visitorId: event.data.visitorId, eventId: event.eventId, skipped: visitorResult.skipped }, 'mapped visitor claim variables not stored');
+        // Verified by a key revoked since (its revocation may have been consumed first): un-verified at once.
+        const target = { orgId: event.orgId, kid: event.data.kid, limits, now: event.occurredAt };
+        if (result) await unverifyIfRevoked(deps, { ...target, sessionId: event.data.sessionId });
+        if (visitorResult && event.data.visitorId) await unverifyIfRevoked(deps, { ...target, visitorId: event.data.visitorId });
+      }
     },
-    async stop() {
-      await consumer?.stop();
-    },
-  };
+  });
 }

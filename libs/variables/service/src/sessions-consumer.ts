@@ -1,7 +1,7 @@
 import { OpaqueId, SessionBlockedV1, SessionEndedV1, SessionStartedV1, TOPICS } from '@svp/contracts';
-import { type Consumer, type MessageBus, SqlInbox, consumeEnvelopes, isTransientError } from '@svp/messaging';
+import { type MessageBus, isTransientError } from '@svp/messaging';
 import type { SqlClient } from '@svp/postgres';
-import type { StreamWriter, Worker } from '@svp/service-kit';
+import { type StreamWriter, type Worker, consumerWorker } from '@svp/service-kit';
 import { retainUntil } from '@svp/variables-domain';
 import type { Logger } from 'pino';
 import type { VariableSettingsReader } from './settings.js';
@@ -39,70 +39,55 @@ export interface SessionsConsumerDeps {
  * the stream's own record of the event that caused each append.
  */
 export function sessionsConsumer(deps: SessionsConsumerDeps): Worker {
-  let consumer: Consumer | undefined;
-  return {
+  return consumerWorker({
     name: SESSIONS_CONSUMER,
-    async start() {
-      const inbox = await SqlInbox.create(deps.sql);
-      consumer = await consumeEnvelopes({
-        bus: deps.bus,
-        groupId: SESSIONS_CONSUMER,
-        topics: [TOPICS.sessions],
-        fromBeginning: true,
-        logger: deps.logger,
-        schema: {
-          SessionStarted: SessionStartedV1.refine(sessionIdIsOpaque, notOpaque).refine(visitorIdIsOpaque, visitorNotOpaque),
-          SessionEnded: SessionEndedV1.refine(sessionIdIsOpaque, notOpaque),
-          SessionBlocked: SessionBlockedV1.refine(sessionIdIsOpaque, notOpaque),
-        },
-        unknownType: 'skip',
-        // Waiting for an erasure to finish is retried like an outage, never dead-lettered.
-        isTransient: (error) => error instanceof VisitorBeingErased || isTransientError(error),
-        handler: async (event) => {
-          if (await inbox.has(SESSIONS_CONSUMER, event.eventId)) return;
-          const context = { causationId: event.eventId, ...(event.correlationId ? { correlationId: event.correlationId } : {}) };
-          const { orgId } = event;
-          const { sessionId } = event.data;
-          const settings = await deps.settings.get(orgId);
-          if (event.type === 'SessionStarted') {
-            const { visitorId, channelId, brandId, sessionVariableValues, startedAt } = event.data;
-            // The visitor's stream links the session first: it outlives the session's own (deleted
-            // when it ends), so an erasure of the visitor finds every session they had, and one that
-            // reads the visitor after this point erases this session too.
-            const link = await runVisitorCommand(deps.writer, { type: 'LinkSession', data: { orgId, visitorId, sessionId, now: startedAt } }, settings.limits, context);
-            // The visitor is being erased: the session is theirs once the erasure is done (retried).
-            if (!link.ok) throw new VisitorBeingErased(orgId, visitorId);
-            const result = await runSessionCommand(
-              deps.writer,
-              { type: 'StartSessionVariables', data: { orgId, sessionId, visitorId, channelId, ...(brandId ? { brandId } : {}), values: sessionVariableValues, now: startedAt } },
-              settings.limits,
-              context,
-            );
-            // Values the limits refuse cannot become valid by retrying: reported, not dead-lettered
-            // forever (the session is still linked to its visitor).
-            if (result.ok && result.refused)
-              deps.logger.warn({ orgId, sessionId, eventId: event.eventId, error: result.refused }, 'initial session variables refused');
-          } else {
-            const reason = event.type === 'SessionEnded' ? event.data.reason : 'blocked';
-            const endedAt = event.type === 'SessionEnded' ? event.data.endedAt : event.data.blockedAt;
-            const until = retainUntil(endedAt, settings.retentionDays);
-            await runSessionCommand(
-              deps.writer,
-              { type: 'DiscardSessionVariables', data: { orgId, sessionId, reason, ...(until ? { retainUntil: until } : {}), now: endedAt } },
-              settings.limits,
-              context,
-            );
-          }
-          // The effect is an append to the event store, which cannot join the inbox's SQL transaction
-          // (see identity-consumer.ts): a crash in between redelivers the event, and the stream's
-          // record of its cause keeps it from having a second effect.
-          await inbox.handleOnce(SESSIONS_CONSUMER, event.eventId, async () => undefined);
-        },
-      });
-      await consumer.ready;
+    bus: deps.bus,
+    sql: deps.sql,
+    logger: deps.logger,
+    topics: [TOPICS.sessions],
+    schema: {
+      SessionStarted: SessionStartedV1.refine(sessionIdIsOpaque, notOpaque).refine(visitorIdIsOpaque, visitorNotOpaque),
+      SessionEnded: SessionEndedV1.refine(sessionIdIsOpaque, notOpaque),
+      SessionBlocked: SessionBlockedV1.refine(sessionIdIsOpaque, notOpaque),
     },
-    async stop() {
-      await consumer?.stop();
+    // Waiting for an erasure to finish is retried like an outage, never dead-lettered.
+    isTransient: (error) => error instanceof VisitorBeingErased || isTransientError(error),
+    // Appends to the event store, before the inbox record (which cannot join them): a crash in between
+    // redelivers the event, and each stream's record of its cause keeps it from a second effect.
+    handle: async (event) => {
+      const context = { causationId: event.eventId, ...(event.correlationId ? { correlationId: event.correlationId } : {}) };
+      const { orgId } = event;
+      const { sessionId } = event.data;
+      const settings = await deps.settings.get(orgId);
+      if (event.type === 'SessionStarted') {
+        const { visitorId, channelId, brandId, sessionVariableValues, startedAt } = event.data;
+        // The visitor's stream links the session first: it outlives the session's own (deleted
+        // when it ends), so an erasure of the visitor finds every session they had, and one that
+        // reads the visitor after this point erases this session too.
+        const link = await runVisitorCommand(deps.writer, { type: 'LinkSession', data: { orgId, visitorId, sessionId, now: startedAt } }, settings.limits, context);
+        // The visitor is being erased: the session is theirs once the erasure is done (retried).
+        if (!link.ok) throw new VisitorBeingErased(orgId, visitorId);
+        const result = await runSessionCommand(
+          deps.writer,
+          { type: 'StartSessionVariables', data: { orgId, sessionId, visitorId, channelId, ...(brandId ? { brandId } : {}), values: sessionVariableValues, now: startedAt } },
+          settings.limits,
+          context,
+        );
+        // Values the limits refuse cannot become valid by retrying: reported, not dead-lettered
+        // forever (the session is still linked to its visitor).
+        if (result.ok && result.refused)
+          deps.logger.warn({ orgId, sessionId, eventId: event.eventId, error: result.refused }, 'initial session variables refused');
+      } else {
+        const reason = event.type === 'SessionEnded' ? event.data.reason : 'blocked';
+        const endedAt = event.type === 'SessionEnded' ? event.data.endedAt : event.data.blockedAt;
+        const until = retainUntil(endedAt, settings.retentionDays);
+        await runSessionCommand(
+          deps.writer,
+          { type: 'DiscardSessionVariables', data: { orgId, sessionId, reason, ...(until ? { retainUntil: until } : {}), now: endedAt } },
+          settings.limits,
+          context,
+        );
+      }
     },
-  };
+  });
 }
