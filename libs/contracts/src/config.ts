@@ -57,6 +57,16 @@ export const ConfigEnv = z
      * deleted (0: at once), for orgs that set no retention of their own (PUT /v1/variables/settings).
      */
     VARIABLES_RETENTION_DAYS: z.coerce.number().int().min(0).max(3650).default(0),
+    /** How long a visitor token (a browser's, scoped to one session) is valid, in seconds. */
+    VISITOR_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(24 * 3600).default(900),
+    /** GraphQL (gateway): whether introspection queries are answered (default: yes, but not with NODE_ENV=production). */
+    GRAPHQL_INTROSPECTION: bool.optional(),
+    /** GraphQL (gateway): the deepest query accepted. */
+    GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(8),
+    /** GraphQL (gateway): the most a query may cost (each field 1, lists of objects 10). */
+    GRAPHQL_MAX_COST: z.coerce.number().int().min(10).max(1_000_000).default(2000),
+    /** Serve the demo shop page and agent console at /demo on the gateway (the embedded mode turns it on). */
+    DEMO_ENABLED: bool.default(false),
     /** Clock skew allowed when checking a JWT's exp, nbf and iat, in seconds. */
     JWT_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(60),
     /** Most active (not rotated, not revoked) signing keys an org may hold. */

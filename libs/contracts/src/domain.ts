@@ -91,8 +91,18 @@ export const API_SCOPES = [
   'webhooks:admin',
   /** Added: the org's variable limits and retention, and erasing a visitor. */
   'variables:admin',
+  /**
+   * Added: a widget key's only scope. Safe in a browser: it can start a session for a visitor (and
+   * get that session's visitor token), nothing else.
+   */
+  'widget',
 ] as const;
 export const ApiScope = z.enum(API_SCOPES);
+/**
+ * What a visitor token carries: every route open to visitors (marked so in each service) needs one of
+ * these, and reaches only the token's own session and visitor; the other routes refuse it.
+ */
+export const VISITOR_SCOPES = ['variables:read', 'variables:write', 'sessions:read', 'sessions:write'] as const;
 export type ApiScope = z.infer<typeof ApiScope>;
 
 /** Signing algorithms a signing key can have (never `none`, never anything else). */

@@ -1,4 +1,5 @@
 import {
+  applyDecorators,
   type CanActivate,
   type ExecutionContext,
   Inject,
@@ -9,7 +10,7 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { createHash } from 'node:crypto';
-import { ApiKeyFormat, type ApiScope, IntrospectApiKeyResponse } from '@svp/contracts';
+import { type ApiScope, BearerCredentialFormat, IntrospectApiKeyResponse } from '@svp/contracts';
 import { AppError } from './app-error.js';
 import { ORG_METER, OrgMeter } from './metering.js';
 
@@ -20,6 +21,8 @@ export interface AuthContext {
   scopes: ApiScope[];
   /** The org's own request quota (per minute, per service) when the operator set one. */
   requestsPerMinute?: number | null;
+  /** Set when the caller holds a visitor token: it reaches only this session and this visitor. */
+  visitor?: { sessionId: string; visitorId: string };
 }
 
 /** How a service learns what an API key is: a cached call to the identity service. */
@@ -41,7 +44,7 @@ export class HttpApiKeyIntrospector implements ApiKeyIntrospector {
 
   async introspect(apiKey: string): Promise<IntrospectApiKeyResponse> {
     // Not even shaped like a key: no need to ask (and nothing oversized is forwarded).
-    if (!ApiKeyFormat.safeParse(apiKey).success) return { active: false };
+    if (!BearerCredentialFormat.safeParse(apiKey).success) return { active: false };
     const cacheKey = createHash('sha256').update(apiKey).digest('hex');
     const cached = this.cache.get(cacheKey);
     if (cached && Date.now() - cached.at < this.ttlMs) return cached.answer;
@@ -70,11 +73,27 @@ export class HttpApiKeyIntrospector implements ApiKeyIntrospector {
 }
 
 const SCOPES_KEY = 'svp:required-scopes';
+const ANY_SCOPE_KEY = 'svp:any-scope';
+const VISITOR_KEY = 'svp:visitor-access';
 /**
  * Marks a handler as needing an org API key with these scopes (none: any valid key). Such requests
  * are metered per org when the service has an OrgMeter.
  */
 export const RequireScopes = (...scopes: ApiScope[]) => SetMetadata(SCOPES_KEY, scopes);
+/** Like RequireScopes, but one of these scopes is enough (a widget key's `widget`, or the full scope). */
+export const RequireAnyScope = (...scopes: ApiScope[]) => applyDecorators(SetMetadata(SCOPES_KEY, []), SetMetadata(ANY_SCOPE_KEY, scopes));
+
+/** Which route parameters name the session and the visitor a visitor token may reach. */
+export interface VisitorAccessRule {
+  session?: string;
+  visitor?: string;
+}
+/**
+ * Lets a visitor token call the route, for its own session and visitor only: the named route
+ * parameters must be theirs (403 otherwise). Routes without it refuse visitor tokens whatever the
+ * scopes. A route naming neither checks the visitor itself (say, a session id in the body).
+ */
+export const VisitorAccess = (rule: VisitorAccessRule) => SetMetadata(VISITOR_KEY, rule);
 
 export function bearerToken(header: string | string[] | undefined): string | undefined {
   const value = Array.isArray(header) ? header[0] : header;
@@ -107,7 +126,9 @@ export class ApiKeyGuard implements CanActivate {
       context.getClass(),
     ]);
     if (!required) return true;
-    const request = context.switchToHttp().getRequest<{ headers: Record<string, string | string[] | undefined>; auth?: AuthContext }>();
+    const request = context
+      .switchToHttp()
+      .getRequest<{ headers: Record<string, string | string[] | undefined>; params?: Record<string, string | undefined>; auth?: AuthContext }>();
     const key = bearerToken(request.headers.authorization);
     if (!key) throw new AppError('UNAUTHENTICATED', 'Missing "Authorization: Bearer <org API key>" header');
     const answer = await this.introspector.introspect(key);
@@ -115,13 +136,27 @@ export class ApiKeyGuard implements CanActivate {
     if (this.meter) this.meterRequest(this.meter, context, answer.orgId, answer.requestsPerMinute);
     const missing = required.filter((s) => !answer.scopes.includes(s));
     if (missing.length > 0) throw new AppError('FORBIDDEN', `The API key lacks the scope(s) ${missing.join(', ')}`, { missing });
+    const anyOf = this.reflector.getAllAndOverride<ApiScope[] | undefined>(ANY_SCOPE_KEY, [context.getHandler(), context.getClass()]);
+    if (anyOf && !anyOf.some((s) => answer.scopes.includes(s)))
+      throw new AppError('FORBIDDEN', `The API key needs one of the scopes ${anyOf.join(', ')}`, { missing: anyOf, anyOf: true });
+    if (answer.visitor) this.checkVisitor(context, answer.visitor, request.params ?? {});
     request.auth = {
       orgId: answer.orgId,
       keyId: answer.keyId,
       scopes: answer.scopes,
       ...(answer.requestsPerMinute !== undefined ? { requestsPerMinute: answer.requestsPerMinute } : {}),
+      ...(answer.visitor ? { visitor: answer.visitor } : {}),
     };
     return true;
+  }
+
+  /** A visitor token reaches only routes open to visitors, and on them only its own session and visitor. */
+  private checkVisitor(context: ExecutionContext, visitor: { sessionId: string; visitorId: string }, params: Record<string, string | undefined>): void {
+    const rule = this.reflector.getAllAndOverride<VisitorAccessRule | undefined>(VISITOR_KEY, [context.getHandler(), context.getClass()]);
+    if (!rule) throw new AppError('FORBIDDEN', 'A visitor token cannot call this route: it reaches only its own session and visitor', { visitorToken: true });
+    const foreign =
+      (rule.session !== undefined && params[rule.session] !== visitor.sessionId) || (rule.visitor !== undefined && params[rule.visitor] !== visitor.visitorId);
+    if (foreign) throw new AppError('FORBIDDEN', 'A visitor token reaches only its own session and visitor', { visitorToken: true });
   }
 
   /** Counts the request (an authenticated one, whatever its scopes) and refuses it past the quota. */

@@ -26,3 +26,4 @@ export * from './timers/index.js';
 export * from './stream-writer.js';
 export * from './stream-deletion.js';
 export * from './consumer-worker.js';
+export * from './visitor-tokens.js';

@@ -206,6 +206,10 @@ export type VerifySignatureResponse = z.infer<typeof VerifySignatureResponse>;
 
 /** The shape of an org API key: `svp_` and 43 base64url characters (256 random bits). */
 export const ApiKeyFormat = z.string().regex(/^svp_[A-Za-z0-9_-]{43}$/);
+/** A visitor token: `svpv_` and a JWT the platform signed (sessions mints it, identity checks it). */
+export const VisitorTokenFormat = z.string().max(4096).regex(/^svpv_[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
+/** What a bearer credential can be: an org API key (widget keys included) or a visitor token. */
+export const BearerCredentialFormat = z.union([ApiKeyFormat, VisitorTokenFormat]);
 
 /**
  * Internal: `POST /internal/v1/api-keys/introspect` with `Authorization: Bearer <the key>`: how the
@@ -219,6 +223,8 @@ export const IntrospectApiKeyResponse = z.discriminatedUnion('active', [
     keyId: z.string(),
     scopes: z.array(ApiScope),
     requestsPerMinute: z.number().int().nullable().optional(),
+    /** Added: set for a visitor token: it reaches only this session and visitor. */
+    visitor: z.object({ sessionId: z.string(), visitorId: z.string() }).optional(),
   }),
   z.object({ active: z.literal(false) }),
 ]);

@@ -4,9 +4,15 @@ import { AssigneeType, EndReason, NameValue, OpaqueId, ReplyStatus, SessionStatu
 /** `POST /v1/sessions`. */
 export const StartSessionBody = z.strictObject({
   channelId: OpaqueId,
+  /** The visitor, with a key that may choose it (sessions:write); a widget key proves it with `visitorToken` instead. */
   visitorId: OpaqueId.optional(),
   brandId: OpaqueId.optional(),
   sessionVariableValues: z.array(NameValue).max(100).optional(),
+  /**
+   * Added: a visitor token of an earlier session of the same visitor (it may have expired, up to 30
+   * days): the new session is that visitor's. How a browser with a widget key keeps its visitor.
+   */
+  visitorToken: z.string().min(1).max(4096).optional(),
 });
 export type StartSessionBody = z.infer<typeof StartSessionBody>;
 
@@ -14,7 +20,27 @@ export const StartSessionResponse = z.object({
   sessionId: z.string(),
   visitorId: z.string(),
   sessionStatus: z.literal('CREATED'),
+  /**
+   * Added: a short-lived token scoped to this one session and its visitor, for a browser: with it a
+   * page reads and writes only its own session's and visitor's variables (and can end the session).
+   */
+  visitorToken: z.string(),
+  visitorTokenExpiresAt: z.iso.datetime({ offset: true }),
 });
+export type StartSessionResponse = z.infer<typeof StartSessionResponse>;
+
+/** Internal `POST /internal/v1/sessions/batch`: several of the org's sessions in one call (the gateway's batches). */
+export const SessionsBatchBody = z.strictObject({ sessionIds: z.array(OpaqueId).min(1).max(200) });
+export type SessionsBatchBody = z.infer<typeof SessionsBatchBody>;
+
+/** `POST /v1/sessions/{sessionId}/visitor-token`: a fresh visitor token for a live session. */
+export const VisitorTokenResponse = z.object({
+  sessionId: z.string(),
+  visitorId: z.string(),
+  visitorToken: z.string(),
+  visitorTokenExpiresAt: z.iso.datetime({ offset: true }),
+});
+export type VisitorTokenResponse = z.infer<typeof VisitorTokenResponse>;
 
 export const SessionView = z.object({
   brandId: z.string().optional(),
@@ -161,3 +187,7 @@ export const WebhookDeliveriesResponse = z.object({ deliveries: z.array(WebhookD
 /** `POST /v1/webhooks/{id}/replay`: sends again every IM_Session_Status event of the org since `from` (default: all). */
 export const ReplayWebhookBody = z.strictObject({ from: z.iso.datetime({ offset: true }).optional() });
 export const ReplayWebhookResponse = z.object({ enqueued: z.number().int() });
+
+/** Each session asked for, in order; null for one the org does not have. */
+export const SessionsBatchResponse = z.object({ sessions: z.array(SessionView.nullable()) });
+export type SessionsBatchResponse = z.infer<typeof SessionsBatchResponse>;

@@ -31,6 +31,20 @@ export type CheckVariablesBody = z.infer<typeof CheckVariablesBody>;
 export const CheckVariablesResponse = z.object({ ok: z.literal(true) });
 export type CheckVariablesResponse = z.infer<typeof CheckVariablesResponse>;
 
+/** Internal `POST /internal/v1/variables/sessions/batch`: the variables of several sessions in one call (the gateway's batches). */
+export const SessionsVariablesBatchBody = z.strictObject({
+  sessionIds: z.array(OpaqueId).min(1).max(200),
+  room: z.string().min(1).max(128).optional(),
+});
+export type SessionsVariablesBatchBody = z.infer<typeof SessionsVariablesBatchBody>;
+
+/** Internal `POST /internal/v1/variables/visitors/batch`: several visitors in one call. */
+export const VisitorsBatchBody = z.strictObject({
+  visitorIds: z.array(OpaqueId).min(1).max(200),
+  room: z.string().min(1).max(128).optional(),
+});
+export type VisitorsBatchBody = z.infer<typeof VisitorsBatchBody>;
+
 /** A point in time, ISO 8601 with an offset (`2026-12-02T10:00:00Z`). */
 const Instant = z.iso.datetime({ offset: true });
 
@@ -215,3 +229,8 @@ export const SalesIqErrorBody = z.object({
   error: z.object({ code: z.number().int(), message: z.string(), param: z.string().optional() }),
 });
 export type SalesIqErrorBody = z.infer<typeof SalesIqErrorBody>;
+
+export const SessionsVariablesBatchResponse = z.object({ sessions: z.array(z.object({ sessionId: z.string(), variables: z.array(VariableView) })) });
+export type SessionsVariablesBatchResponse = z.infer<typeof SessionsVariablesBatchResponse>;
+export const VisitorsBatchResponse = z.object({ visitors: z.array(VisitorResponse) });
+export type VisitorsBatchResponse = z.infer<typeof VisitorsBatchResponse>;

@@ -11,11 +11,10 @@ export function generateApiKey(): { apiKey: string; keyHash: string } {
 export const hashApiKey = (apiKey: string): string => createHash('sha256').update(apiKey, 'utf8').digest('hex');
 export const isApiKeyShaped = (value: string): boolean => ApiKeyFormat.safeParse(value).success;
 
-/** Identity answers introspection from its own read models (other services call it over HTTP). */
+/** Identity answers introspection from its own read models and keys (other services call it over HTTP). */
 export class LocalApiKeyIntrospector implements ApiKeyIntrospector {
-  constructor(private readonly lookup: (keyHash: string) => Promise<IntrospectApiKeyResponse>) {}
-  async introspect(apiKey: string): Promise<IntrospectApiKeyResponse> {
-    if (!isApiKeyShaped(apiKey)) return { active: false };
-    return this.lookup(hashApiKey(apiKey));
+  constructor(private readonly lookup: (credential: string) => Promise<IntrospectApiKeyResponse>) {}
+  introspect(credential: string): Promise<IntrospectApiKeyResponse> {
+    return this.lookup(credential);
   }
 }

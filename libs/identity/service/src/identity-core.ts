@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
 import {
   API_SCOPES,
+  type IntrospectApiKeyResponse,
   Kid,
+  VISITOR_SCOPES,
+  VisitorTokenFormat,
   type ApiScope,
   type ClaimMappingEntry,
   type MappedClaimVariable,
@@ -43,10 +46,10 @@ import {
 import { AppError, type Decider, type DocumentReader, type ServiceMetrics, randomId, runCommand } from '@svp/service-kit';
 import type { Counter } from 'prom-client';
 import type { Logger } from 'pino';
-import { generateApiKey } from './api-keys.js';
+import { generateApiKey, hashApiKey, isApiKeyShaped } from './api-keys.js';
 import type { ApiKeyDoc, OrgDoc, SessionIdentityDoc, SigningKeysDoc } from './projections.js';
 import { fingerprint, generateHs256Secret, parsePublicKey, type PublicJwk } from './signing/key-material.js';
-import type { SecretBox } from '@svp/service-kit';
+import type { SecretBox, VisitorTokens } from '@svp/service-kit';
 import { type KeyLookup, type VerificationKey, type VerifyOptions, verifyToken } from './signing/verifier.js';
 
 export interface IdentitySettings {
@@ -66,6 +69,8 @@ export interface IdentityDeps {
   store: EventStore;
   readers: IdentityReaders;
   secretBox: SecretBox;
+  /** Checks visitor tokens (introspection of `svpv_` credentials). */
+  visitorTokens?: VisitorTokens;
   settings: IdentitySettings;
   logger: Logger;
   metrics?: ServiceMetrics;
@@ -179,6 +184,27 @@ export class IdentityCore {
   }
 
   /** Introspection: the org and scopes of a key, with the org's own request quota. */
+  /**
+   * Who a bearer credential is: an org API key (widget keys are API keys with the `widget` scope), or
+   * a visitor token this platform signed (the visitor of one session: the visitor scopes, and the
+   * session and visitor it is limited to). Anything else, or an expired token, is inactive.
+   */
+  async introspectCredential(credential: string): Promise<IntrospectApiKeyResponse> {
+    if (isApiKeyShaped(credential)) return this.introspect(hashApiKey(credential));
+    const visitor = VisitorTokenFormat.safeParse(credential).success ? await this.deps.visitorTokens?.verify(credential, { now: this.now() }) : undefined;
+    if (!visitor || visitor.expired) return { active: false };
+    const org = await this.deps.readers.orgs.get(visitor.orgId);
+    if (!org) return { active: false };
+    return {
+      active: true,
+      orgId: visitor.orgId,
+      keyId: `visitor:${visitor.sessionId}`,
+      scopes: [...VISITOR_SCOPES],
+      requestsPerMinute: org.requestsPerMinute ?? null,
+      visitor: { sessionId: visitor.sessionId, visitorId: visitor.visitorId },
+    };
+  }
+
   async introspect(keyHash: string) {
     const doc = await this.deps.readers.apiKeys.get(keyHash);
     if (!doc || doc.revoked) return { active: false as const };

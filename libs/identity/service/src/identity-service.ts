@@ -6,7 +6,7 @@ import { IdentityModule } from './identity.module.js';
 import { toIntegrationMessages } from './integration-events.js';
 import { apiKeysProjection, orgsProjection, sessionIdentityProjection, signingKeysProjection } from './projections.js';
 import { identityRoutes } from './routes.js';
-import { SecretBox } from '@svp/service-kit';
+import { SecretBox, VisitorTokens } from '@svp/service-kit';
 
 export interface IdentityServiceOptions {
   rootToken: string;
@@ -32,6 +32,7 @@ export function identityService(options: IdentityServiceOptions): ServiceDefinit
           sessionIdentity: documentReader(projection, sessionIdentityProjection),
         },
         secretBox: SecretBox.fromConfig({ secretsKey: options.secretsKey ?? infra.env.SIGNING_SECRETS_KEY, rootToken: options.rootToken }),
+        visitorTokens: VisitorTokens.fromConfig({ secretsKey: options.secretsKey ?? infra.env.SIGNING_SECRETS_KEY, rootToken: options.rootToken }),
         settings: {
           clockSkewSeconds: infra.env.JWT_CLOCK_SKEW_SECONDS,
           maxActiveKeys: infra.env.SIGNING_KEYS_MAX_ACTIVE,
@@ -42,7 +43,7 @@ export function identityService(options: IdentityServiceOptions): ServiceDefinit
       });
       return {
         module: IdentityModule.register({ core, rootToken: options.rootToken }),
-        introspector: new LocalApiKeyIntrospector((hash) => core.introspect(hash)),
+        introspector: new LocalApiKeyIntrospector((credential) => core.introspectCredential(credential)),
         routes: identityRoutes,
         readiness: [projection.readiness],
         projections: projection.runner,

@@ -23,7 +23,7 @@ export class IdentityModule {
       providers: [
         { provide: IDENTITY_CORE, useValue: deps.core },
         // Identity authenticates keys from its own read models (the others ask it over HTTP).
-        { provide: API_KEY_INTROSPECTOR, useValue: new LocalApiKeyIntrospector((hash) => deps.core.introspect(hash)) },
+        { provide: API_KEY_INTROSPECTOR, useValue: new LocalApiKeyIntrospector((credential) => deps.core.introspectCredential(credential)) },
         { provide: ROOT_TOKEN, useValue: deps.rootToken },
         RootTokenGuard,
         ApiKeyGuard,

@@ -12,7 +12,6 @@ import {
 } from '@svp/contracts';
 import { ApiKeyGuard, AppError, Auth, type AuthContext, RequireScopes, RootTokenGuard, ZodPipe, bearerToken } from '@svp/service-kit';
 import type { z } from 'zod';
-import { hashApiKey, isApiKeyShaped } from './api-keys.js';
 import type { IdentityCore } from './identity-core.js';
 import type { OrgDoc } from './projections.js';
 import { IDENTITY_CORE } from './tokens.js';
@@ -98,7 +97,6 @@ export class OrgsController {
   async introspect(@Headers('authorization') authorization: string | undefined): Promise<IntrospectApiKeyResponse> {
     const key = bearerToken(authorization);
     if (!key) throw new AppError('UNAUTHENTICATED', 'Missing "Authorization: Bearer <API key>" header');
-    if (!isApiKeyShaped(key)) return { active: false };
-    return this.identity.introspect(hashApiKey(key));
+    return this.identity.introspectCredential(key);
   }
 }

@@ -1,4 +1,5 @@
 import type { VariablesCheck } from './variables-check.js';
+import type { StartSessionResponse, VisitorTokenResponse } from '@svp/contracts';
 import type {
   AssigneeType,
   ChannelView,
@@ -42,7 +43,7 @@ import {
   sessionSettingsStream,
   sessionStream,
 } from '@svp/sessions-domain';
-import { AppError, type Decider, type DocumentReader, randomId, runCommand, waitForProjection } from '@svp/service-kit';
+import { AppError, type Decider, type DocumentReader, type VisitorTokens, randomId, runCommand, waitForProjection } from '@svp/service-kit';
 import { z } from 'zod';
 import { type ChannelDoc, type SessionDoc, type SettingsDoc, channelUsage } from './projections.js';
 
@@ -74,7 +75,23 @@ export interface SessionsCoreDeps {
   readers: SessionsReaders;
   /** The variables service's check of initial variables. */
   variablesCheck?: VariablesCheck;
+  /** Mints the visitor token each session start answers with. */
+  visitorTokens?: VisitorTokens;
+  /** How long a visitor token lasts, in seconds. Default 900. */
+  visitorTokenTtlSeconds?: number;
   now?: () => Date;
+}
+
+/** How long an expired visitor token still proves its visitor to a new session (a returning visitor). */
+export const VISITOR_TOKEN_PROOF_SECONDS = 30 * 86_400;
+
+/** Who starts a session: a key that may choose the visitor (sessions:write), or a widget key that must prove it. */
+export interface Starter {
+  orgId: string;
+  /** The caller's credential, for the variables service's check of the initial variables. */
+  apiKey?: string;
+  /** A widget key: it cannot name a visitor, only prove one with a visitor token. */
+  widgetOnly: boolean;
 }
 
 /**
@@ -93,17 +110,16 @@ export class SessionsCore {
   // ── sessions ───────────────────────────────────────────────────────────────────────────────
 
   async startSession(
-    orgId: string,
-    body: { channelId: string; visitorId?: string; brandId?: string; sessionVariableValues?: NameValue[] },
+    starter: Starter,
+    body: { channelId: string; visitorId?: string; brandId?: string; sessionVariableValues?: NameValue[]; visitorToken?: string },
     correlationId?: string,
-    /** The caller's API key, for the variables service's check of the initial variables. */
-    apiKey?: string,
-  ): Promise<{ sessionId: string; visitorId: string; sessionStatus: 'CREATED' }> {
+  ): Promise<StartSessionResponse> {
+    const { orgId, widgetOnly, apiKey: credential } = starter;
+    const visitorId = await this.visitorOf(orgId, body, widgetOnly);
     // Initial variables the variables service would refuse are this request's error, before any session exists.
-    if (apiKey && this.deps.variablesCheck && body.sessionVariableValues && body.sessionVariableValues.length > 0)
-      await this.deps.variablesCheck.check(apiKey, body.sessionVariableValues);
+    if (credential && this.deps.variablesCheck && body.sessionVariableValues && body.sessionVariableValues.length > 0)
+      await this.deps.variablesCheck.check(credential, body.sessionVariableValues);
     const sessionId = randomId('ses');
-    const visitorId = body.visitorId ?? randomId('vis');
     const { position } = await runCommand(
       this.deps.store,
       sessionStream(orgId, sessionId),
@@ -123,7 +139,55 @@ export class SessionsCore {
       meta(orgId, correlationId),
     );
     await this.waitFor('sessions', position);
-    return { sessionId, visitorId, sessionStatus: 'CREATED' };
+    const token = await this.mintVisitorToken(orgId, sessionId, visitorId);
+    return { sessionId, visitorId, sessionStatus: 'CREATED', visitorToken: token.token, visitorTokenExpiresAt: token.expiresAt };
+  }
+
+  /**
+   * The visitor of a new session: the one the caller names (a key with sessions:write may), the one a
+   * visitor token of an earlier session proves (how a browser keeps its visitor), or a new one. A
+   * widget key cannot name a visitor: anyone can read it from a page, and with it read that visitor.
+   */
+  private async visitorOf(orgId: string, body: { visitorId?: string; visitorToken?: string }, widgetOnly: boolean): Promise<string> {
+    if (body.visitorToken !== undefined) {
+      const proof = await this.deps.visitorTokens?.verify(body.visitorToken, { now: this.now(), acceptExpiredForSeconds: VISITOR_TOKEN_PROOF_SECONDS });
+      if (!proof || proof.orgId !== orgId)
+        throw new AppError('UNAUTHENTICATED', 'The visitor token does not prove a visitor of this org (tampered, another org\'s, or older than 30 days)', { field: 'visitorToken' });
+      if (body.visitorId !== undefined && body.visitorId !== proof.visitorId)
+        throw new AppError('VALIDATION_FAILED', 'visitorId and the visitor token name different visitors', { field: 'visitorId' });
+      return proof.visitorId;
+    }
+    if (body.visitorId !== undefined) {
+      if (widgetOnly)
+        throw new AppError('FORBIDDEN', 'A widget key cannot name a visitor: pass the visitor token of an earlier session instead (visitorToken)', { field: 'visitorId' });
+      return body.visitorId;
+    }
+    return randomId('vis');
+  }
+
+  private async mintVisitorToken(orgId: string, sessionId: string, visitorId: string): Promise<{ token: string; expiresAt: string }> {
+    if (!this.deps.visitorTokens) throw new AppError('SERVICE_UNAVAILABLE', 'Visitor tokens are not configured (SIGNING_SECRETS_KEY or PLATFORM_ROOT_TOKEN)');
+    return this.deps.visitorTokens.mint({ orgId, sessionId, visitorId }, this.deps.visitorTokenTtlSeconds ?? 900, this.now());
+  }
+
+  /** A fresh visitor token for a live session (an ended or blocked one gets none: 409). */
+  async refreshVisitorToken(orgId: string, sessionId: string): Promise<VisitorTokenResponse> {
+    const doc = await this.sessionDoc(orgId, sessionId);
+    if (!doc) throw new AppError('NOT_FOUND', `Session ${sessionId} not found`, { sessionId });
+    if (doc.sessionStatus === 'ENDED' || doc.sessionStatus === 'BLOCKED')
+      throw new AppError('CONFLICT', `Session ${sessionId} is ${doc.sessionStatus}: its visitor token is not renewed`, { currentStatus: doc.sessionStatus });
+    const token = await this.mintVisitorToken(orgId, sessionId, doc.visitorId);
+    return { sessionId, visitorId: doc.visitorId, visitorToken: token.token, visitorTokenExpiresAt: token.expiresAt };
+  }
+
+  /** Several sessions at once (the gateway's batches): each, or null when the org has no such session. */
+  async getSessions(orgId: string, sessionIds: readonly string[]): Promise<(SessionView | null)[]> {
+    return Promise.all(
+      sessionIds.map(async (sessionId) => {
+        const doc = await this.sessionDoc(orgId, sessionId);
+        return doc ? this.view(doc, await this.replyStatus(doc)) : null;
+      }),
+    );
   }
 
   async getSession(orgId: string, sessionId: string): Promise<SessionView> {

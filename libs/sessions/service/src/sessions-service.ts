@@ -5,6 +5,7 @@ import {
   type StreamDeletionPayload,
   TimerStore,
   TimerWorker,
+  VisitorTokens,
   deleteStreamWhenPassed,
   documentReader,
   outboxWorker,
@@ -64,6 +65,8 @@ export function sessionsService(options: SessionsServiceOptions = {}): ServiceDe
         runner: projection.runner,
         readers: { channels: documentReader(projection, channelsProjection), settings: documentReader(projection, settingsProjection) },
         variablesCheck: new HttpVariablesCheck(options.variablesUrl ?? env.VARIABLES_URL ?? `http://127.0.0.1:${env.VARIABLES_PORT}`, logger),
+        visitorTokens: VisitorTokens.fromConfig({ secretsKey: options.secretsKey ?? env.SIGNING_SECRETS_KEY, rootToken: infra.rootToken ?? env.PLATFORM_ROOT_TOKEN }),
+        visitorTokenTtlSeconds: env.VISITOR_TOKEN_TTL_SECONDS,
       });
       const wake: { dispatcher?: WebhookDispatcher } = {};
       const webhooks = new Webhooks({

@@ -5,10 +5,13 @@ import {
   SessionEventBody,
   SessionIdParams,
   SessionSettingsBody,
+  SessionsBatchBody,
+  type SessionsBatchResponse,
   StartSessionBody,
   type SessionView,
+  type VisitorTokenResponse,
 } from '@svp/contracts';
-import { ApiKeyGuard, AppError, Auth, type AuthContext, RequireScopes, ZodPipe, bearerToken } from '@svp/service-kit';
+import { ApiKeyGuard, AppError, Auth, type AuthContext, RequireAnyScope, RequireScopes, VisitorAccess, ZodPipe, bearerToken } from '@svp/service-kit';
 import type { z } from 'zod';
 import type { SessionsCore } from './sessions-core.js';
 import { SESSIONS_CORE } from './tokens.js';
@@ -22,10 +25,13 @@ export class SessionsController {
     @Inject(VariableActivityStore) private readonly activity: VariableActivityStore,
   ) {}
 
-  /** A visitor's first contact on a channel: a new session (CREATED) with its initial variables. */
+  /**
+   * A visitor's first contact on a channel: a new session (CREATED) with its initial variables, and
+   * a visitor token for the browser. A widget key (scope `widget`) may do this and nothing else.
+   */
   @Post('v1/sessions')
   @HttpCode(201)
-  @RequireScopes('sessions:write')
+  @RequireAnyScope('sessions:write', 'widget')
   start(
     @Body(new ZodPipe(StartSessionBody, 'body')) body: StartSessionBody,
     @Auth() auth: AuthContext,
@@ -33,7 +39,25 @@ export class SessionsController {
     @Headers('x-correlation-id') correlationId?: string,
   ) {
     // The guard authenticated this very key; the variables service checks the initial variables with it.
-    return this.sessions.startSession(auth.orgId, body, correlationId, bearerToken(authorization));
+    const widgetOnly = !auth.scopes.includes('sessions:write');
+    return this.sessions.startSession({ orgId: auth.orgId, apiKey: bearerToken(authorization), widgetOnly }, body, correlationId);
+  }
+
+  /** A fresh visitor token for a live session (the browser's, before its token expires). */
+  @Post('v1/sessions/:sessionId/visitor-token')
+  @HttpCode(200)
+  @RequireScopes('sessions:read')
+  @VisitorAccess({ session: 'sessionId' })
+  visitorToken(@Param(new ZodPipe(SessionIdParams, 'path')) params: SessionIdParams, @Auth() auth: AuthContext): Promise<VisitorTokenResponse> {
+    return this.sessions.refreshVisitorToken(auth.orgId, params.sessionId);
+  }
+
+  /** Several sessions at once (the gateway batches the sessions of one GraphQL request). */
+  @Post('internal/v1/sessions/batch')
+  @HttpCode(200)
+  @RequireScopes('sessions:read')
+  async batch(@Body(new ZodPipe(SessionsBatchBody, 'body')) body: SessionsBatchBody, @Auth() auth: AuthContext): Promise<SessionsBatchResponse> {
+    return { sessions: await this.sessions.getSessions(auth.orgId, body.sessionIds) };
   }
 
   @Get('v1/sessions')
@@ -44,6 +68,7 @@ export class SessionsController {
 
   @Get('v1/sessions/:sessionId')
   @RequireScopes('sessions:read')
+  @VisitorAccess({ session: 'sessionId' })
   get(@Param(new ZodPipe(SessionIdParams, 'path')) params: SessionIdParams, @Auth() auth: AuthContext): Promise<SessionView> {
     return this.sessions.getSession(auth.orgId, params.sessionId);
   }
@@ -52,18 +77,23 @@ export class SessionsController {
   @Post('v1/sessions/:sessionId/events')
   @HttpCode(200)
   @RequireScopes('sessions:write')
+  @VisitorAccess({ session: 'sessionId' })
   event(
     @Param(new ZodPipe(SessionIdParams, 'path')) params: SessionIdParams,
     @Body(new ZodPipe(SessionEventBody, 'body')) body: SessionEventBody,
     @Auth() auth: AuthContext,
     @Headers('x-correlation-id') correlationId?: string,
   ): Promise<SessionView> {
+    // A visitor may end their own session (logout), message as the visitor, and tell their presence; the rest is the business's.
+    if (auth.visitor && !(body.type === 'END' || body.type === 'PRESENCE' || (body.type === 'MESSAGE' && body.from === 'VISITOR')))
+      throw new AppError('FORBIDDEN', `A visitor token cannot send ${body.type === 'MESSAGE' ? `a MESSAGE from ${body.from}` : body.type}`, { visitorToken: true, type: body.type });
     return this.sessions.applyEvent(auth.orgId, params.sessionId, body, correlationId);
   }
 
   /** Can this actor send a message now? */
   @Get('v1/sessions/:sessionId/reply-status')
   @RequireScopes('sessions:read')
+  @VisitorAccess({ session: 'sessionId' })
   async replyStatus(
     @Param(new ZodPipe(SessionIdParams, 'path')) params: SessionIdParams,
     @Query(new ZodPipe(ReplyStatusQuery, 'query')) query: z.infer<typeof ReplyStatusQuery>,

@@ -1,5 +1,17 @@
 import { Body, Controller, HttpCode, Inject, Post, UseGuards } from '@nestjs/common';
-import { CheckVariablesBody, type CheckVariablesResponse } from '@svp/contracts';
+import { QueryBus } from '@nestjs/cqrs';
+import {
+  CheckVariablesBody,
+  type CheckVariablesResponse,
+  SessionsVariablesBatchBody,
+  type SessionsVariablesBatchResponse,
+  type VariableView,
+  VisitorsBatchBody,
+  type VisitorsBatchResponse,
+  type VisitorResponse,
+} from '@svp/contracts';
+import { GetSessionVariables } from './get-session-variables/get-session-variables.handler.js';
+import { GetVisitor } from './get-visitor/get-visitor.handler.js';
 import { ApiKeyGuard, Auth, type AuthContext, RequireScopes, ZodPipe } from '@svp/service-kit';
 import { decide, initialState } from '@svp/variables-domain';
 import { decisionError } from './errors.js';
@@ -10,7 +22,10 @@ import { SETTINGS } from './tokens.js';
 @Controller('internal/v1/variables')
 @UseGuards(ApiKeyGuard)
 export class InternalVariablesController {
-  constructor(@Inject(SETTINGS) private readonly settings: VariableSettingsReader) {}
+  constructor(
+    @Inject(SETTINGS) private readonly settings: VariableSettingsReader,
+    private readonly queries: QueryBus,
+  ) {}
 
   /**
    * Would a new session accept these initial variables? The same pure decision a write makes (the
@@ -29,5 +44,30 @@ export class InternalVariablesController {
     );
     if (!decision.ok) throw decisionError(decision.error);
     return { ok: true };
+  }
+
+  /** The variables of several sessions (the gateway batches the sessions of one GraphQL request). */
+  @Post('sessions/batch')
+  @HttpCode(200)
+  @RequireScopes('variables:read')
+  async sessions(@Body(new ZodPipe(SessionsVariablesBatchBody, 'body')) body: SessionsVariablesBatchBody, @Auth() auth: AuthContext): Promise<SessionsVariablesBatchResponse> {
+    const rooms = body.room ? [body.room] : [];
+    return {
+      sessions: await Promise.all(
+        body.sessionIds.map(async (sessionId) => ({
+          sessionId,
+          variables: await this.queries.execute<GetSessionVariables, VariableView[]>(new GetSessionVariables(auth.orgId, sessionId, rooms)),
+        })),
+      ),
+    };
+  }
+
+  /** Several visitors at once. */
+  @Post('visitors/batch')
+  @HttpCode(200)
+  @RequireScopes('variables:read')
+  async visitors(@Body(new ZodPipe(VisitorsBatchBody, 'body')) body: VisitorsBatchBody, @Auth() auth: AuthContext): Promise<VisitorsBatchResponse> {
+    const rooms = body.room ? [body.room] : [];
+    return { visitors: await Promise.all(body.visitorIds.map((visitorId) => this.queries.execute<GetVisitor, VisitorResponse>(new GetVisitor(auth.orgId, visitorId, rooms)))) };
   }
 }

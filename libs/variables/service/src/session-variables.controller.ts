@@ -9,7 +9,7 @@ import {
   type VariablesResponse,
   type VariableView,
 } from '@svp/contracts';
-import { ApiKeyGuard, Auth, type AuthContext, RequireScopes, ZodPipe } from '@svp/service-kit';
+import { ApiKeyGuard, Auth, type AuthContext, RequireScopes, VisitorAccess, ZodPipe } from '@svp/service-kit';
 import { GetSessionVariables } from './get-session-variables/get-session-variables.handler.js';
 import { GetSessionVariableHistory } from './get-variable-history/get-variable-history.handler.js';
 import type { VariablesReadModel } from './read-model.js';
@@ -29,6 +29,7 @@ export class SessionVariablesController {
   @Put()
   @HttpCode(200)
   @RequireScopes('variables:write')
+  @VisitorAccess({ session: 'sessionId' })
   async put(
     @Param(new ZodPipe(SessionIdParams, 'path')) params: SessionIdParams,
     @Body(new ZodPipe(PutSessionVariablesBody, 'body')) body: PutSessionVariablesBody,
@@ -36,7 +37,8 @@ export class SessionVariablesController {
     @Headers('x-correlation-id') correlationId?: string,
   ): Promise<VariablesResponse> {
     const { position } = await this.commands.execute<SetSessionVariables, SetSessionVariablesResult>(
-      new SetSessionVariables(auth.orgId, params.sessionId, body.sessionVariableValues, 'api', auth.keyId, correlationId),
+      // The visitor's own page (a visitor token) writes as the widget; everyone else through the API.
+      new SetSessionVariables(auth.orgId, params.sessionId, body.sessionVariableValues, auth.visitor ? 'widget' : 'api', auth.keyId, correlationId),
     );
     // Read-your-writes: answer (and let the next GET answer) only from a projection that holds the write.
     await this.readModel.waitFor(position);
@@ -46,6 +48,7 @@ export class SessionVariablesController {
   /** Session, visitor and metadata scope together; `asOf` for the state at a past time, `room` for the visitor variables of a room. */
   @Get()
   @RequireScopes('variables:read')
+  @VisitorAccess({ session: 'sessionId' })
   async get(
     @Param(new ZodPipe(SessionIdParams, 'path')) params: SessionIdParams,
     @Query(new ZodPipe(SessionVariablesQuery, 'query')) query: SessionVariablesQuery,
@@ -61,6 +64,7 @@ export class SessionVariablesController {
   /** Every value the name had in this session (session, visitor and metadata scope), with provenance. */
   @Get(':name/history')
   @RequireScopes('variables:read')
+  @VisitorAccess({ session: 'sessionId' })
   async history(@Param(new ZodPipe(VariableNameParams, 'path')) params: VariableNameParams, @Auth() auth: AuthContext): Promise<VariableHistoryResponse> {
     return this.queries.execute<GetSessionVariableHistory, VariableHistoryResponse>(new GetSessionVariableHistory(auth.orgId, params.sessionId, params.name));
   }

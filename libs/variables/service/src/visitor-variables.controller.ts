@@ -9,7 +9,7 @@ import {
   type VisitorResponse,
   VisitorVariableNameParams,
 } from '@svp/contracts';
-import { ApiKeyGuard, AppError, Auth, type AuthContext, RequireScopes, ZodPipe, bearerToken } from '@svp/service-kit';
+import { ApiKeyGuard, AppError, Auth, type AuthContext, RequireScopes, VisitorAccess, ZodPipe, bearerToken } from '@svp/service-kit';
 import { roomLabel } from '@svp/variables-domain';
 import { EraseVisitor, type EraseVisitorResult, type ErasuresReadModel, erasureView } from './erase-visitor/erase-visitor.handler.js';
 import { GetVisitorVariableHistory } from './get-variable-history/get-variable-history.handler.js';
@@ -42,6 +42,7 @@ export class VisitorVariablesController {
   @Post('variables')
   @HttpCode(200)
   @RequireScopes('variables:write')
+  @VisitorAccess({ visitor: 'visitorId' })
   async submit(
     @Param(new ZodPipe(VisitorIdParams, 'path')) params: VisitorIdParams,
     @Body(new ZodPipe(SubmitVisitorVariablesBody, 'body')) body: SubmitVisitorVariablesBody,
@@ -53,7 +54,7 @@ export class VisitorVariablesController {
     const apiKey = bearerToken(authorization);
     if (!apiKey) throw new AppError('UNAUTHENTICATED', 'Missing "Authorization: Bearer <org API key>" header');
     const { position } = await this.commands.execute<SubmitVisitorVariables, SubmitVisitorVariablesResult>(
-      new SubmitVisitorVariables(auth.orgId, params.visitorId, body, apiKey, auth.keyId, correlationId),
+      new SubmitVisitorVariables(auth.orgId, params.visitorId, body, apiKey, auth.keyId, correlationId, auth.visitor ? 'widget' : 'api'),
     );
     // Read-your-writes: answer (and let the next GET answer) only from a projection that holds the write.
     await this.readModel.waitFor(position);
@@ -63,6 +64,7 @@ export class VisitorVariablesController {
   /** The visitor's display name and variables; `room` (an id or a name) adds the variables limited to that room; `asOf` reads the past. */
   @Get()
   @RequireScopes('variables:read')
+  @VisitorAccess({ visitor: 'visitorId' })
   async get(
     @Param(new ZodPipe(VisitorIdParams, 'path')) params: VisitorIdParams,
     @Query(new ZodPipe(VisitorQuery, 'query')) query: VisitorQuery,
@@ -74,6 +76,7 @@ export class VisitorVariablesController {
   /** Every value the visitor variable had, with provenance. */
   @Get('variables/:name/history')
   @RequireScopes('variables:read')
+  @VisitorAccess({ visitor: 'visitorId' })
   async history(@Param(new ZodPipe(VisitorVariableNameParams, 'path')) params: VisitorVariableNameParams, @Auth() auth: AuthContext): Promise<VariableHistoryResponse> {
     return this.queries.execute<GetVisitorVariableHistory, VariableHistoryResponse>(new GetVisitorVariableHistory(auth.orgId, params.visitorId, params.name));
   }

@@ -19,6 +19,8 @@ export class SubmitVisitorVariables {
     /** Who submits (the API key id). */
     readonly setBy: string | undefined,
     readonly correlationId: string | undefined,
+    /** Plain data's source: the visitor's own page (a visitor token) is the widget, anyone else the API. */
+    readonly plainSource: 'widget' | 'api' = 'api',
   ) {}
 }
 
@@ -94,7 +96,7 @@ export class SubmitVisitorVariablesHandler implements ICommandHandler<SubmitVisi
     let kid: string | undefined;
     if (submission.signing === 'plain') {
       data = submission.data;
-      source = 'api';
+      source = command.plainSource;
     } else {
       if (submission.token.length > MAX_TOKEN_LENGTH)
         throw new AppError('INVALID_TOKEN', 'The token did not verify: MALFORMED', { reason: 'MALFORMED', detail: `the token is longer than ${MAX_TOKEN_LENGTH} characters` });
