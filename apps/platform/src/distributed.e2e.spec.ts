@@ -9,6 +9,7 @@ import { checkIdentity } from './__fixtures__/identity-checks.js';
 import { WEBHOOK_TEST_ENV, checkSessions, checkTimeoutAfterRestart, checkTimeouts, checkWebhooks } from './__fixtures__/sessions-checks.js';
 import { createOrg } from './__fixtures__/slice.js';
 import { KafkaMessageBus, silentLogger } from '@svp/messaging';
+import { checkVisitorTokens } from './__fixtures__/visitor-checks.js';
 import {
   checkConcurrency,
   checkDiscardAndErasure,
@@ -132,6 +133,10 @@ describe('distributed mode: a process per service, real PostgreSQL and Kafka', (
     it('takes 200 concurrent writers on one session without losing an acknowledged write', async () => {
       await withOutput(() => checkConcurrency(running.urls, running.rootToken));
     }, 90_000);
+
+    it('lets a widget key start sessions only, and a visitor token reach only its own session and visitor, in every service process', async () => {
+      await withOutput(() => checkVisitorTokens(running.urls, running.rootToken));
+    }, 60_000);
 
     it('rebuilds the variables read models in PostgreSQL from the event store to exactly the live state', async () => {
       await withOutput(() => checkRebuild(running.urls, running.rootToken));

@@ -10,6 +10,7 @@ import { createOrg } from './__fixtures__/slice.js';
 import { pino } from 'pino';
 import { eventually } from '@svp/testing';
 import { call } from './__fixtures__/slice.js';
+import { checkVisitorTokens } from './__fixtures__/visitor-checks.js';
 import {
   checkConcurrency,
   checkDiscardAndErasure,
@@ -160,6 +161,10 @@ describe('embedded mode (npm start): one process, PGlite, in-process bus', () =>
     it('takes 200 concurrent writers on one session (and 100 on one key) without losing an acknowledged write', async () => {
       await checkConcurrency(platform.urls, platform.rootToken);
     }, 90_000);
+
+    it('lets a widget key start sessions only, and a visitor token reach only its own session and visitor, on every service', async () => {
+      await checkVisitorTokens(platform.urls, platform.rootToken);
+    }, 60_000);
 
     it('rebuilds the variables read models from the event store to exactly the live state', async () => {
       await checkRebuild(platform.urls, platform.rootToken);
