@@ -49,6 +49,13 @@ function depConstraints({ tests }) {
       sourceTag: 'type:service',
       onlyDependOnLibsWithTags: ['type:domain', 'type:infra', 'type:contracts', ...testing],
     },
+    // The browser widget SDK: the contracts at most, and graphql-ws (bundled into the page's script);
+    // nothing of Node, no framework, no other package, so the bundle stays small and browser-only.
+    {
+      sourceTag: 'type:client',
+      onlyDependOnLibsWithTags: ['type:client', 'type:contracts', ...testing],
+      allowedExternalImports: ['graphql-ws', ...(tests ? TEST_EXTERNALS : [])],
+    },
     {
       sourceTag: 'type:app',
       onlyDependOnLibsWithTags: ['type:service', 'type:infra', 'type:contracts', 'type:domain', ...testing],

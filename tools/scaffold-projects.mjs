@@ -1,6 +1,7 @@
 // Writes package.json and tsconfig.json for every project from one table, so tags and
 // references are declared once. Run: node tools/scaffold-projects.mjs (idempotent; keeps
-// existing package.json dependencies and scripts).
+// existing package.json dependencies and scripts). A fifth entry, when present, adds to a project's
+// compilerOptions (e.g. the browser widget's lib and types).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
@@ -18,7 +19,9 @@ const projects = [
   ['libs/identity/service', '@svp/identity-service', ['scope:identity', 'type:service'], ['libs/contracts', 'libs/identity/domain', 'libs/service-kit', 'libs/event-store', 'libs/messaging', 'libs/projections', 'libs/postgres']],
   ['libs/sessions/domain', '@svp/sessions-domain', ['scope:sessions', 'type:domain'], ['libs/contracts']],
   ['libs/sessions/service', '@svp/sessions-service', ['scope:sessions', 'type:service'], ['libs/contracts', 'libs/sessions/domain', 'libs/service-kit', 'libs/event-store', 'libs/messaging', 'libs/projections', 'libs/postgres']],
-  ['libs/gateway/service', '@svp/gateway-service', ['scope:gateway', 'type:service'], ['libs/contracts', 'libs/service-kit']],
+  ['libs/gateway/service', '@svp/gateway-service', ['scope:gateway', 'type:service'], ['libs/contracts', 'libs/service-kit', 'libs/messaging']],
+  // The browser widget SDK: DOM types instead of Node's (it runs in the page; the bundle is built by esbuild).
+  ['libs/widget', '@svp/widget', ['scope:shared', 'type:client'], [], { lib: ['es2023', 'dom', 'dom.iterable'], types: [] }],
   ['apps/identity', '@svp/identity', ['scope:identity', 'type:app'], ['libs/identity/service', 'libs/service-kit']],
   ['apps/sessions', '@svp/sessions', ['scope:sessions', 'type:app'], ['libs/sessions/service', 'libs/service-kit']],
   ['apps/variables', '@svp/variables', ['scope:variables', 'type:app'], ['libs/variables/service', 'libs/service-kit']],
@@ -27,7 +30,7 @@ const projects = [
 ];
 
 const root = process.cwd();
-for (const [dir, name, tags, refs] of projects) {
+for (const [dir, name, tags, refs, compilerOptions] of projects) {
   const pkgPath = join(root, dir, 'package.json');
   const existing = existsSync(pkgPath) ? JSON.parse(readFileSync(pkgPath, 'utf8')) : {};
   const isApp = dir.startsWith('apps/');
@@ -46,7 +49,7 @@ for (const [dir, name, tags, refs] of projects) {
   writeFileSync(pkgPath, JSON.stringify(pkg, null, 2) + '\n');
   const tsconfig = {
     extends: relative(join(root, dir), join(root, 'tsconfig.base.json')),
-    compilerOptions: { rootDir: 'src', outDir: 'dist', tsBuildInfoFile: 'dist/tsconfig.tsbuildinfo' },
+    compilerOptions: { rootDir: 'src', outDir: 'dist', tsBuildInfoFile: 'dist/tsconfig.tsbuildinfo', ...compilerOptions },
     include: ['src/**/*.ts'],
     exclude: ['src/**/*.spec.ts', 'src/**/__fixtures__/**'],
     references: refs.map((r) => ({ path: relative(join(root, dir), join(root, r)) })),

@@ -22,6 +22,7 @@ function run(label, command, commandArgs, extraEnv = {}) {
 }
 
 run('build (tsc -b)', 'npx', ['tsc', '-b', 'tsconfig.build.json']);
+run('widget bundle (esbuild)', process.execPath, ['libs/widget/build-bundle.mjs']);
 run('lint (eslint, module boundaries)', 'npx', ['eslint', '.', '--max-warnings=0']);
 run('tests (jest: unit + integration)', 'npx', ['jest', '--maxWorkers=2', ...args]);
 // The built platform also runs on Node 22 and 24, what users run (binaries from the npm registry).
