@@ -1,4 +1,4 @@
 import { runStandalone } from '@svp/service-kit';
 import { gatewayService } from '@svp/gateway-service';
 
-await runStandalone(gatewayService);
+await runStandalone(gatewayService());

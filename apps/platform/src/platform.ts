@@ -87,8 +87,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
     const identity = await start(identityService({ rootToken, secretsKey }), `http://127.0.0.1:${env.IDENTITY_PORT}`);
     // Variables before sessions: the sessions service asks it to check initial variables.
     const variables = await start(variablesService, identity.url);
-    await start(sessionsService({ secretsKey, variablesUrl: variables.url }), identity.url);
-    await start(gatewayService, identity.url);
+    const sessions = await start(sessionsService({ secretsKey, variablesUrl: variables.url }), identity.url);
+    await start(gatewayService({ urls: { identity: identity.url, variables: variables.url, sessions: sessions.url } }), identity.url);
 
     const demoOrg = await ensureDemoOrg(identity.url, rootToken, join(dataDir, 'demo-org.json'));
     const urls = Object.fromEntries(services.map((s) => [s.name, s.url])) as Record<ServiceName, string>;

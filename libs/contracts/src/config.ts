@@ -63,8 +63,13 @@ export const ConfigEnv = z
     GRAPHQL_INTROSPECTION: bool.optional(),
     /** GraphQL (gateway): the deepest query accepted. */
     GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(8),
-    /** GraphQL (gateway): the most a query may cost (each field 1, lists of objects 10). */
+    /** GraphQL (gateway): the most an operation may cost (graphql-armor's cost: each object field 2, each scalar field 1, times 1.5 per level of depth). */
     GRAPHQL_MAX_COST: z.coerce.number().int().min(10).max(1_000_000).default(2000),
+    /**
+     * Gateway: the origins whose pages may call /graphql and import /sdk/widget.js (CORS), comma-separated;
+     * `*` (the default) lets any page: browsers hold visitor tokens, never cookies, so no credential rides along.
+     */
+    GATEWAY_CORS_ORIGINS: list.default(['*']),
     /** Serve the demo shop page and agent console at /demo on the gateway (the embedded mode turns it on). */
     DEMO_ENABLED: bool.default(false),
     /** Clock skew allowed when checking a JWT's exp, nbf and iat, in seconds. */

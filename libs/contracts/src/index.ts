@@ -8,4 +8,5 @@ export * from './http/variables.js';
 export * from './http/sessions.js';
 export * from './http/identity.js';
 export * from './http/health.js';
+export * from './http/gateway.js';
 export * from './asyncapi.js';

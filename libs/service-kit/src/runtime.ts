@@ -12,7 +12,7 @@ import { OrgMeter } from './metering.js';
 import type { ServiceMetrics } from './metrics.js';
 import type { RouteDoc } from './openapi.js';
 import type { ReadinessCheck } from './readiness.js';
-import { type RunningServiceApp, startServiceApp } from './service-app.js';
+import { type RunningServiceApp, type ServerAttachment, startServiceApp } from './service-app.js';
 
 /** Everything a service is built from: its config and its ports, chosen by the mode it runs in. */
 export interface ServiceInfra {
@@ -48,6 +48,13 @@ export interface ServiceParts {
   introspector?: ApiKeyIntrospector;
   /** Route prefixes that answer errors in another API's shape. */
   errorRenderers?: readonly ErrorRenderer[];
+  /**
+   * What the service serves on its HTTP server besides routes (the gateway's graphql-ws endpoint),
+   * given the service's meter so that it meters what it serves like every request.
+   */
+  attach?: (context: { meter: OrgMeter }) => ServerAttachment;
+  /** Origins whose pages may call the service from a browser (CORS). */
+  corsOrigins?: readonly string[];
 }
 
 /** A service: its name and how to compose it from infrastructure. */
@@ -118,6 +125,8 @@ export async function runService(
       meter,
       introspector: parts.introspector ?? infra.introspector,
       ...(parts.errorRenderers ? { errorRenderers: parts.errorRenderers } : {}),
+      ...(parts.attach ? { attach: parts.attach({ meter }) } : {}),
+      ...(parts.corsOrigins ? { corsOrigins: parts.corsOrigins } : {}),
     });
     return {
       ...app,

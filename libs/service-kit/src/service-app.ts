@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
+import type { Server } from 'node:http';
 import type { ServiceName } from '@svp/contracts';
 import type { Logger } from 'pino';
 import { ErrorBodyFilter, type ErrorRenderer, renderError } from './exception.filter.js';
@@ -40,7 +41,18 @@ export interface ServiceAppOptions {
   introspector?: ApiKeyIntrospector;
   /** Route prefixes that answer errors in another shape (SalesIQ's). */
   errorRenderers?: readonly ErrorRenderer[];
+  /** Pages of these origins may call the service from a browser (CORS); `*` for any. Without it, no CORS headers. */
+  corsOrigins?: readonly string[];
+  /** More than Nest's routes on the same HTTP server (the gateway's WebSocket upgrades); detached before HTTP closes. */
+  attach?: ServerAttachment;
 }
+
+/**
+ * Something served on the service's HTTP server beside its routes (a WebSocket endpoint): attached
+ * before the server listens, closed first when it stops (upgraded sockets are not HTTP requests:
+ * closing the HTTP server would not end them).
+ */
+export type ServerAttachment = (server: Server) => { close(): Promise<void> };
 
 export interface RunningServiceApp {
   name: ServiceName;
@@ -89,6 +101,14 @@ export async function startServiceApp(options: ServiceAppOptions): Promise<Runni
     abortOnError: false,
   });
   app.useGlobalFilters(new ErrorBodyFilter(logger, options.errorRenderers));
+  if (options.corsOrigins)
+    app.enableCors({
+      origin: options.corsOrigins.includes('*') ? '*' : [...options.corsOrigins],
+      methods: ['GET', 'POST', 'PUT', 'DELETE'],
+      allowedHeaders: ['authorization', 'content-type', 'x-correlation-id'],
+      exposedHeaders: ['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Retry-After'],
+      maxAge: 600,
+    });
   const fastify = app.getHttpAdapter().getInstance();
 
   // Errors Fastify raises itself (bad JSON, oversized body) reach the same filter: Nest installs the
@@ -110,6 +130,7 @@ export async function startServiceApp(options: ServiceAppOptions): Promise<Runni
   await fastify.register(fastifySwagger as never, { mode: 'static', specification: { document } });
   await fastify.register(fastifySwaggerUi as never, { routePrefix: '/docs' });
 
+  const attached = options.attach?.(fastify.server);
   await app.listen({ port: options.port, host: options.host });
   const address = fastify.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
@@ -121,6 +142,7 @@ export async function startServiceApp(options: ServiceAppOptions): Promise<Runni
     app,
     url,
     close: async () => {
+      await attached?.close();
       await app.close();
     },
   };

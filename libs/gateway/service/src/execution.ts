@@ -1,0 +1,129 @@
+import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
+import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
+import { type ErrorBody, ErrorCode, type GraphqlRequest } from '@svp/contracts';
+import { AppError, type ErrorRenderer } from '@svp/service-kit';
+import {
+  type DocumentNode,
+  GraphQLError,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+  NoSchemaIntrospectionCustomRule,
+  type OperationDefinitionNode,
+  type ValidationContext,
+  type ValidationRule,
+  getOperationAST,
+  parse,
+  specifiedRules,
+  validate,
+} from 'graphql';
+import type { Logger } from 'pino';
+
+export interface GraphqlLimits {
+  /** The deepest selection accepted (GRAPHQL_MAX_DEPTH). */
+  maxDepth: number;
+  /** The most an operation may cost (GRAPHQL_MAX_COST: objects 2, scalars 1, times 1.5 per level of depth). */
+  maxCost: number;
+  /** Whether __schema and __type are answered (GRAPHQL_INTROSPECTION). */
+  introspection: boolean;
+}
+
+/** Has the errors a rule reports carry a code: the depth and cost limits are LIMIT_EXCEEDED, naming the limit. */
+function coded(rule: ValidationRule, code: ErrorCode, limit: Record<string, unknown>): ValidationRule {
+  return (context: ValidationContext) =>
+    rule(
+      new Proxy(context, {
+        get(target, property, receiver) {
+          if (property === 'reportError')
+            return (error: GraphQLError) =>
+              target.reportError(new GraphQLError(error.message, { nodes: error.nodes, extensions: { ...error.extensions, code, status: 400, details: limit } }));
+          const value = Reflect.get(target, property, receiver);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      }),
+    );
+}
+
+export function validationRules(limits: GraphqlLimits): ValidationRule[] {
+  return [
+    ...specifiedRules,
+    coded(maxDepthRule({ n: limits.maxDepth, ignoreIntrospection: true, exposeLimits: true }), 'LIMIT_EXCEEDED', { limit: 'maxDepth', max: limits.maxDepth }),
+    coded(costLimitRule({ maxCost: limits.maxCost, ignoreIntrospection: true, exposeLimits: true }), 'LIMIT_EXCEEDED', { limit: 'maxCost', max: limits.maxCost }),
+    ...(limits.introspection ? [] : [coded(NoSchemaIntrospectionCustomRule, 'FORBIDDEN', { introspection: false })]),
+  ];
+}
+
+export type Prepared = { ok: true; document: DocumentNode; operation: OperationDefinitionNode } | { ok: false; errors: GraphQLError[] };
+
+const requestError = (message: string, code: ErrorCode = 'VALIDATION_FAILED', details?: unknown) =>
+  new GraphQLError(message, { extensions: { code, status: 400, ...(details !== undefined ? { details } : {}) } });
+
+/** Parses and validates one operation (the limits included); the errors are the request's fault (400). */
+export function prepare(schema: GraphQLSchema, rules: readonly ValidationRule[], request: GraphqlRequest): Prepared {
+  let document: DocumentNode;
+  try {
+    // Bounded parsing: a query of a million tokens is refused before it is built.
+    document = parse(request.query, { maxTokens: 10_000 });
+  } catch (error) {
+    const syntax = error instanceof GraphQLError ? error : new GraphQLError(String(error));
+    return { ok: false, errors: [new GraphQLError(syntax.message, { source: syntax.source, positions: syntax.positions, extensions: { code: 'VALIDATION_FAILED', status: 400 } })] };
+  }
+  const errors = validate(schema, document, rules, { maxErrors: 20 });
+  if (errors.length > 0)
+    return { ok: false, errors: errors.map((e) => (e.extensions.code ? e : new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'VALIDATION_FAILED', status: 400 } }))) };
+  const operation = getOperationAST(document, request.operationName ?? undefined);
+  if (!operation)
+    return {
+      ok: false,
+      errors: [requestError(request.operationName ? `No operation named "${request.operationName}" in the document` : 'The document holds several operations: name the one to run (operationName)')],
+    };
+  return { ok: true, document, operation };
+}
+
+const KNOWN_CODES = new Set<string>(ErrorCode.options);
+
+/**
+ * An error as the client sees it: message, locations, path and extensions { code, status, details,
+ * service }. A service's error keeps its code; an error nobody meant to show (a bug) is INTERNAL with
+ * a plain message and is logged, never leaked.
+ */
+export function formatError(error: GraphQLError, logger: Logger): GraphQLFormattedError {
+  const original = error.originalError;
+  if (original instanceof AppError) {
+    return { ...error.toJSON(), message: original.message, extensions: { code: original.code, status: original.status, ...(original.details !== undefined ? { details: original.details } : {}) } };
+  }
+  const code = error.extensions?.code;
+  if (typeof code === 'string' && KNOWN_CODES.has(code)) return error.toJSON();
+  // Argument and variable coercion (a wrong type, a bad enum value, a bad scalar): the request's fault.
+  if (!original || original instanceof GraphQLError) return { ...error.toJSON(), extensions: { ...error.extensions, code: 'VALIDATION_FAILED', status: 400 } };
+  logger.error({ err: original, path: error.path }, 'resolver failed');
+  return { message: 'Internal error', ...(error.locations ? { locations: error.locations } : {}), ...(error.path ? { path: error.path } : {}), extensions: { code: 'INTERNAL', status: 500 } };
+}
+
+/** The contract's error body for a GraphQL answer that carries no data (beside `errors`, for plain HTTP clients). */
+export function errorBodyOf(errors: readonly GraphQLFormattedError[]): ErrorBody {
+  const first = errors[0];
+  const code = first?.extensions?.code;
+  return {
+    error: {
+      code: typeof code === 'string' && KNOWN_CODES.has(code) ? (code as ErrorCode) : 'VALIDATION_FAILED',
+      message: first?.message ?? 'Bad GraphQL request',
+      ...(errors.length > 1 || first?.extensions?.details !== undefined ? { details: { ...(first?.extensions?.details !== undefined ? { reason: first.extensions.details } : {}), errors } } : {}),
+    },
+  };
+}
+
+/**
+ * /graphql's answers to requests refused before GraphQL runs (no or a bad credential, over quota, a
+ * body that is not a GraphQL request): the contract's error body, and the same error in GraphQL's
+ * `errors`, so both a plain HTTP client and a GraphQL client read it.
+ */
+export const graphqlErrorRenderer: ErrorRenderer = {
+  prefix: '/graphql',
+  render: (status, body) => ({
+    status,
+    body: {
+      ...body,
+      errors: [{ message: body.error.message, extensions: { code: body.error.code, status, ...(body.error.details !== undefined ? { details: body.error.details } : {}) } }],
+    },
+  }),
+};

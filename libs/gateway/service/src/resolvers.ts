@@ -1,0 +1,341 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type {
+  SessionView,
+  StartSessionResponse,
+  VariableHistoryResponse,
+  VariableView,
+  VariablesResponse,
+  VerifyIdentityResponse,
+  VisitorResponse,
+  VisitorTokenResponse,
+} from '@svp/contracts';
+import { makeExecutableSchema } from '@graphql-tools/schema';
+import type { AuthContext } from '@svp/service-kit';
+import type { GraphQLSchema } from 'graphql';
+import type { Logger } from 'pino';
+import { changeVisible } from './freshness.js';
+import { type LiveHub, type StatusChange, type VariablesChange, liveKey } from './live-hub.js';
+import { Loaders } from './loaders.js';
+import { DateTimeScalar, JSONObjectScalar, VariableValueScalar } from './scalars.js';
+import { typeDefs } from './schema.js';
+import { type ServiceClient, gatewayError } from './service-client.js';
+
+/** What every resolver of one operation shares: who calls, with which credential, and its loaders. */
+export interface GatewayContext {
+  auth: AuthContext;
+  client: ServiceClient;
+  loaders: Loaders;
+  hub: LiveHub;
+  logger: Logger;
+  /** How long a subscription event waits for the variables read to show its change. */
+  freshnessTimeoutMs?: number;
+}
+
+/** A session as resolvers pass it on: the service's view, and the loaders to resolve its fields with. */
+type SessionParent = SessionView & {
+  id: string;
+  loaders?: Loaders;
+  /** A session just started: its initial variables, stored once SessionStarted reaches the variables service, are waited for. */
+  initialNames?: readonly string[];
+};
+type VisitorParent = VisitorResponse & { id: string; loaders?: Loaders };
+
+const asSession = (view: SessionView, loaders?: Loaders): SessionParent => ({ ...view, id: view.sessionId, ...(loaders ? { loaders } : {}) });
+const asVisitor = (view: VisitorResponse, loaders?: Loaders): VisitorParent => ({ ...view, id: view.visitorId, ...(loaders ? { loaders } : {}) });
+
+const enc = encodeURIComponent;
+
+/** A visitor token reaches only its own session and visitor: anything else is refused before any call. */
+function reach(ctx: GatewayContext, target: { sessionId?: string; visitorId?: string }): void {
+  const own = ctx.auth.visitor;
+  if (!own) return;
+  if ((target.sessionId !== undefined && target.sessionId !== own.sessionId) || (target.visitorId !== undefined && target.visitorId !== own.visitorId))
+    throw gatewayError('FORBIDDEN', 'A visitor token reaches only its own session and visitor', 403, { visitorToken: true });
+}
+
+async function sessionOrNotFound(ctx: GatewayContext, sessionId: string): Promise<SessionView> {
+  const session = await ctx.loaders.sessions.load(sessionId);
+  if (!session) throw gatewayError('NOT_FOUND', `Session ${sessionId} not found`, 404, { sessionId }, 'sessions');
+  return session;
+}
+
+function metadataOf(variables: readonly VariableView[]) {
+  const value = (name: string) => variables.find((v) => v.scope === 'metadata' && v.name === name)?.value ?? null;
+  const text = (name: string) => {
+    const v = value(name);
+    return v === null ? null : String(v);
+  };
+  return {
+    providedName: text('providedName'),
+    providedEmail: text('providedEmail'),
+    authenticatedExternalId: text('authenticatedExternalId'),
+    // Always true or false, never empty (Zendesk's Authenticated status).
+    authenticatedStatus: value('authenticatedStatus') === true,
+  };
+}
+
+/** Reads the session's variables until they show the change (or the wait is over: then the latest read). */
+async function variablesShowing(ctx: GatewayContext, sessionId: string, change: VariablesChange): Promise<VariableView[]> {
+  const deadline = Date.now() + (ctx.freshnessTimeoutMs ?? 3000);
+  let delay = 25;
+  for (;;) {
+    const { variables } = await ctx.client.call<VariablesResponse>('variables', {
+      method: 'GET',
+      route: '/v1/sessions/{sessionId}/variables',
+      path: `/v1/sessions/${enc(sessionId)}/variables`,
+    });
+    if (changeVisible(change, variables) || Date.now() >= deadline) return variables;
+    await sleep(delay);
+    delay = Math.min(delay * 2, 200);
+  }
+}
+
+/**
+ * A new session's variables once its initial values are there: the sessions service answers at
+ * once and the variables service stores them when SessionStarted reaches it (within a second).
+ */
+async function initialVariables(ctx: GatewayContext, loader: ReturnType<Loaders['sessionVariables']>, sessionId: string, names: readonly string[]): Promise<VariableView[]> {
+  const deadline = Date.now() + (ctx.freshnessTimeoutMs ?? 3000);
+  let delay = 25;
+  for (;;) {
+    const variables = await loader.load(sessionId);
+    if (names.every((name) => variables.some((v) => v.scope === 'session' && v.name === name)) || Date.now() >= deadline) return variables;
+    loader.clear(sessionId);
+    await sleep(delay);
+    delay = Math.min(delay * 2, 200);
+  }
+}
+
+type Args<T> = T;
+
+interface StartSessionArgs {
+  channelId: string;
+  visitorId?: string | null;
+  brandId?: string | null;
+  sessionVariableValues?: { name: string; value: unknown }[] | null;
+  visitorToken?: string | null;
+}
+
+interface SubmitArgs {
+  visitorId: string;
+  data?: Record<string, unknown> | null;
+  signing: string;
+  token?: string | null;
+  replaceExisting: boolean;
+  rooms?: { id?: string | null; name?: string | null }[] | null;
+}
+
+interface SessionEventArgs {
+  sessionId: string;
+  type: string;
+  assigneeId?: string | null;
+  assigneeType?: string | null;
+  from?: string | null;
+  actorId?: string | null;
+  online?: boolean | null;
+}
+
+/** Drops null and undefined members (GraphQL's absent arguments) so the services see only what was given. */
+function defined<T extends Record<string, unknown>>(object: T): Partial<{ [K in keyof T]: NonNullable<T[K]> }> {
+  return Object.fromEntries(Object.entries(object).filter(([, v]) => v !== null && v !== undefined)) as Partial<{ [K in keyof T]: NonNullable<T[K]> }>;
+}
+
+async function applySessionEvent(ctx: GatewayContext, sessionId: string, body: Record<string, unknown>): Promise<SessionParent> {
+  reach(ctx, { sessionId });
+  const view = await ctx.client.call<SessionView>('sessions', { method: 'POST', route: '/v1/sessions/{sessionId}/events', path: `/v1/sessions/${enc(sessionId)}/events`, body });
+  ctx.loaders.forgetSession(sessionId);
+  ctx.loaders.sessions.prime(sessionId, view);
+  return asSession(view);
+}
+
+export const resolvers = {
+  VariableValue: VariableValueScalar,
+  JSONObject: JSONObjectScalar,
+  DateTime: DateTimeScalar,
+
+  Query: {
+    session: async (_: unknown, args: Args<{ id: string }>, ctx: GatewayContext) => {
+      reach(ctx, { sessionId: args.id });
+      const view = await ctx.loaders.sessions.load(args.id);
+      return view ? asSession(view) : null;
+    },
+    visitor: async (_: unknown, args: Args<{ id: string; room?: string | null }>, ctx: GatewayContext) => {
+      reach(ctx, { visitorId: args.id });
+      return asVisitor(await ctx.loaders.visitors(args.room ?? undefined).load(args.id));
+    },
+    sessionVariables: async (_: unknown, args: Args<{ sessionId: string; room?: string | null; asOf?: string | null }>, ctx: GatewayContext) => {
+      reach(ctx, { sessionId: args.sessionId });
+      if (!args.asOf) return ctx.loaders.sessionVariables(args.room ?? undefined).load(args.sessionId);
+      const answer = await ctx.client.call<VariablesResponse>('variables', {
+        method: 'GET',
+        route: '/v1/sessions/{sessionId}/variables',
+        path: `/v1/sessions/${enc(args.sessionId)}/variables`,
+        query: { asOf: args.asOf, room: args.room ?? undefined },
+      });
+      return answer.variables;
+    },
+    variableHistory: async (_: unknown, args: Args<{ sessionId: string; name: string }>, ctx: GatewayContext) => {
+      reach(ctx, { sessionId: args.sessionId });
+      return ctx.client.call<VariableHistoryResponse>('variables', {
+        method: 'GET',
+        route: '/v1/sessions/{sessionId}/variables/{name}/history',
+        path: `/v1/sessions/${enc(args.sessionId)}/variables/${enc(args.name)}/history`,
+      });
+    },
+  },
+
+  Session: {
+    variables: async (parent: SessionParent, args: Args<{ room?: string | null }>, ctx: GatewayContext) => {
+      const loader = (parent.loaders ?? ctx.loaders).sessionVariables(args.room ?? undefined);
+      if (!parent.initialNames?.length) return loader.load(parent.sessionId);
+      return initialVariables(ctx, loader, parent.sessionId, parent.initialNames);
+    },
+    metadata: async (parent: SessionParent, _: unknown, ctx: GatewayContext) => metadataOf(await (parent.loaders ?? ctx.loaders).sessionVariables().load(parent.sessionId)),
+    visitor: async (parent: SessionParent, _: unknown, ctx: GatewayContext) => {
+      const loaders = parent.loaders ?? ctx.loaders;
+      return asVisitor(await loaders.visitors().load(parent.visitorId), parent.loaders);
+    },
+  },
+
+  Visitor: {
+    variables: async (parent: VisitorParent, args: Args<{ room?: string | null }>, ctx: GatewayContext) =>
+      args.room ? (await (parent.loaders ?? ctx.loaders).visitors(args.room).load(parent.visitorId)).variables : parent.variables,
+  },
+
+  StartSessionPayload: {
+    // The new session is read with its own visitor token: a widget key may start sessions but read nothing.
+    session: async (parent: StartSessionResponse & { loaders: Loaders; sessionVariableValues?: readonly { name: string }[] }) => {
+      const view = await parent.loaders.sessions.load(parent.sessionId);
+      if (!view) throw gatewayError('NOT_FOUND', `Session ${parent.sessionId} not found`, 404, { sessionId: parent.sessionId }, 'sessions');
+      const names = parent.sessionVariableValues?.map((v) => v.name) ?? [];
+      return { ...asSession(view, parent.loaders), ...(names.length ? { initialNames: names } : {}) };
+    },
+  },
+
+  Authentication: {
+    session: async (parent: VerifyIdentityResponse & { sessionId: string }, _: unknown, ctx: GatewayContext) => {
+      const view = await ctx.loaders.sessions.load(parent.sessionId);
+      return view ? asSession(view) : null;
+    },
+  },
+
+  Mutation: {
+    startSession: async (_: unknown, args: Args<StartSessionArgs>, ctx: GatewayContext) => {
+      const answer = await ctx.client.call<StartSessionResponse>('sessions', { method: 'POST', route: '/v1/sessions', path: '/v1/sessions', body: defined({ ...args }) });
+      return {
+        ...answer,
+        loaders: new Loaders(ctx.client.as(answer.visitorToken), true),
+        ...(args.sessionVariableValues ? { sessionVariableValues: args.sessionVariableValues } : {}),
+      };
+    },
+    setSessionVariables: async (_: unknown, args: Args<{ sessionId: string; values: { name: string; value: unknown }[] }>, ctx: GatewayContext) => {
+      reach(ctx, { sessionId: args.sessionId });
+      const answer = await ctx.client.call<VariablesResponse>('variables', {
+        method: 'PUT',
+        route: '/v1/sessions/{sessionId}/variables',
+        path: `/v1/sessions/${enc(args.sessionId)}/variables`,
+        body: { sessionVariableValues: args.values },
+      });
+      ctx.loaders.forgetSession(args.sessionId);
+      return answer.variables;
+    },
+    submitVisitorVariables: async (_: unknown, args: Args<SubmitArgs>, ctx: GatewayContext) => {
+      reach(ctx, { visitorId: args.visitorId });
+      const rooms = args.rooms?.map((room, index) => {
+        const given = defined(room);
+        if (Object.keys(given).length !== 1)
+          throw gatewayError('VALIDATION_FAILED', `rooms[${index}]: give exactly one of id and name`, 400, { issues: [{ path: ['rooms', index], message: 'give exactly one of id and name' }] });
+        return given;
+      });
+      const answer = await ctx.client.call<VisitorResponse>('variables', {
+        method: 'POST',
+        route: '/v1/visitors/{visitorId}/variables',
+        path: `/v1/visitors/${enc(args.visitorId)}/variables`,
+        body: defined({ data: args.data, token: args.token, signing: args.signing, replaceExisting: args.replaceExisting, rooms }),
+      });
+      ctx.loaders.forgetVisitor(args.visitorId);
+      return asVisitor(answer);
+    },
+    authenticate: async (_: unknown, args: Args<{ sessionId: string; token: string }>, ctx: GatewayContext) => {
+      reach(ctx, { sessionId: args.sessionId });
+      const answer = await ctx.client.call<VerifyIdentityResponse>('identity', {
+        method: 'POST',
+        route: '/v1/identity/verify',
+        path: '/v1/identity/verify',
+        body: { token: args.token, sessionId: args.sessionId },
+      });
+      ctx.loaders.forgetSession(args.sessionId);
+      return { ...answer, sessionId: args.sessionId };
+    },
+    endSession: (_: unknown, args: Args<{ sessionId: string; reason: string }>, ctx: GatewayContext) =>
+      applySessionEvent(ctx, args.sessionId, { type: 'END', reason: args.reason }),
+    recordSessionEvent: (_: unknown, args: Args<SessionEventArgs>, ctx: GatewayContext) => {
+      const { sessionId, ...event } = args;
+      return applySessionEvent(ctx, sessionId, defined(event));
+    },
+    refreshVisitorToken: async (_: unknown, args: Args<{ sessionId: string }>, ctx: GatewayContext) => {
+      reach(ctx, { sessionId: args.sessionId });
+      return ctx.client.call<VisitorTokenResponse>('sessions', {
+        method: 'POST',
+        route: '/v1/sessions/{sessionId}/visitor-token',
+        path: `/v1/sessions/${enc(args.sessionId)}/visitor-token`,
+      });
+    },
+  },
+
+  Subscription: {
+    sessionStatusChanged: {
+      subscribe: async (_: unknown, args: Args<{ sessionId: string }>, ctx: GatewayContext) => {
+        reach(ctx, { sessionId: args.sessionId });
+        // The session must be the caller's org's (and readable with its credential) before anything is streamed.
+        await sessionOrNotFound(ctx, args.sessionId);
+        return mapIterator(ctx.hub.subscribe([liveKey.status(ctx.auth.orgId, args.sessionId)]), (event) =>
+          event.topic === 'status' ? { sessionStatusChanged: event.change satisfies StatusChange } : undefined,
+        );
+      },
+    },
+    variablesChanged: {
+      subscribe: async (_: unknown, args: Args<{ sessionId: string }>, ctx: GatewayContext) => {
+        reach(ctx, { sessionId: args.sessionId });
+        const session = await sessionOrNotFound(ctx, args.sessionId);
+        const keys = [liveKey.sessionVariables(ctx.auth.orgId, args.sessionId), liveKey.visitorVariables(ctx.auth.orgId, session.visitorId)];
+        return mapIterator(ctx.hub.subscribe(keys), (event) =>
+          event.topic === 'variables' ? { variablesChanged: { ...event.change, sessionId: args.sessionId } } : undefined,
+        );
+      },
+    },
+  },
+
+  VariablesChangedEvent: {
+    variables: (parent: VariablesChange & { sessionId: string }, _: unknown, ctx: GatewayContext) => variablesShowing(ctx, parent.sessionId, parent),
+    changes: (parent: VariablesChange) => parent.changes.map(({ rooms: _rooms, ...change }) => change),
+  },
+};
+
+/** An async iterator of the mapped values (undefined ones skipped); returning it returns the source. */
+function mapIterator<T, U>(source: AsyncIterableIterator<T>, map: (value: T) => U | undefined): AsyncIterableIterator<U> {
+  const iterator: AsyncIterableIterator<U> = {
+    async next() {
+      for (;;) {
+        const next = await source.next();
+        if (next.done) return { value: undefined, done: true };
+        const mapped = map(next.value);
+        if (mapped !== undefined) return { value: mapped, done: false };
+      }
+    },
+    async return() {
+      await source.return?.();
+      return { value: undefined, done: true };
+    },
+    async throw(error?: unknown) {
+      await source.return?.();
+      throw error;
+    },
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
+}
+
+export function buildSchema(): GraphQLSchema {
+  return makeExecutableSchema({ typeDefs, resolvers });
+}
