@@ -6,7 +6,7 @@
  *
  * @example
  * import { init } from 'http://localhost:4000/sdk/widget.js';
- * const widget = await init({ apiUrl: 'http://localhost:4000', widgetKey: 'svpk_…', channelId: 'web' });
+ * const widget = await init({ apiUrl: 'http://localhost:4000', widgetKey: 'svp_…', channelId: 'web' });
  * await widget.triggerEvent('setVariable', { sessionVariableValues: [{ name: 'UserName', value: 'John' }] });
  *
  * @packageDocumentation

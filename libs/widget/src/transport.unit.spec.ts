@@ -99,7 +99,7 @@ describe('reading a visitor token', () => {
   });
 
   it.each([
-    ['an org key', 'svpk_abc'],
+    ['an org key', 'svp_abc'],
     ['a JWT without the prefix', fakeJwt({ alg: 'HS256' }, { sid: 'ses_1', sub: 'vis_1', exp: 1 })],
     ['a token whose payload lacks the session', `svpv_${fakeJwt({ alg: 'HS256' }, { sub: 'vis_1', exp: 1 })}`],
     ['garbage', 'svpv_not.a.jwt!'],

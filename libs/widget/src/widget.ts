@@ -23,7 +23,7 @@ export interface InitOptions {
   /** The gateway's base URL, e.g. `http://localhost:4000` (GraphQL is at `/graphql` under it, HTTP and WebSocket). */
   apiUrl: string;
   /**
-   * A widget key (`svpk_…`): an org API key whose only scope is `widget`, safe to publish in a page.
+   * A widget key (`svp_…`): an org API key whose only scope is `widget`, safe to publish in a page.
    * It can only start sessions; everything else uses the session's visitor token.
    */
   widgetKey?: string;

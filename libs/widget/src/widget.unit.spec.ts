@@ -197,7 +197,7 @@ describe('init', () => {
     });
 
     it('when it is no visitor token, then init rejects with VALIDATION_FAILED before any call', async () => {
-      await expect(init({ apiUrl: 'http://gateway.test', sessionToken: 'svpk_an_org_key', fetch: gateway.fetch })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+      await expect(init({ apiUrl: 'http://gateway.test', sessionToken: 'svp_an_org_key', fetch: gateway.fetch })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
       expect(gateway.calls).toHaveLength(0);
     });
   });

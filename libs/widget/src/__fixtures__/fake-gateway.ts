@@ -4,9 +4,9 @@
 // visitor, until it expires; an expired token still proves its visitor to a new session for 30 days;
 // an ended session is not refreshed (CONFLICT). Time is Date.now(), so Jest's fake timers drive it.
 
-export const WIDGET_KEY = 'svpk_widget_test';
+export const WIDGET_KEY = 'svp_widget_test';
 /** An org key with sessions:write: what a business's back-end starts sessions with. */
-export const ORG_KEY = 'svpk_org_test';
+export const ORG_KEY = 'svp_org_test';
 const PROOF_MS = 30 * 86_400_000;
 
 export interface Call {
