@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type ConfigEnv, type ServiceName, parseConfigEnv } from '@svp/contracts';
 import { PostgresEventStore } from '@svp/event-store';
-import { gatewayService } from '@svp/gateway-service';
+import { type DemoConfig, gatewayService } from '@svp/gateway-service';
 import { identityService } from '@svp/identity-service';
 import { InProcessMessageBus, SqlMessageLog } from '@svp/messaging';
 import { PGliteSqlClient } from '@svp/postgres';
@@ -20,6 +20,7 @@ import {
 import { sessionsService } from '@svp/sessions-service';
 import { variablesService } from '@svp/variables-service';
 import type { Logger } from 'pino';
+import { ensureDemoSetup } from './demo-setup.js';
 
 export interface PlatformOptions {
   /** Environment to read (defaults to process.env); ports 0 pick free ports (tests). */
@@ -33,6 +34,8 @@ export interface RunningPlatform {
   rootToken: string;
   rootTokenGenerated: boolean;
   demoOrg: { orgId: string; apiKey: string };
+  /** The demo's keys (DEMO_ENABLED, on by default here): the page at /demo on the gateway. */
+  demo?: DemoConfig;
   services: RunningService[];
   close(): Promise<void>;
 }
@@ -43,7 +46,7 @@ export interface RunningPlatform {
  * in-process bus instead of Kafka. Nothing to install.
  */
 export async function startPlatform(options: PlatformOptions = {}): Promise<RunningPlatform> {
-  const env = parseConfigEnv({ WEBHOOKS_ALLOW_PRIVATE_TARGETS: 'true', ...(options.env ?? process.env) });
+  const env = parseConfigEnv({ WEBHOOKS_ALLOW_PRIVATE_TARGETS: 'true', DEMO_ENABLED: 'true', ...(options.env ?? process.env) });
   const logger = options.logger ?? createLogger(env.LOG_LEVEL);
   const dataDir = resolve(env.PGLITE_DATA_DIR);
   mkdirSync(dataDir, { recursive: true });
@@ -88,11 +91,21 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
     // Variables before sessions: the sessions service asks it to check initial variables.
     const variables = await start(variablesService, identity.url);
     const sessions = await start(sessionsService({ secretsKey, variablesUrl: variables.url }), identity.url);
-    await start(gatewayService({ urls: { identity: identity.url, variables: variables.url, sessions: sessions.url } }), identity.url);
+    // The demo's keys are made once the gateway listens (its webhook receiver is the gateway's); until then /demo says so.
+    const demo: { config?: DemoConfig } = {};
+    const gateway = await start(
+      gatewayService({
+        urls: { identity: identity.url, variables: variables.url, sessions: sessions.url },
+        ...(env.DEMO_ENABLED ? { demo: { config: () => demo.config } } : {}),
+      }),
+      identity.url,
+    );
 
     const demoOrg = await ensureDemoOrg(identity.url, rootToken, join(dataDir, 'demo-org.json'));
+    if (env.DEMO_ENABLED)
+      demo.config = await ensureDemoSetup({ urls: { identity: identity.url, sessions: sessions.url, gateway: gateway.url }, org: demoOrg, file: join(dataDir, 'demo-keys.json') });
     const urls = Object.fromEntries(services.map((s) => [s.name, s.url])) as Record<ServiceName, string>;
-    return { env, urls, rootToken, rootTokenGenerated, demoOrg, services, close: closeAll };
+    return { env, urls, rootToken, rootTokenGenerated, demoOrg, ...(demo.config ? { demo: demo.config } : {}), services, close: closeAll };
   } catch (error) {
     await closeAll();
     throw error;
@@ -137,7 +150,8 @@ export function banner(platform: RunningPlatform): string {
     '',
     'Session & visitor variables platform: embedded mode (one process, PGlite, in-process bus)',
     '',
-    `  gateway    ${urls.gateway}      (GraphQL: next issue; /healthz /readyz /metrics /docs)`,
+    `  gateway    ${urls.gateway}      GraphQL: ${urls.gateway}/graphql (HTTP and graphql-ws)   docs: ${urls.gateway}/docs`,
+    ...(platform.demo ? [`  demo       ${urls.gateway}/demo   (a shop with the widget beside a live agent console)`] : []),
     `  identity   ${urls.identity}     docs: ${urls.identity}/docs`,
     `  sessions   ${urls.sessions}     docs: ${urls.sessions}/docs`,
     `  variables  ${urls.variables}    docs: ${urls.variables}/docs`,
@@ -150,6 +164,8 @@ export function banner(platform: RunningPlatform): string {
     `  curl -X PUT ${urls.variables}/v1/sessions/s1/variables -H 'authorization: Bearer ${platform.demoOrg.apiKey}' \\`,
     `       -H 'content-type: application/json' -d '{"sessionVariableValues":[{"name":"UserName","value":"John"}]}'`,
     `  curl ${urls.variables}/v1/sessions/s1/variables -H 'authorization: Bearer ${platform.demoOrg.apiKey}'`,
+    `  curl ${urls.gateway}/graphql -H 'authorization: Bearer ${platform.demoOrg.apiKey}' -H 'content-type: application/json' \\`,
+    `       -d '{"query":"mutation { startSession(channelId: \\"web\\") { sessionId visitorToken } }"}'`,
     '',
   ].join('\n');
 }

@@ -41,6 +41,8 @@ export interface ServiceAppOptions {
   introspector?: ApiKeyIntrospector;
   /** Route prefixes that answer errors in another shape (SalesIQ's). */
   errorRenderers?: readonly ErrorRenderer[];
+  /** Keep each request's raw body (`request.rawBody`), for routes that check a signature over the bytes. */
+  rawBody?: boolean;
   /** Pages of these origins may call the service from a browser (CORS); `*` for any. Without it, no CORS headers. */
   corsOrigins?: readonly string[];
   /** More than Nest's routes on the same HTTP server (the gateway's WebSocket upgrades); detached before HTTP closes. */
@@ -99,6 +101,7 @@ export async function startServiceApp(options: ServiceAppOptions): Promise<Runni
   const app = await NestFactory.create<NestFastifyApplication>(root, adapter, {
     logger: new PinoNestLogger(logger),
     abortOnError: false,
+    ...(options.rawBody ? { rawBody: true } : {}),
   });
   app.useGlobalFilters(new ErrorBodyFilter(logger, options.errorRenderers));
   if (options.corsOrigins)

@@ -13,6 +13,8 @@
  */
 export { init } from './widget.js';
 export type { InitOptions, SetVariablePayload, VisitorData, Widget, WidgetEvents, WidgetVisitor } from './widget.js';
+export { connect } from './connect.js';
+export type { ConnectOptions, GatewayConnection, SubscriptionHandlers } from './connect.js';
 export { WidgetError } from './errors.js';
 export type { GraphQLErrorBody, WidgetErrorCode, WidgetErrorInit } from './errors.js';
 export type { StoredSession, WidgetStorage } from './storage.js';

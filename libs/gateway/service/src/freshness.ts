@@ -12,11 +12,14 @@ import type { VariablesChange } from './live-hub.js';
  *   visitor data limited to rooms is not in a read naming no room, so it is not waited for;
  * - names a replacing visitor submit removed: no longer in the visitor scope;
  * - DISCARDED: no session variable and no metadata set any more;
- * - ERASED: no visitor variable any more.
+ * - ERASED: no visitor variable any more;
+ * - CURRENT (a subscription's first event, not a change): whatever the read shows.
  */
 export function changeVisible(change: VariablesChange, variables: readonly VariableView[]): boolean {
   const byScope = (scope: VariableView['scope'], name: string) => variables.find((v) => v.scope === scope && v.name === name);
   switch (change.kind) {
+    case 'CURRENT':
+      return true;
     case 'SESSION_CHANGED':
       return change.changes.every((c) => (byScope(c.scope, c.name)?.version ?? 0) >= c.version);
     case 'VISITOR_CHANGED':

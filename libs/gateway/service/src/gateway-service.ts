@@ -1,12 +1,15 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ServiceDefinition } from '@svp/service-kit';
+import type { DemoSource } from './demo/demo-config.js';
+import { DemoModule } from './demo/demo.module.js';
+import { WebhookInbox } from './demo/webhook-inbox.js';
 import { GatewayRuntime } from './gateway-runtime.js';
 import { GatewayModule } from './gateway.module.js';
 import { graphqlErrorRenderer } from './execution.js';
 import { graphqlWsAttachment } from './graphql-ws-server.js';
 import { LiveHub } from './live-hub.js';
-import { gatewayRoutes } from './routes.js';
+import { demoRoutes, gatewayRoutes } from './routes.js';
 import type { ServiceUrls } from './service-client.js';
 
 export interface GatewayServiceOptions {
@@ -14,6 +17,8 @@ export interface GatewayServiceOptions {
   urls?: Partial<ServiceUrls>;
   /** The widget SDK bundle served at /sdk/widget.js (libs/widget/dist/widget.bundle.js by default). */
   widgetBundlePath?: string;
+  /** Serves the demo at /demo with this config (the embedded platform makes it; DEMO_ENABLED). */
+  demo?: DemoSource;
   /** How long a subscription event waits for the variables read to show its change (ms, default 3000). */
   freshnessTimeoutMs?: number;
 }
@@ -52,8 +57,15 @@ export function gatewayService(options: GatewayServiceOptions = {}): ServiceDefi
         ...(options.freshnessTimeoutMs !== undefined ? { freshnessTimeoutMs: options.freshnessTimeoutMs } : {}),
       });
       return {
-        module: GatewayModule.register({ runtime, introspector: infra.introspector, widgetBundlePath: options.widgetBundlePath ?? defaultBundlePath() }),
-        routes: gatewayRoutes,
+        module: GatewayModule.register({
+          runtime,
+          introspector: infra.introspector,
+          widgetBundlePath: options.widgetBundlePath ?? defaultBundlePath(),
+          extra: options.demo ? [DemoModule.register({ source: options.demo, inbox: new WebhookInbox() })] : [],
+        }),
+        routes: options.demo ? [...gatewayRoutes, ...demoRoutes] : gatewayRoutes,
+        // The demo's webhook receiver checks the signature over the raw bytes.
+        ...(options.demo ? { rawBody: true } : {}),
         // Errors the guard or the body check answer on /graphql carry GraphQL's `errors` too, for GraphQL clients.
         errorRenderers: [graphqlErrorRenderer],
         workers: [hub],

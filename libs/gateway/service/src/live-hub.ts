@@ -15,13 +15,15 @@ import type { Counter } from 'prom-client';
 
 /** A session's status change, as a subscriber receives it. */
 export interface StatusChange extends ImSessionStatus {
-  eventId: string;
+  /** Null for the current state a subscription starts with (includeCurrent). */
+  eventId: string | null;
 }
 
 /** A change of the variables a session shows (its own, its metadata, or its visitor's). */
 export interface VariablesChange {
-  eventId: string;
-  kind: 'SESSION_CHANGED' | 'VISITOR_CHANGED' | 'DISCARDED' | 'ERASED';
+  /** Null for CURRENT. */
+  eventId: string | null;
+  kind: 'CURRENT' | 'SESSION_CHANGED' | 'VISITOR_CHANGED' | 'DISCARDED' | 'ERASED';
   occurredAt: string;
   changes: { name: string; value: string | number | boolean | null; scope: 'session' | 'visitor' | 'metadata'; source: string; verified: boolean; version: number; rooms?: string[] }[];
   removed: string[];

@@ -285,23 +285,32 @@ export const resolvers = {
 
   Subscription: {
     sessionStatusChanged: {
-      subscribe: async (_: unknown, args: Args<{ sessionId: string }>, ctx: GatewayContext) => {
+      subscribe: async (_: unknown, args: Args<{ sessionId: string; includeCurrent?: boolean | null }>, ctx: GatewayContext) => {
         reach(ctx, { sessionId: args.sessionId });
         // The session must be the caller's org's (and readable with its credential) before anything is streamed.
         await sessionOrNotFound(ctx, args.sessionId);
-        return mapIterator(ctx.hub.subscribe([liveKey.status(ctx.auth.orgId, args.sessionId)]), (event) =>
-          event.topic === 'status' ? { sessionStatusChanged: event.change satisfies StatusChange } : undefined,
-        );
+        // Listening before the current state is read: no change falls between the two.
+        const changes = ctx.hub.subscribe([liveKey.status(ctx.auth.orgId, args.sessionId)]);
+        const current = args.includeCurrent
+          ? async () => {
+              ctx.loaders.sessions.clear(args.sessionId);
+              return currentStatus(await sessionOrNotFound(ctx, args.sessionId));
+            }
+          : undefined;
+        return startingWith(current, changes, (event) => (event.topic === 'status' ? event.change : undefined), (change) => ({ sessionStatusChanged: change }));
       },
     },
     variablesChanged: {
-      subscribe: async (_: unknown, args: Args<{ sessionId: string }>, ctx: GatewayContext) => {
+      subscribe: async (_: unknown, args: Args<{ sessionId: string; includeCurrent?: boolean | null }>, ctx: GatewayContext) => {
         reach(ctx, { sessionId: args.sessionId });
         const session = await sessionOrNotFound(ctx, args.sessionId);
-        const keys = [liveKey.sessionVariables(ctx.auth.orgId, args.sessionId), liveKey.visitorVariables(ctx.auth.orgId, session.visitorId)];
-        return mapIterator(ctx.hub.subscribe(keys), (event) =>
-          event.topic === 'variables' ? { variablesChanged: { ...event.change, sessionId: args.sessionId } } : undefined,
-        );
+        const changes = ctx.hub.subscribe([liveKey.sessionVariables(ctx.auth.orgId, args.sessionId), liveKey.visitorVariables(ctx.auth.orgId, session.visitorId)]);
+        const current = args.includeCurrent
+          ? async (): Promise<VariablesChange> => ({ eventId: null, kind: 'CURRENT', occurredAt: new Date().toISOString(), changes: [], removed: [] })
+          : undefined;
+        return startingWith(current, changes, (event) => (event.topic === 'variables' ? event.change : undefined), (change) => ({
+          variablesChanged: { ...change, sessionId: args.sessionId },
+        }));
       },
     },
   },
@@ -311,6 +320,66 @@ export const resolvers = {
     changes: (parent: VariablesChange) => parent.changes.map(({ rooms: _rooms, ...change }) => change),
   },
 };
+
+/** A session's current state in the shape of a status change (a subscription's first event with includeCurrent). */
+function currentStatus(view: SessionView): StatusChange {
+  return {
+    eventId: null,
+    sessionId: view.sessionId,
+    orgId: view.orgId,
+    sessionStatus: view.sessionStatus,
+    sessionOldStatus: view.sessionOldStatus,
+    replyStatus: view.replyStatus,
+    currentAssigneeId: view.currentAssigneeId,
+    assigneeType: view.assigneeType,
+    messagesCount: view.messagesCount,
+    channelId: view.channelId,
+    eventTime: view.lastActivityAt ?? view.startedAt,
+    eventType: 'IM_Session_Status',
+  };
+}
+
+/**
+ * The subscription's stream: `first()` (the current state) when given, then the hub's events that
+ * `pick` keeps, each wrapped by `wrap` as the payload. Returning it ends the hub subscription.
+ */
+function startingWith<T, C>(
+  first: (() => Promise<C>) | undefined,
+  source: AsyncIterableIterator<T>,
+  pick: (value: T) => C | undefined,
+  wrap: (change: C) => unknown,
+): AsyncIterableIterator<unknown> {
+  let pending = first;
+  const mapped = mapIterator(source, (value) => {
+    const change = pick(value);
+    return change === undefined ? undefined : wrap(change);
+  });
+  const iterator: AsyncIterableIterator<unknown> = {
+    async next() {
+      if (pending) {
+        const load = pending;
+        pending = undefined;
+        try {
+          return { value: wrap(await load()), done: false };
+        } catch (error) {
+          await mapped.return?.();
+          throw error;
+        }
+      }
+      return mapped.next();
+    },
+    return: async () => {
+      await mapped.return?.();
+      return { value: undefined, done: true };
+    },
+    throw: async (error?: unknown) => {
+      await mapped.return?.();
+      throw error;
+    },
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
+}
 
 /** An async iterator of the mapped values (undefined ones skipped); returning it returns the source. */
 function mapIterator<T, U>(source: AsyncIterableIterator<T>, map: (value: T) => U | undefined): AsyncIterableIterator<U> {

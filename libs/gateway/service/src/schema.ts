@@ -178,7 +178,8 @@ type Mutation {
 
 """An IM_Session_Status change (the fields of the webhook)."""
 type SessionStatusEvent {
-  eventId: ID!
+  """The integration event's id; null for the current state a subscription with includeCurrent starts with."""
+  eventId: ID
   sessionId: ID!
   orgId: ID!
   sessionStatus: SessionStatus!
@@ -194,6 +195,8 @@ type SessionStatusEvent {
 
 """What changed in a session's variables."""
 enum VariablesChangeKind {
+  """Not a change: the current variables, first of a subscription with includeCurrent."""
+  CURRENT
   """Session or metadata variables were set."""
   SESSION_CHANGED
   """The session's visitor's variables were submitted (merged or replaced)."""
@@ -214,7 +217,8 @@ type VariableChange {
 }
 
 type VariablesChangedEvent {
-  eventId: ID!
+  """The integration event's id; null for CURRENT."""
+  eventId: ID
   sessionId: ID!
   kind: VariablesChangeKind!
   occurredAt: DateTime!
@@ -229,9 +233,15 @@ type VariablesChangedEvent {
 }
 
 type Subscription {
-  """Every status change of the session, live (from sessions.events.v1)."""
-  sessionStatusChanged(sessionId: ID!): SessionStatusEvent!
-  """Every change of the session's variables, its visitor's included, live (from variables.events.v1)."""
-  variablesChanged(sessionId: ID!): VariablesChangedEvent!
+  """
+  Every status change of the session, live (from sessions.events.v1). With includeCurrent, the
+  session's current state comes first (eventId null), with no gap between it and the changes.
+  """
+  sessionStatusChanged(sessionId: ID!, includeCurrent: Boolean = false): SessionStatusEvent!
+  """
+  Every change of the session's variables, its visitor's included, live (from variables.events.v1).
+  With includeCurrent, the current variables come first (kind CURRENT), with no gap after them.
+  """
+  variablesChanged(sessionId: ID!, includeCurrent: Boolean = false): VariablesChangedEvent!
 }
 `;
