@@ -10,6 +10,7 @@ import { WEBHOOK_TEST_ENV, checkSessions, checkTimeoutAfterRestart, checkTimeout
 import { createOrg } from './__fixtures__/slice.js';
 import { KafkaMessageBus, silentLogger } from '@svp/messaging';
 import { checkVisitorTokens } from './__fixtures__/visitor-checks.js';
+import { GATEWAY_TEST_ENV, checkGateway } from './__fixtures__/gateway-checks.js';
 import {
   checkConcurrency,
   checkDiscardAndErasure,
@@ -46,7 +47,8 @@ describe('distributed mode: a process per service, real PostgreSQL and Kafka', (
       kafkaBrokers: infra.kafkaBrokers.join(','),
       ports,
       schemaPrefix: prefix,
-      env: { ...WEBHOOK_TEST_ENV, LOG_LEVEL: 'info' },
+      // Introspection off here (on in the embedded run): both settings are checked.
+      env: { ...WEBHOOK_TEST_ENV, ...GATEWAY_TEST_ENV, GRAPHQL_INTROSPECTION: 'false', LOG_LEVEL: 'info' },
       onOutput: (service, line) => output.push(`[${service}] ${line}`),
     });
   }, 180_000);
@@ -137,6 +139,10 @@ describe('distributed mode: a process per service, real PostgreSQL and Kafka', (
     it('lets a widget key start sessions only, and a visitor token reach only its own session and visitor, in every service process', async () => {
       await withOutput(() => checkVisitorTokens(running.urls, running.rootToken));
     }, 60_000);
+
+    it('serves GraphQL from the gateway process: subscriptions fed by Kafka, batched calls to the other processes, their error codes, limits, introspection off', async () => {
+      await withOutput(() => checkGateway(running.urls, running.rootToken, { introspection: false }));
+    }, 90_000);
 
     it('rebuilds the variables read models in PostgreSQL from the event store to exactly the live state', async () => {
       await withOutput(() => checkRebuild(running.urls, running.rootToken));

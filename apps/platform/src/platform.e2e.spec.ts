@@ -11,6 +11,7 @@ import { pino } from 'pino';
 import { eventually } from '@svp/testing';
 import { call } from './__fixtures__/slice.js';
 import { checkVisitorTokens } from './__fixtures__/visitor-checks.js';
+import { GATEWAY_TEST_ENV, checkGateway } from './__fixtures__/gateway-checks.js';
 import {
   checkConcurrency,
   checkDiscardAndErasure,
@@ -24,7 +25,7 @@ import {
 
 describe('embedded mode (npm start): one process, PGlite, in-process bus', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'svp-embedded-'));
-  const env = { ...WEBHOOK_TEST_ENV, PGLITE_DATA_DIR: dataDir, LOG_LEVEL: 'silent', HOST: '127.0.0.1', GATEWAY_PORT: '0', IDENTITY_PORT: '0', SESSIONS_PORT: '0', VARIABLES_PORT: '0' };
+  const env = { ...WEBHOOK_TEST_ENV, ...GATEWAY_TEST_ENV, PGLITE_DATA_DIR: dataDir, LOG_LEVEL: 'silent', HOST: '127.0.0.1', GATEWAY_PORT: '0', IDENTITY_PORT: '0', SESSIONS_PORT: '0', VARIABLES_PORT: '0' };
   let platform: RunningPlatform;
   // Everything the platform logs, at debug level: no secret or token may ever be in it.
   const logLines: string[] = [];
@@ -165,6 +166,10 @@ describe('embedded mode (npm start): one process, PGlite, in-process bus', () =>
     it('lets a widget key start sessions only, and a visitor token reach only its own session and visitor, on every service', async () => {
       await checkVisitorTokens(platform.urls, platform.rootToken);
     }, 60_000);
+
+    it('serves GraphQL: queries, mutations, subscriptions over graphql-ws fed by the bus, batched service calls, service error codes, limits, visitor tokens kept to their own session', async () => {
+      await checkGateway(platform.urls, platform.rootToken, { introspection: true });
+    }, 90_000);
 
     it('rebuilds the variables read models from the event store to exactly the live state', async () => {
       await checkRebuild(platform.urls, platform.rootToken);

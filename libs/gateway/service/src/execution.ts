@@ -27,7 +27,7 @@ export interface GraphqlLimits {
   introspection: boolean;
 }
 
-/** Has the errors a rule reports carry a code: the depth and cost limits are LIMIT_EXCEEDED, naming the limit. */
+/** Has the errors a rule reports carry a code (introspection refused: FORBIDDEN). */
 function coded(rule: ValidationRule, code: ErrorCode, limit: Record<string, unknown>): ValidationRule {
   return (context: ValidationContext) =>
     rule(
@@ -43,11 +43,18 @@ function coded(rule: ValidationRule, code: ErrorCode, limit: Record<string, unkn
     );
 }
 
+/** Reports a graphql-armor rejection as a validation error with a code (armor throws by default: a 500). */
+const rejectWith =
+  (details: Record<string, unknown>) =>
+  (context: ValidationContext | null, error: GraphQLError): void =>
+    context?.reportError(new GraphQLError(error.message.replace(/^Syntax Error: /, ''), { extensions: { code: 'LIMIT_EXCEEDED', status: 400, details } }));
+
 export function validationRules(limits: GraphqlLimits): ValidationRule[] {
+  const armor = { ignoreIntrospection: true, exposeLimits: true, propagateOnRejection: false };
   return [
     ...specifiedRules,
-    coded(maxDepthRule({ n: limits.maxDepth, ignoreIntrospection: true, exposeLimits: true }), 'LIMIT_EXCEEDED', { limit: 'maxDepth', max: limits.maxDepth }),
-    coded(costLimitRule({ maxCost: limits.maxCost, ignoreIntrospection: true, exposeLimits: true }), 'LIMIT_EXCEEDED', { limit: 'maxCost', max: limits.maxCost }),
+    maxDepthRule({ ...armor, n: limits.maxDepth, onReject: [rejectWith({ limit: 'maxDepth', max: limits.maxDepth })] }),
+    costLimitRule({ ...armor, maxCost: limits.maxCost, onReject: [rejectWith({ limit: 'maxCost', max: limits.maxCost })] }),
     ...(limits.introspection ? [] : [coded(NoSchemaIntrospectionCustomRule, 'FORBIDDEN', { introspection: false })]),
   ];
 }
@@ -67,7 +74,13 @@ export function prepare(schema: GraphQLSchema, rules: readonly ValidationRule[],
     const syntax = error instanceof GraphQLError ? error : new GraphQLError(String(error));
     return { ok: false, errors: [new GraphQLError(syntax.message, { source: syntax.source, positions: syntax.positions, extensions: { code: 'VALIDATION_FAILED', status: 400 } })] };
   }
-  const errors = validate(schema, document, rules, { maxErrors: 20 });
+  let errors: readonly GraphQLError[];
+  try {
+    errors = validate(schema, document, rules, { maxErrors: 20 });
+  } catch (error) {
+    // A rule that throws instead of reporting (graphql-js stops at maxErrors by throwing, too): still the request's 400.
+    return { ok: false, errors: [requestError(error instanceof Error ? error.message.replace(/^Syntax Error: /, '') : 'The query could not be validated')] };
+  }
   if (errors.length > 0)
     return { ok: false, errors: errors.map((e) => (e.extensions.code ? e : new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'VALIDATION_FAILED', status: 400 } }))) };
   const operation = getOperationAST(document, request.operationName ?? undefined);
