@@ -36,13 +36,13 @@ export const REFRESH_VISITOR_TOKEN = `mutation RefreshVisitorToken($sessionId: I
 }`;
 
 export const SESSION_STATUS_CHANGED = `subscription SessionStatusChanged($sessionId: ID!) {
-  sessionStatusChanged(sessionId: $sessionId) {
+  sessionStatusChanged(sessionId: $sessionId, includeCurrent: true) {
     eventId sessionId orgId sessionStatus sessionOldStatus replyStatus currentAssigneeId assigneeType messagesCount channelId eventTime eventType
   }
 }`;
 
 export const VARIABLES_CHANGED = `subscription VariablesChanged($sessionId: ID!) {
-  variablesChanged(sessionId: $sessionId) {
+  variablesChanged(sessionId: $sessionId, includeCurrent: true) {
     eventId sessionId kind occurredAt changes { name value scope source verified version } removed displayName variables { ${VARIABLE} }
   }
 }`;

@@ -60,7 +60,8 @@ describe('live events', () => {
     expect(socket!.protocol).toBe('graphql-transport-ws');
     expect(socket!.connectionInit()).toEqual({ Authorization: `Bearer ${token()}` });
     const [subscription] = socket!.subscriptions();
-    expect(subscription!.query).toContain('sessionStatusChanged(sessionId: $sessionId)');
+    // The current state first (and again after a reconnect, as graphql-ws subscribes again): nothing missed stays unseen.
+    expect(subscription!.query).toContain('sessionStatusChanged(sessionId: $sessionId, includeCurrent: true)');
     expect(subscription!.variables).toEqual({ sessionId: widget.sessionId });
 
     socket!.push({ type: 'next', id: subscription!.id, payload: { data: { sessionStatusChanged: statusEvent('OPEN') } } });

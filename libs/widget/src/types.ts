@@ -128,9 +128,13 @@ export interface Authentication {
 /** A room by id or by name. */
 export type RoomInput = { id: string } | { name: string };
 
-/** An IM_Session_Status change (the fields of the webhook), pushed live. */
+/**
+ * An IM_Session_Status change (the fields of the webhook), pushed live. The first one a listener
+ * gets, and the first after each reconnect, is the session's current state (`eventId` null).
+ */
 export interface SessionStatusEvent {
-  eventId: string;
+  /** The integration event's id; null for the current state sent first. */
+  eventId: string | null;
   sessionId: string;
   orgId: string;
   sessionStatus: SessionStatus;
@@ -155,12 +159,17 @@ export interface VariableChange {
   version: number;
 }
 
-/** What changed in a session's variables. */
-export type VariablesChangeKind = 'SESSION_CHANGED' | 'VISITOR_CHANGED' | 'DISCARDED' | 'ERASED';
+/** What changed in a session's variables; CURRENT is not a change but the state sent first. */
+export type VariablesChangeKind = 'CURRENT' | 'SESSION_CHANGED' | 'VISITOR_CHANGED' | 'DISCARDED' | 'ERASED';
 
-/** A change of the session's variables (its visitor's included), pushed live. */
+/**
+ * A change of the session's variables (its visitor's included), pushed live. The first one a
+ * listener gets, and the first after each reconnect, is kind CURRENT: the variables as they are, so
+ * nothing changed while the socket was down stays unseen.
+ */
 export interface VariablesChangedEvent {
-  eventId: string;
+  /** The integration event's id; null for CURRENT. */
+  eventId: string | null;
   sessionId: string;
   kind: VariablesChangeKind;
   /** ISO 8601. */

@@ -59,9 +59,9 @@ export interface InitOptions {
 
 /** The events {@link Widget.on} delivers, by name. */
 export interface WidgetEvents {
-  /** Every status change of the session (`sessionStatusChanged`). */
+  /** The session's status at once (`eventId` null), then every change (`sessionStatusChanged`); the current status again after a reconnect. */
   statusChanged: SessionStatusEvent;
-  /** Every change of the session's variables, its visitor's included (`variablesChanged`). */
+  /** The session's variables at once (kind CURRENT), then every change, its visitor's included (`variablesChanged`); CURRENT again after a reconnect. */
   variablesChanged: VariablesChangedEvent;
   /** A failure of the widget's background work: a token refresh, a live subscription. */
   error: WidgetError;
