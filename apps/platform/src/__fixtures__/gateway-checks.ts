@@ -40,7 +40,6 @@ function socket(gatewayUrl: string, authorization: string | undefined) {
     retryAttempts: 0,
     on: { closed: (event) => void closes.push({ code: (event as { code: number }).code, reason: (event as { reason: string }).reason }) },
   });
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const subscribe = (query: string, variables: Record<string, unknown>) => {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const events: any[] = [];
