@@ -1,13 +1,15 @@
 import { banner, startPlatform } from './platform.js';
 
-const platform = await startPlatform();
-process.stdout.write(banner(platform));
-
+// The signal handlers come first: a SIGTERM while the platform is still starting (the demo's keys
+// are made after the services listen) waits for the start to finish, then shuts down cleanly.
+const starting = startPlatform();
 let stopping = false;
 const shutdown = async (signal: string) => {
   if (stopping) return;
   stopping = true;
   process.stdout.write(`\n${signal}: shutting down\n`);
+  const platform = await starting.catch(() => undefined);
+  if (!platform) process.exit(1);
   const timer = setTimeout(() => process.exit(1), platform.env.SHUTDOWN_TIMEOUT_MS);
   timer.unref();
   await platform.close();
@@ -16,3 +18,6 @@ const shutdown = async (signal: string) => {
 };
 process.once('SIGTERM', () => void shutdown('SIGTERM'));
 process.once('SIGINT', () => void shutdown('SIGINT'));
+
+const platform = await starting;
+if (!stopping) process.stdout.write(banner(platform));
