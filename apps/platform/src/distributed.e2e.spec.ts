@@ -47,8 +47,8 @@ describe('distributed mode: a process per service, real PostgreSQL and Kafka', (
       kafkaBrokers: infra.kafkaBrokers.join(','),
       ports,
       schemaPrefix: prefix,
-      // Introspection off here (on in the embedded run): both settings are checked.
-      env: { ...WEBHOOK_TEST_ENV, ...GATEWAY_TEST_ENV, GRAPHQL_INTROSPECTION: 'false', LOG_LEVEL: 'info' },
+      // Introspection off and one page origin here (on and any page in the embedded run): both settings are checked.
+      env: { ...WEBHOOK_TEST_ENV, ...GATEWAY_TEST_ENV, GRAPHQL_INTROSPECTION: 'false', GATEWAY_CORS_ORIGINS: 'https://shop.example', LOG_LEVEL: 'info' },
       onOutput: (service, line) => output.push(`[${service}] ${line}`),
     });
   }, 180_000);
@@ -141,7 +141,7 @@ describe('distributed mode: a process per service, real PostgreSQL and Kafka', (
     }, 60_000);
 
     it('serves GraphQL from the gateway process: subscriptions fed by Kafka, batched calls to the other processes, their error codes, limits, introspection off', async () => {
-      await withOutput(() => checkGateway(running.urls, running.rootToken, { introspection: false }));
+      await withOutput(() => checkGateway(running.urls, running.rootToken, { introspection: false, corsOrigins: 'https://shop.example' }));
     }, 90_000);
 
     it('rebuilds the variables read models in PostgreSQL from the event store to exactly the live state', async () => {

@@ -37,6 +37,12 @@ export interface ConsumerOptions {
    */
   concurrency?: number;
   /**
+   * The group exists for this consumer only (a per-instance group, as the gateway's live feed): its
+   * committed offsets are deleted when the consumer stops, so restarts leave no groups behind.
+   * Default false.
+   */
+  ephemeral?: boolean;
+  /**
    * Handles one message; awaited before the next message of the same partition. Resolving marks
    * the message consumed (its offset is committed); throwing makes the bus retry it (with backoff,
    * until it succeeds or the consumer stops; the offset is not committed meanwhile). To bound the

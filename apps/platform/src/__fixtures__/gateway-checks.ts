@@ -30,12 +30,18 @@ function failed(answer: GqlAnswer, code: string) {
   return answer.body.errors![0]!;
 }
 
-/** A graphql-ws client (Node's `ws`) and the events it received per subscription. */
-function socket(gatewayUrl: string, authorization: string | undefined) {
+/** A graphql-ws client (Node's `ws`) and the events it received per subscription; `origin` as a browser would send it. */
+function socket(gatewayUrl: string, authorization: string | undefined, origin?: string) {
   const closes: { code: number; reason: string }[] = [];
   const client: Client = createClient({
     url: `${gatewayUrl.replace(/^http/, 'ws')}/graphql`,
-    webSocketImpl: WebSocket,
+    webSocketImpl: origin
+      ? class extends WebSocket {
+          constructor(url: string, protocols?: string | string[]) {
+            super(url, protocols, { origin });
+          }
+        }
+      : WebSocket,
     connectionParams: authorization === undefined ? {} : { Authorization: authorization },
     retryAttempts: 0,
     on: { closed: (event) => void closes.push({ code: (event as { code: number }).code, reason: (event as { reason: string }).reason }) },
@@ -68,7 +74,7 @@ const SESSION_FIELDS = 'sessionId sessionStatus visitorId metadata { providedNam
  * queries, mutations and subscriptions, what a widget key and a visitor token may do, errors with
  * the services' codes, one service call per kind per request, the limits and introspection switch.
  */
-export async function checkGateway(urls: Urls, rootToken: string, options: { introspection: boolean }): Promise<void> {
+export async function checkGateway(urls: Urls, rootToken: string, options: { introspection: boolean; corsOrigins: '*' | string }): Promise<void> {
   const g = urls.gateway;
   const org = await createOrg(urls.identity, rootToken, 'GraphQL Co');
   const other = await createOrg(urls.identity, rootToken, 'Other GraphQL Co');
@@ -316,6 +322,26 @@ export async function checkGateway(urls: Urls, rootToken: string, options: { int
     // Ending twice: the service's 409 with the current status.
     const again = failed(await gql(g, key, `mutation($s: ID!) { endSession(sessionId: $s, reason: logout) { sessionStatus } }`, { s: sessionId }), 'CONFLICT');
     expect(again.extensions).toMatchObject({ status: 409, service: 'sessions', details: expect.objectContaining({ sessionStatus: 'ENDED' }) });
+
+    // Pages: the CORS list (GATEWAY_CORS_ORIGINS) answers preflights and decides which origins may open a socket.
+    const allowed = options.corsOrigins === '*' ? 'https://any-shop.example' : options.corsOrigins;
+    const preflight = await fetch(`${g}/graphql`, { method: 'OPTIONS', headers: { origin: allowed, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' } });
+    expect(preflight.status).toBeLessThan(300);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe(options.corsOrigins === '*' ? '*' : allowed);
+    const fromPage = socket(g, `Bearer ${key}`, allowed);
+    const pageLive = fromPage.subscribe('subscription($s: ID!) { sessionStatusChanged(sessionId: $s, includeCurrent: true) { sessionStatus } }', { s: sessionId });
+    await until(() => (pageLive.events.length > 0 ? true : undefined), 'a socket from an allowed page');
+    expect(pageLive.events[0].data.sessionStatusChanged.sessionStatus).toBe('ENDED');
+    await fromPage.client.dispose();
+    if (options.corsOrigins !== '*') {
+      const refusedPreflight = await fetch(`${g}/graphql`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+      expect(refusedPreflight.headers.get('access-control-allow-origin')).toBeNull();
+      const evil = socket(g, `Bearer ${key}`, 'https://evil.example');
+      const evilLive = evil.subscribe('subscription($s: ID!) { sessionStatusChanged(sessionId: $s, includeCurrent: true) { sessionStatus } }', { s: sessionId });
+      await until(() => (evilLive.errors.length > 0 || evil.closes.length > 0 ? true : undefined), 'the refusal of a socket from another page');
+      expect(evilLive.events).toEqual([]);
+      await evil.client.dispose();
+    }
 
     // No credential, or a bad one: the socket is closed 4401 before anything is subscribed.
     for (const authorization of [undefined, 'Bearer svp_not-a-real-key']) {

@@ -116,11 +116,15 @@ export function formatError(error: GraphQLError, logger: Logger): GraphQLFormatt
 export function errorBodyOf(errors: readonly GraphQLFormattedError[]): ErrorBody {
   const first = errors[0];
   const code = first?.extensions?.code;
+  // The first error's details as the body's (a limit's { limit, max }, as the services give them); every error when there are several.
+  const given = first?.extensions?.details;
+  const own = given === undefined ? {} : typeof given === 'object' && given !== null && !Array.isArray(given) ? (given as Record<string, unknown>) : { value: given };
+  const details = errors.length > 1 ? { ...own, errors } : given !== undefined ? own : undefined;
   return {
     error: {
       code: typeof code === 'string' && KNOWN_CODES.has(code) ? (code as ErrorCode) : 'VALIDATION_FAILED',
       message: first?.message ?? 'Bad GraphQL request',
-      ...(errors.length > 1 || first?.extensions?.details !== undefined ? { details: { ...(first?.extensions?.details !== undefined ? { reason: first.extensions.details } : {}), errors } } : {}),
+      ...(details !== undefined ? { details } : {}),
     },
   };
 }

@@ -190,9 +190,9 @@ describe('errorBodyOf: the contract\'s error body beside `errors`', () => {
     });
   });
 
-  it('given an error with details, then they are its reason, beside the errors', () => {
+  it('given one error with details, then they are the body\'s details (a limit\'s { limit, max }, as the services give them)', () => {
     const errors: GraphQLFormattedError[] = [{ message: 'Query depth limit of 3 exceeded, found 4.', extensions: { code: 'LIMIT_EXCEEDED', status: 400, details: { limit: 'maxDepth', max: 3 } } }];
-    expect(errorBodyOf(errors)).toEqual({ error: { code: 'LIMIT_EXCEEDED', message: 'Query depth limit of 3 exceeded, found 4.', details: { reason: { limit: 'maxDepth', max: 3 }, errors } } });
+    expect(errorBodyOf(errors)).toEqual({ error: { code: 'LIMIT_EXCEEDED', message: 'Query depth limit of 3 exceeded, found 4.', details: { limit: 'maxDepth', max: 3 } } });
   });
 
   it('given several errors, then the first names the body and all are in its details', () => {
@@ -249,7 +249,7 @@ describe('GatewayRuntime.executeHttp: requests it refuses before any service is 
   it('given a query over the depth limit, then 400 LIMIT_EXCEEDED (not a 500)', async () => {
     const answer = await runtime.executeHttp({ query: '{ session(id: "ses_1") { visitor { variables { name } } } }' }, AUTH, 'svp_key');
     expect(answer.status).toBe(400);
-    expect(answer.body.error).toMatchObject({ code: 'LIMIT_EXCEEDED', details: { reason: { limit: 'maxDepth', max: 3 } } });
+    expect(answer.body.error).toMatchObject({ code: 'LIMIT_EXCEEDED', details: { limit: 'maxDepth', max: 3 } });
   });
 
   it('given a subscription over HTTP, then 400 pointing to graphql-ws', async () => {

@@ -70,7 +70,12 @@ export function gatewayService(options: GatewayServiceOptions = {}): ServiceDefi
         errorRenderers: [graphqlErrorRenderer],
         workers: [hub],
         corsOrigins: env.GATEWAY_CORS_ORIGINS,
-        attach: ({ meter }) => graphqlWsAttachment({ runtime, introspector: infra.introspector, meter }),
+        attach: ({ meter }) => graphqlWsAttachment({ runtime, introspector: infra.introspector, meter, allowedOrigins: env.GATEWAY_CORS_ORIGINS }),
+        // The gateway answers only when the services it calls do.
+        readiness: (['identity', 'sessions', 'variables'] as const).map((service) => ({
+          name: service,
+          check: async () => (await fetch(`${urls[service]}/healthz`, { signal: AbortSignal.timeout(1500) })).ok,
+        })),
       };
     },
   };

@@ -18,6 +18,8 @@ export interface GraphqlWsOptions {
   recheckMs?: number;
   /** The path upgrades are accepted on. */
   path?: string;
+  /** Pages of these origins may open a socket (GATEWAY_CORS_ORIGINS; `*` any). A client that sends no Origin (not a browser) is not held to it. */
+  allowedOrigins?: readonly string[];
 }
 
 interface Connection {
@@ -51,6 +53,15 @@ export function graphqlWsAttachment(options: GraphqlWsOptions): (server: Server)
       }
       if (pathname !== path) {
         socket.end('HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"error":{"code":"NOT_FOUND","message":"WebSockets are served at /graphql only"}}');
+        return;
+      }
+      // Browsers send their page's origin: the same list as CORS decides which pages may connect.
+      const origin = request.headers.origin;
+      const origins = options.allowedOrigins ?? ['*'];
+      if (origin && !origins.includes('*') && !origins.includes(origin)) {
+        socket.end(
+          'HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"error":{"code":"FORBIDDEN","message":"This origin may not open a socket here (GATEWAY_CORS_ORIGINS)"}}',
+        );
         return;
       }
       wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));

@@ -41,6 +41,14 @@ export const liveKey = {
 
 /** How many events wait for one slow subscriber before the oldest are dropped (and counted). */
 const QUEUE_LIMIT = 500;
+/**
+ * How long events are kept per key for subscriptions that start with the current state: the state
+ * is read from a service's read model, which follows the event store apart from Kafka, so an event
+ * the hub got just before the subscription may not be in that read yet. Replaying the recent ones
+ * after the state closes that gap (at worst a change is seen twice, never missed).
+ */
+const RECENT_MS = 10_000;
+const RECENT_PER_KEY = 50;
 
 /**
  * What GraphQL subscriptions are fed from: the services' integration events on Kafka
@@ -54,6 +62,8 @@ export class LiveHub implements Worker {
   readonly name = 'gateway-live-hub';
   private consumer?: Consumer;
   private readonly listeners = new Map<string, Set<(event: LiveEvent) => void>>();
+  private readonly recent = new Map<string, { at: number; event: LiveEvent }[]>();
+  private lastPrune = 0;
   private readonly received?: Counter<'type'>;
   private readonly dropped?: Counter;
   private active = 0;
@@ -76,6 +86,8 @@ export class LiveHub implements Worker {
       groupId: this.groupId,
       topics: [TOPICS.sessions, TOPICS.variables],
       fromBeginning: false,
+      // Per instance: deleted when the gateway stops, so restarts leave no groups behind.
+      ephemeral: true,
       concurrency: 4,
       handler: async (message) => this.dispatch(message),
     });
@@ -100,6 +112,7 @@ export class LiveHub implements Worker {
     if (typeof type !== 'string') return;
     const events = toLiveEvents(type, envelope);
     if (events.length > 0) this.received?.inc({ type });
+    this.remember(events);
     // A listener of several keys an event goes to (an erased visitor and one of its sessions) gets it once.
     const delivered = new Set<(event: LiveEvent) => void>();
     for (const [key, event] of events)
@@ -169,6 +182,32 @@ export class LiveHub implements Worker {
       [Symbol.asyncIterator]: () => iterator,
     };
     return iterator;
+  }
+
+  /** Keeps each key's events of the last RECENT_MS (at most RECENT_PER_KEY), pruning old keys once a second. */
+  private remember(events: readonly [string, LiveEvent][], now = Date.now()): void {
+    for (const [key, event] of events) {
+      const list = this.recent.get(key) ?? [];
+      list.push({ at: now, event });
+      if (list.length > RECENT_PER_KEY) list.shift();
+      this.recent.set(key, list);
+    }
+    if (now - this.lastPrune < 1000) return;
+    this.lastPrune = now;
+    for (const [key, list] of this.recent) {
+      while (list.length > 0 && now - list[0]!.at > RECENT_MS) list.shift();
+      if (list.length === 0) this.recent.delete(key);
+    }
+  }
+
+  /**
+   * The keys' events of the last seconds, oldest first, each once (an erasure goes to several keys).
+   * Taken in the same turn as `subscribe`, it and the subscription neither overlap nor leave a gap.
+   */
+  recentOf(keys: readonly string[], now = Date.now()): LiveEvent[] {
+    const entries = keys.flatMap((key) => this.recent.get(key) ?? []).filter((entry) => now - entry.at <= RECENT_MS);
+    entries.sort((a, b) => a.at - b.at);
+    return [...new Set(entries.map((entry) => entry.event))];
   }
 
   /** Subscriptions listening now. */

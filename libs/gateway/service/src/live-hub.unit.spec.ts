@@ -386,4 +386,44 @@ describe('LiveHub: fan-out to subscribers (no bus: dispatch is called directly)'
     expect(gauge?.values[0]?.value).toBe(1);
     await changes.return?.();
   });
+
+  describe('recentOf: the events of the last seconds, for subscriptions that start with the current state', () => {
+    it('given events of a key, then recentOf answers them oldest first, only that org and session', () => {
+      const first = statusChanged({ sessionStatus: 'OPEN' });
+      const second = statusChanged({ sessionStatus: 'ON_HOLD', sessionOldStatus: 'OPEN' });
+      send(first);
+      send(statusChanged({ sessionId: 'ses_2' }));
+      send(statusChanged({}, OTHER_ORG));
+      send(second);
+      expect(hub.recentOf([liveKey.status(ORG, 'ses_1')]).map(eventIdOf)).toEqual([first.eventId, second.eventId]);
+      expect(hub.recentOf([liveKey.status(ORG, 'ses_3')])).toEqual([]);
+    });
+
+    it('given an erasure sent to a visitor and its session, then a reader of both keys gets it once', () => {
+      const erased = visitorErased(['ses_1']);
+      send(erased);
+      expect(hub.recentOf([liveKey.sessionVariables(ORG, 'ses_1'), liveKey.visitorVariables(ORG, 'vis_1')]).map(eventIdOf)).toEqual([erased.eventId]);
+    });
+
+    it('given more than 50 events of one key, then only the last 50 are kept', () => {
+      for (let i = 0; i < 60; i++) send(statusChanged({ messagesCount: i }));
+      const kept = hub.recentOf([liveKey.status(ORG, 'ses_1')]).map((e) => (e.topic === 'status' ? e.change.messagesCount : -1));
+      expect(kept).toEqual(Array.from({ length: 50 }, (_, i) => i + 10));
+    });
+
+    it('given events older than 10 seconds, then they are no longer recent', () => {
+      const realNow = Date.now;
+      try {
+        let now = realNow();
+        Date.now = () => now;
+        send(statusChanged({ messagesCount: 1 }));
+        now += 10_001;
+        send(statusChanged({ messagesCount: 2 }));
+        const kept = hub.recentOf([liveKey.status(ORG, 'ses_1')]).map((e) => (e.topic === 'status' ? e.change.messagesCount : -1));
+        expect(kept).toEqual([2]);
+      } finally {
+        Date.now = realNow;
+      }
+    });
+  });
 });

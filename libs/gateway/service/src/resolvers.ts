@@ -14,7 +14,7 @@ import type { AuthContext } from '@svp/service-kit';
 import type { GraphQLSchema } from 'graphql';
 import type { Logger } from 'pino';
 import { changeVisible } from './freshness.js';
-import { type LiveHub, type StatusChange, type VariablesChange, liveKey } from './live-hub.js';
+import { type LiveEvent, type LiveHub, type StatusChange, type VariablesChange, liveKey } from './live-hub.js';
 import { Loaders } from './loaders.js';
 import { DateTimeScalar, JSONObjectScalar, VariableValueScalar } from './scalars.js';
 import { typeDefs } from './schema.js';
@@ -289,12 +289,16 @@ export const resolvers = {
         reach(ctx, { sessionId: args.sessionId });
         // The session must be the caller's org's (and readable with its credential) before anything is streamed.
         await sessionOrNotFound(ctx, args.sessionId);
-        // Listening before the current state is read: no change falls between the two.
-        const changes = ctx.hub.subscribe([liveKey.status(ctx.auth.orgId, args.sessionId)]);
+        // Listening before the current state is read, and the hub's recent events taken at that
+        // moment: what the read does not show yet is replayed after it (see statusReplay).
+        const keys = [liveKey.status(ctx.auth.orgId, args.sessionId)];
+        const changes = ctx.hub.subscribe(keys);
+        const recent = statusChanges(ctx.hub.recentOf(keys));
         const current = args.includeCurrent
           ? async () => {
               ctx.loaders.sessions.clear(args.sessionId);
-              return currentStatus(await sessionOrNotFound(ctx, args.sessionId));
+              const state = currentStatus(await sessionOrNotFound(ctx, args.sessionId));
+              return [state, ...statusReplay(state, recent)];
             }
           : undefined;
         return startingWith(current, changes, (event) => (event.topic === 'status' ? event.change : undefined), (change) => ({ sessionStatusChanged: change }));
@@ -304,9 +308,20 @@ export const resolvers = {
       subscribe: async (_: unknown, args: Args<{ sessionId: string; includeCurrent?: boolean | null }>, ctx: GatewayContext) => {
         reach(ctx, { sessionId: args.sessionId });
         const session = await sessionOrNotFound(ctx, args.sessionId);
-        const changes = ctx.hub.subscribe([liveKey.sessionVariables(ctx.auth.orgId, args.sessionId), liveKey.visitorVariables(ctx.auth.orgId, session.visitorId)]);
+        const keys = [liveKey.sessionVariables(ctx.auth.orgId, args.sessionId), liveKey.visitorVariables(ctx.auth.orgId, session.visitorId)];
+        const changes = ctx.hub.subscribe(keys);
+        const recent = variablesChanges(ctx.hub.recentOf(keys));
         const current = args.includeCurrent
-          ? async (): Promise<VariablesChange> => ({ eventId: null, kind: 'CURRENT', occurredAt: new Date().toISOString(), changes: [], removed: [] })
+          ? async (): Promise<(VariablesChange & { read?: VariableView[] })[]> => {
+              const { variables } = await ctx.client.call<VariablesResponse>('variables', {
+                method: 'GET',
+                route: '/v1/sessions/{sessionId}/variables',
+                path: `/v1/sessions/${enc(args.sessionId)}/variables`,
+              });
+              // The recent changes this read does not show yet follow it (each then read until it shows).
+              const pending = recent.filter((change) => !changeVisible(change, variables));
+              return [{ eventId: null, kind: 'CURRENT', occurredAt: new Date().toISOString(), changes: [], removed: [], read: variables }, ...pending];
+            }
           : undefined;
         return startingWith(current, changes, (event) => (event.topic === 'variables' ? event.change : undefined), (change) => ({
           variablesChanged: { ...change, sessionId: args.sessionId },
@@ -316,7 +331,8 @@ export const resolvers = {
   },
 
   VariablesChangedEvent: {
-    variables: (parent: VariablesChange & { sessionId: string }, _: unknown, ctx: GatewayContext) => variablesShowing(ctx, parent.sessionId, parent),
+    variables: (parent: VariablesChange & { sessionId: string; read?: VariableView[] }, _: unknown, ctx: GatewayContext) =>
+      parent.read ?? variablesShowing(ctx, parent.sessionId, parent),
     changes: (parent: VariablesChange) => parent.changes.map(({ rooms: _rooms, ...change }) => change),
   },
 };
@@ -339,17 +355,39 @@ function currentStatus(view: SessionView): StatusChange {
   };
 }
 
+const statusChanges = (events: readonly LiveEvent[]): StatusChange[] => events.flatMap((e) => (e.topic === 'status' ? [e.change] : []));
+const variablesChanges = (events: readonly LiveEvent[]): VariablesChange[] => events.flatMap((e) => (e.topic === 'variables' ? [e.change] : []));
+
 /**
- * The subscription's stream: `first()` (the current state) when given, then the hub's events that
+ * Which of the hub's recent status changes come after the current state just read: those after the
+ * last one that the read shows (all of them when it shows none: the read model is behind them). Pure.
+ */
+export function statusReplay(current: StatusChange, recent: readonly StatusChange[]): StatusChange[] {
+  const same = (change: StatusChange) =>
+    change.sessionStatus === current.sessionStatus &&
+    change.sessionOldStatus === current.sessionOldStatus &&
+    change.replyStatus === current.replyStatus &&
+    change.currentAssigneeId === current.currentAssigneeId &&
+    change.messagesCount === current.messagesCount;
+  let last = -1;
+  recent.forEach((change, index) => {
+    if (same(change)) last = index;
+  });
+  return recent.slice(last + 1);
+}
+
+/**
+ * The subscription's stream: `first()` (the current state and what it does not show yet) when given, then the hub's events that
  * `pick` keeps, each wrapped by `wrap` as the payload. Returning it ends the hub subscription.
  */
 function startingWith<T, C>(
-  first: (() => Promise<C>) | undefined,
+  first: (() => Promise<C[]>) | undefined,
   source: AsyncIterableIterator<T>,
   pick: (value: T) => C | undefined,
   wrap: (change: C) => unknown,
 ): AsyncIterableIterator<unknown> {
   let pending = first;
+  const leading: C[] = [];
   const mapped = mapIterator(source, (value) => {
     const change = pick(value);
     return change === undefined ? undefined : wrap(change);
@@ -360,12 +398,14 @@ function startingWith<T, C>(
         const load = pending;
         pending = undefined;
         try {
-          return { value: wrap(await load()), done: false };
+          leading.push(...(await load()));
         } catch (error) {
           await mapped.return?.();
           throw error;
         }
       }
+      const next = leading.shift();
+      if (next !== undefined) return { value: wrap(next), done: false };
       return mapped.next();
     },
     return: async () => {

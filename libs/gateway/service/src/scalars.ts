@@ -12,6 +12,7 @@ function variableValue(value: unknown): string | number | boolean | null {
 /** A variable's value: string, number, boolean or null, kept as given ("42" stays a string, 42 a number). */
 export const VariableValueScalar = new GraphQLScalarType({
   name: 'VariableValue',
+  description: 'A variable\'s value: a string, a number, a boolean or null (it keeps its type: "42" stays a string).',
   serialize: variableValue,
   parseValue: variableValue,
   parseLiteral(ast: ValueNode) {
@@ -39,6 +40,7 @@ function jsonObject(value: unknown): Record<string, unknown> {
 /** A JSON object (visitor data, custom claims); its members are checked by the service it goes to. */
 export const JSONObjectScalar = new GraphQLScalarType({
   name: 'JSONObject',
+  description: 'A JSON object (visitor data: names to variable values; custom claims).',
   serialize: jsonObject,
   parseValue: jsonObject,
   parseLiteral(ast: ValueNode, variables) {
@@ -57,6 +59,7 @@ function instant(value: unknown): string {
 
 export const DateTimeScalar = new GraphQLScalarType({
   name: 'DateTime',
+  description: 'An ISO 8601 instant with an offset, e.g. 2026-12-02T10:00:00.000Z.',
   serialize: instant,
   parseValue: instant,
   parseLiteral(ast: ValueNode) {

@@ -113,6 +113,12 @@ export class InProcessMessageBus implements MessageBus {
     return count;
   }
 
+  /** Deletes an ephemeral group's offsets (its last member stopped); a failure is logged, never thrown. */
+  async forgetGroup(groupId: string): Promise<void> {
+    if (this.groups.get(groupId)?.members.size === 0) this.groups.delete(groupId);
+    await this.log.forgetGroup(groupId).catch((error: unknown) => this.logger.warn({ groupId, err: errorMessage(error) }, 'could not delete an ephemeral group\'s offsets'));
+  }
+
   private assertOpen(): void {
     if (this.closed) throw new Error('The in-process message bus is closed');
   }
@@ -202,7 +208,13 @@ class Member implements Consumer {
   }
 
   stop(): Promise<void> {
-    this.stopping ??= this.group.leave(this).then(() => this.resolveReady());
+    this.stopping ??= this.group
+      .leave(this)
+      .then(async () => {
+        // An ephemeral group leaves nothing behind once its (last) consumer stopped.
+        if (this.options.ephemeral && this.group.members.size === 0) await this.bus.forgetGroup(this.group.id);
+      })
+      .then(() => this.resolveReady());
     return this.stopping;
   }
 

@@ -41,6 +41,8 @@ export interface MessageLog {
   join(groupId: string, topic: string, partition: number, fromBeginning: boolean): Promise<number>;
   /** Commits `nextOffset` as the next offset the group handles on the partition. */
   commit(groupId: string, topic: string, partition: number, nextOffset: number): Promise<void>;
+  /** Deletes every committed offset of the group (an ephemeral group whose consumer stopped). */
+  forgetGroup(groupId: string): Promise<void>;
   /** A value that changes whenever the topic may have new messages: take it before reading. */
   version(topic: string): number;
   /**
@@ -110,6 +112,10 @@ export class MemoryMessageLog implements MessageLog {
 
   async commit(groupId: string, topic: string, partition: number, nextOffset: number): Promise<void> {
     this.committed.set(committedKey(groupId, topic, partition), nextOffset);
+  }
+
+  async forgetGroup(groupId: string): Promise<void> {
+    for (const key of [...this.committed.keys()]) if (key.startsWith(`${groupId}\u0000`)) this.committed.delete(key);
   }
 
   version(topic: string): number {

@@ -190,6 +190,10 @@ export class SqlMessageLog implements MessageLog {
     );
   }
 
+  async forgetGroup(groupId: string): Promise<void> {
+    await this.sql.query('DELETE FROM msg_bus_offsets WHERE group_id = $1', [groupId]);
+  }
+
   version(topic: string): number {
     return this.signals.version(topic);
   }

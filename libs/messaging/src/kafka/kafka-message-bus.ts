@@ -127,6 +127,9 @@ export class KafkaMessageBus implements MessageBus {
       autoCommitThreshold: this.options.commitEveryMessages ?? 100,
       autoCommitInterval: this.options.commitIntervalMs ?? 1000,
       onStopped: () => this.consumers.delete(consumer),
+      forgetGroup: async (groupId) => {
+        await (await this.getAdmin()).deleteGroups([groupId]);
+      },
     });
     this.consumers.add(consumer);
     try {
@@ -236,6 +239,8 @@ interface ConsumerSettings {
   autoCommitThreshold: number;
   autoCommitInterval: number;
   onStopped: () => void;
+  /** Deletes a consumer group (an ephemeral one, once its member stopped). */
+  forgetGroup: (groupId: string) => Promise<void>;
 }
 
 /** One group member. Restarts itself (after a pause) when kafkajs gives up on a crash. */
@@ -297,6 +302,11 @@ class KafkaBusConsumer implements Consumer {
       clearTimeout(this.restartTimer);
       try {
         await this.current?.disconnect();
+        // An ephemeral group leaves nothing behind: deleted once its only member left.
+        if (this.options.ephemeral)
+          await this.settings.forgetGroup(this.options.groupId).catch((error: unknown) =>
+            this.settings.logger.warn({ groupId: this.options.groupId, err: errorMessage(error) }, 'could not delete an ephemeral consumer group'),
+          );
       } catch (error) {
         this.settings.logger.warn({ groupId: this.options.groupId, err: errorMessage(error) }, 'Kafka consumer did not stop cleanly');
       } finally {

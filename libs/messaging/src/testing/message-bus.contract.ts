@@ -259,6 +259,27 @@ export function describeMessageBusContract(adapterName: string, setup: MessageBu
       expect(second).toHaveLength(30);
     });
 
+    it('an ephemeral group is forgotten when its consumer stops: the same group id starts over (a durable group resumes)', async () => {
+      const topic = freshName('ephemeral');
+      await bus.ensureTopics([topic]);
+      await bus.publish(['e0', 'e1', 'e2'].map((value) => ({ topic, key: 'session-1', value })));
+      const run = async (groupId: string, ephemeral: boolean, expected: number) => {
+        const seen: string[] = [];
+        const consumer = await bus.consume({ groupId, topics: [topic], ephemeral, handler: async (message) => void seen.push(message.value) });
+        await until(() => seen.length >= expected, `${expected} messages in ${groupId}`);
+        await consumer.stop();
+        return seen;
+      };
+      const ephemeralGroup = freshName('ephemeral-group');
+      const durableGroup = freshName('durable-group');
+      expect(await run(ephemeralGroup, true, 3)).toEqual(['e0', 'e1', 'e2']);
+      expect(await run(durableGroup, false, 3)).toEqual(['e0', 'e1', 'e2']);
+      await bus.publish([{ topic, key: 'session-1', value: 'e3' }]);
+      // Its offsets were deleted: from the beginning again. The durable group goes on from its commit.
+      expect(await run(ephemeralGroup, true, 4)).toEqual(['e0', 'e1', 'e2', 'e3']);
+      expect(await run(durableGroup, false, 1)).toEqual(['e3']);
+    });
+
     it('a redelivered event (same eventId published twice) has exactly one effect through SqlInbox', async () => {
       const { sql, dispose } = await setup.openSql();
       try {
