@@ -109,4 +109,22 @@ export async function checkVisitorTokens(urls: Urls, rootToken: string): Promise
   );
   const renewal = await call(`${urls.sessions}/v1/sessions/${sessionId}/visitor-token`, { method: 'POST', key: visitorToken });
   expect([renewal.status, renewal.body.error.code]).toEqual([409, 'CONFLICT']);
+  // A token of a session the visitor logged out of proves nobody any more (the previous user stays gone);
+  // one of a session that ended otherwise (closed, a timeout) still brings the visitor back.
+  const afterLogout = await start(widget, { visitorToken: refreshed.body.visitorToken });
+  expect([afterLogout.status, afterLogout.body.error?.code, afterLogout.body.error?.details?.reason]).toEqual([401, 'UNAUTHENTICATED', 'LOGGED_OUT']);
+  const closed = await call(`${urls.sessions}/v1/sessions/${again.body.sessionId}/events`, { method: 'POST', key: again.body.visitorToken, body: { type: 'END', reason: 'closed' } });
+  expect(closed.body.sessionStatus).toBe('ENDED');
+  const back = await start(widget, { visitorToken: again.body.visitorToken });
+  expect([back.status, back.body.visitorId]).toEqual([201, visitorId]);
+  // A visitor ends their own session as a visitor does (logout, closing the chat), not as an agent.
+  const asAgent = await call(`${urls.sessions}/v1/sessions/${back.body.sessionId}/events`, { method: 'POST', key: back.body.visitorToken, body: { type: 'END', reason: 'agent' } });
+  expect([asAgent.status, asAgent.body.error.code]).toEqual([403, 'FORBIDDEN']);
+  // A session the business blocked (BLOCK, or END with reason blocked) proves its visitor no more either.
+  for (const block of [{ type: 'BLOCK' }, { type: 'END', reason: 'blocked' }]) {
+    const session = (await start(widget, { visitorToken: back.body.visitorToken })).body as { sessionId: string; visitorToken: string };
+    expect((await call(`${urls.sessions}/v1/sessions/${session.sessionId}/events`, { method: 'POST', key: org.apiKey, body: block })).status).toBe(200);
+    const refused = await start(widget, { visitorToken: session.visitorToken });
+    expect([refused.status, refused.body.error?.details?.reason]).toEqual([401, 'SESSION_BLOCKED']);
+  }
 }

@@ -155,6 +155,17 @@ export class SessionsCore {
         throw new AppError('UNAUTHENTICATED', 'The visitor token does not prove a visitor of this org (tampered, another org\'s, or older than 30 days)', { field: 'visitorToken' });
       if (body.visitorId !== undefined && body.visitorId !== proof.visitorId)
         throw new AppError('VALIDATION_FAILED', 'visitorId and the visitor token name different visitors', { field: 'visitorId' });
+      // A proof is only as good as its session: one the visitor logged out of (the previous user's
+      // data must not come back), one that was blocked, or one erased with its visitor proves nobody.
+      const earlier = await this.sessionDoc(orgId, proof.sessionId);
+      const refusal = !earlier
+        ? { reason: 'SESSION_GONE', why: 'is gone (erased)' }
+        : earlier.sessionStatus === 'BLOCKED' || (earlier.sessionStatus === 'ENDED' && earlier.endReason === 'blocked')
+          ? { reason: 'SESSION_BLOCKED', why: 'was blocked' }
+          : earlier.sessionStatus === 'ENDED' && earlier.endReason === 'logout'
+            ? { reason: 'LOGGED_OUT', why: 'ended with a logout' }
+            : undefined;
+      if (refusal) throw new AppError('UNAUTHENTICATED', `The visitor token no longer proves its visitor: its session ${refusal.why}`, { field: 'visitorToken', reason: refusal.reason });
       return proof.visitorId;
     }
     if (body.visitorId !== undefined) {

@@ -87,6 +87,8 @@ export class SessionsController {
     // A visitor may end their own session (logout), message as the visitor, and tell their presence; the rest is the business's.
     if (auth.visitor && !(body.type === 'END' || body.type === 'PRESENCE' || (body.type === 'MESSAGE' && body.from === 'VISITOR')))
       throw new AppError('FORBIDDEN', `A visitor token cannot send ${body.type === 'MESSAGE' ? `a MESSAGE from ${body.from}` : body.type}`, { visitorToken: true, type: body.type });
+    if (auth.visitor && body.type === 'END' && body.reason !== 'logout' && body.reason !== 'closed')
+      throw new AppError('FORBIDDEN', `A visitor ends their session with reason logout or closed, not ${body.reason}`, { visitorToken: true, reason: body.reason });
     return this.sessions.applyEvent(auth.orgId, params.sessionId, body, correlationId);
   }
 
