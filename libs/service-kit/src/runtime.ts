@@ -55,6 +55,8 @@ export interface ServiceParts {
   attach?: (context: { meter: OrgMeter }) => ServerAttachment;
   /** Origins whose pages may call the service from a browser (CORS). */
   corsOrigins?: readonly string[];
+  /** Route prefixes left out of CORS (same-origin pages only). */
+  corsExcept?: readonly string[];
   /** Keep raw request bodies (`request.rawBody`): a route checks a signature over the bytes. */
   rawBody?: boolean;
 }
@@ -129,6 +131,7 @@ export async function runService(
       ...(parts.errorRenderers ? { errorRenderers: parts.errorRenderers } : {}),
       ...(parts.attach ? { attach: parts.attach({ meter }) } : {}),
       ...(parts.corsOrigins ? { corsOrigins: parts.corsOrigins } : {}),
+      ...(parts.corsExcept ? { corsExcept: parts.corsExcept } : {}),
       ...(parts.rawBody ? { rawBody: true } : {}),
     });
     return {

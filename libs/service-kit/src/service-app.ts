@@ -45,8 +45,12 @@ export interface ServiceAppOptions {
   rawBody?: boolean;
   /** Pages of these origins may call the service from a browser (CORS); `*` for any. Without it, no CORS headers. */
   corsOrigins?: readonly string[];
+  /** Route prefixes that never get CORS headers (pages of other origins may not read them). */
+  corsExcept?: readonly string[];
   /** More than Nest's routes on the same HTTP server (the gateway's WebSocket upgrades); detached before HTTP closes. */
   attach?: ServerAttachment;
+  /** How long close() lets requests in flight finish before every connection is cut (ms; 10 s by default). */
+  shutdownGraceMs?: number;
 }
 
 /**
@@ -104,14 +108,20 @@ export async function startServiceApp(options: ServiceAppOptions): Promise<Runni
     ...(options.rawBody ? { rawBody: true } : {}),
   });
   app.useGlobalFilters(new ErrorBodyFilter(logger, options.errorRenderers));
-  if (options.corsOrigins)
-    app.enableCors({
+  if (options.corsOrigins) {
+    const cors = {
       origin: options.corsOrigins.includes('*') ? '*' : [...options.corsOrigins],
       methods: ['GET', 'POST', 'PUT', 'DELETE'],
       allowedHeaders: ['authorization', 'content-type', 'x-correlation-id'],
       exposedHeaders: ['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Retry-After'],
       maxAge: 600,
-    });
+    };
+    const except = options.corsExcept ?? [];
+    // @fastify/cors's per-request delegate: the excepted prefixes get no CORS headers (same-origin only).
+    (app.enableCors as (delegate: unknown) => void)((request: { url?: string }, callback: (error: Error | null, options: unknown) => void) =>
+      callback(null, except.some((prefix) => request.url?.startsWith(prefix)) ? { origin: false } : cors),
+    );
+  }
   const fastify = app.getHttpAdapter().getInstance();
 
   // Errors Fastify raises itself (bad JSON, oversized body) reach the same filter: Nest installs the
@@ -146,7 +156,18 @@ export async function startServiceApp(options: ServiceAppOptions): Promise<Runni
     url,
     close: async () => {
       await attached?.close();
-      await app.close();
+      // Fastify 5 waits out keepAliveTimeout (72 s) for a keep-alive connection that goes idle after
+      // close() began (fastify/fastify#7044): a request in flight finishes, then its connection is
+      // closed as it goes idle; after the grace period every connection is.
+      const server = fastify.server;
+      const reap = setInterval(() => server.closeIdleConnections(), 50);
+      const cutOff = setTimeout(() => server.closeAllConnections(), options.shutdownGraceMs ?? 10_000);
+      try {
+        await app.close();
+      } finally {
+        clearInterval(reap);
+        clearTimeout(cutOff);
+      }
     },
   };
 }
