@@ -66,6 +66,14 @@ export const ConfigEnv = z
     /** GraphQL (gateway): the most an operation may cost (graphql-armor's cost: each object field 2, each scalar field 1, times 1.5 per level of depth). */
     GRAPHQL_MAX_COST: z.coerce.number().int().min(10).max(1_000_000).default(2000),
     /**
+     * GraphQL (gateway): the most calls to the services one query or mutation may make. Batching
+     * keeps ordinary operations to a few; this bounds the fields that cannot be batched (histories,
+     * reads as of a time, a room per alias).
+     */
+    GRAPHQL_MAX_SERVICE_CALLS: z.coerce.number().int().min(1).max(10_000).default(50),
+    /** Gateway: how often the credential of every open WebSocket is checked again (a revoked key, an expired visitor token loses its socket), in seconds. */
+    GATEWAY_WS_RECHECK_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
+    /**
      * Gateway: the origins whose pages may call /graphql and import /sdk/widget.js (CORS), comma-separated;
      * `*` (the default) lets any page: browsers hold visitor tokens, never cookies, so no credential rides along.
      */

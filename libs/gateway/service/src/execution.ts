@@ -25,6 +25,8 @@ export interface GraphqlLimits {
   maxCost: number;
   /** Whether __schema and __type are answered (GRAPHQL_INTROSPECTION). */
   introspection: boolean;
+  /** The most calls to the services one query or mutation may make (GRAPHQL_MAX_SERVICE_CALLS). */
+  maxServiceCalls: number;
 }
 
 /** Has the errors a rule reports carry a code (introspection refused: FORBIDDEN). */

@@ -53,9 +53,14 @@ export class GatewayRuntime {
     return prepare(this.schema, this.rules, request);
   }
 
-  /** A fresh context for one operation: the caller's credential, forwarded to every service call. */
-  context(auth: AuthContext, bearer: string, correlationId?: string): GatewayContext {
-    const client = new ServiceClient(this.options.urls, bearer, this.callMetrics, correlationId);
+  /**
+   * A fresh context for one operation: the caller's credential, forwarded to every service call.
+   * Queries and mutations are held to GRAPHQL_MAX_SERVICE_CALLS; a subscription's context lasts as
+   * long as it does (each event's read), so it has no budget.
+   */
+  context(auth: AuthContext, bearer: string, correlationId?: string, options: { budgeted?: boolean } = {}): GatewayContext {
+    const budget = options.budgeted === false ? undefined : { used: 0, max: this.options.limits.maxServiceCalls };
+    const client = new ServiceClient(this.options.urls, bearer, this.callMetrics, correlationId, budget);
     return {
       auth,
       client,

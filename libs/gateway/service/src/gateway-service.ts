@@ -53,6 +53,7 @@ export function gatewayService(options: GatewayServiceOptions = {}): ServiceDefi
           maxDepth: env.GRAPHQL_MAX_DEPTH,
           maxCost: env.GRAPHQL_MAX_COST,
           introspection: env.GRAPHQL_INTROSPECTION ?? env.NODE_ENV !== 'production',
+          maxServiceCalls: env.GRAPHQL_MAX_SERVICE_CALLS,
         },
         ...(options.freshnessTimeoutMs !== undefined ? { freshnessTimeoutMs: options.freshnessTimeoutMs } : {}),
       });
@@ -70,7 +71,9 @@ export function gatewayService(options: GatewayServiceOptions = {}): ServiceDefi
         errorRenderers: [graphqlErrorRenderer],
         workers: [hub],
         corsOrigins: env.GATEWAY_CORS_ORIGINS,
-        attach: ({ meter }) => graphqlWsAttachment({ runtime, introspector: infra.introspector, meter, allowedOrigins: env.GATEWAY_CORS_ORIGINS }),
+        // The demo hands out its keys: only its own page (same origin, this machine) may read them.
+        corsExcept: ['/demo'],
+        attach: ({ meter }) => graphqlWsAttachment({ runtime, introspector: infra.introspector, meter, allowedOrigins: env.GATEWAY_CORS_ORIGINS, recheckMs: env.GATEWAY_WS_RECHECK_SECONDS * 1000 }),
         // The gateway answers only when the services it calls do.
         readiness: (['identity', 'sessions', 'variables'] as const).map((service) => ({
           name: service,

@@ -18,6 +18,8 @@ export interface GraphqlWsOptions {
   recheckMs?: number;
   /** The path upgrades are accepted on. */
   path?: string;
+  /** The most operations one socket may run at once (a console watching many sessions stays far below). */
+  maxOperationsPerSocket?: number;
   /** Pages of these origins may open a socket (GATEWAY_CORS_ORIGINS; `*` any). A client that sends no Origin (not a browser) is not held to it. */
   allowedOrigins?: readonly string[];
 }
@@ -44,7 +46,14 @@ export function graphqlWsAttachment(options: GraphqlWsOptions): (server: Server)
   return (server) => {
     const wss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024 });
     const connections = new Set<Connection>();
+    let closing = false;
     const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      // From the moment shutdown begins (clients reconnect at once on 1001) an upgrade is refused with
+      // a 503 and the contract's body, so the client tries another instance.
+      if (closing) {
+        socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"error":{"code":"SERVICE_UNAVAILABLE","message":"The gateway is shutting down"}}');
+        return;
+      }
       let pathname: string;
       try {
         pathname = new URL(request.url ?? '/', 'http://gateway').pathname;
@@ -108,6 +117,10 @@ export function graphqlWsAttachment(options: GraphqlWsOptions): (server: Server)
         onSubscribe: (ctx, _id, payload) => {
           const connection = (ctx.extra as { connection?: Connection }).connection;
           if (!connection) return [error('Not authenticated', 'UNAUTHENTICATED', 401)];
+          // graphql-ws has already registered this one.
+          const maxOperations = options.maxOperationsPerSocket ?? 100;
+          if (Object.keys(ctx.subscriptions).length > maxOperations)
+            return [error(`A socket runs at most ${maxOperations} operations at once`, 'LIMIT_EXCEEDED', 400, { limit: 'maxOperationsPerSocket', max: maxOperations })];
           if (!metered(connection.auth)) {
             runtime.countOperation('unknown', 'refused');
             return [error(`Org ${connection.auth.orgId} is over its request quota`, 'RATE_LIMITED', 429)];
@@ -125,7 +138,7 @@ export function graphqlWsAttachment(options: GraphqlWsOptions): (server: Server)
             document: prepared.document,
             variableValues: request.data.variables ?? undefined,
             operationName: request.data.operationName ?? undefined,
-            contextValue: runtime.context(connection.auth, connection.token),
+            contextValue: runtime.context(connection.auth, connection.token, undefined, { budgeted: prepared.operation.operation !== 'subscription' }),
           };
         },
         onNext: (_ctx, _id, _payload, _args, result) => runtime.formatResult(result),
@@ -152,11 +165,17 @@ export function graphqlWsAttachment(options: GraphqlWsOptions): (server: Server)
 
     return {
       close: async () => {
+        closing = true;
         clearInterval(recheck);
-        server.off('upgrade', onUpgrade);
         for (const client of wss.clients) client.close(1001, 'The gateway is shutting down');
+        // A client that does not answer the close handshake within a second is cut off.
+        const cutOff = setTimeout(() => {
+          for (const client of wss.clients) client.terminate();
+        }, 1000);
         await disposable.dispose();
         await new Promise<void>((resolve) => wss.close(() => resolve()));
+        clearTimeout(cutOff);
+        for (const client of wss.clients) client.terminate();
       },
     };
   };

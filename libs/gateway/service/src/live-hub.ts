@@ -30,7 +30,11 @@ export interface VariablesChange {
   displayName?: string;
 }
 
-export type LiveEvent = { topic: 'status'; change: StatusChange } | { topic: 'variables'; change: VariablesChange };
+export type LiveEvent =
+  | { topic: 'status'; change: StatusChange }
+  | { topic: 'variables'; change: VariablesChange }
+  /** The subscriber fell QUEUE_LIMIT events behind: those were dropped and its subscription ends. */
+  | { topic: 'overflow'; dropped: number };
 
 /** What a subscriber listens to: one org's session (its status or variables) or visitor. */
 export const liveKey = {
@@ -125,15 +129,26 @@ export class LiveHub implements Worker {
 
   /**
    * Listens to these keys until the returned iterator is returned (the subscription ends). Events
-   * queue per subscriber; past QUEUE_LIMIT the oldest is dropped, so a stalled client cannot hold
-   * memory without bound.
+   * queue per subscriber; past QUEUE_LIMIT they are dropped and the iterator ends with an `overflow`
+   * event, so a stalled client cannot hold memory without bound and never misses changes unknowingly.
    */
   subscribe(keys: readonly string[]): AsyncIterableIterator<LiveEvent> {
     const queue: LiveEvent[] = [];
     let wake: ((result: IteratorResult<LiveEvent>) => void) | undefined;
+    let listening = true;
     let done = false;
+    const unlisten = () => {
+      if (!listening) return;
+      listening = false;
+      for (const key of keys) {
+        const set = this.listeners.get(key);
+        set?.delete(listener);
+        if (set?.size === 0) this.listeners.delete(key);
+      }
+      this.active--;
+    };
     const listener = (event: LiveEvent) => {
-      if (done) return;
+      if (!listening) return;
       if (wake) {
         const resolve = wake;
         wake = undefined;
@@ -142,8 +157,13 @@ export class LiveHub implements Worker {
       }
       queue.push(event);
       if (queue.length > QUEUE_LIMIT) {
-        queue.shift();
-        this.dropped?.inc();
+        // A subscriber this far behind is told, not fed a stream with holes: what waits is dropped, the
+        // subscription ends with an overflow (the client subscribes again, with includeCurrent).
+        const dropped = queue.length;
+        this.dropped?.inc(dropped);
+        unlisten();
+        queue.length = 0;
+        queue.push({ topic: 'overflow', dropped });
       }
     };
     for (const key of keys) {
@@ -153,14 +173,9 @@ export class LiveHub implements Worker {
     }
     this.active++;
     const finish = (): IteratorResult<LiveEvent> => {
+      unlisten();
       if (!done) {
         done = true;
-        for (const key of keys) {
-          const set = this.listeners.get(key);
-          set?.delete(listener);
-          if (set?.size === 0) this.listeners.delete(key);
-        }
-        this.active--;
         queue.length = 0;
         wake?.({ value: undefined, done: true });
         wake = undefined;
@@ -172,6 +187,8 @@ export class LiveHub implements Worker {
         if (done) return Promise.resolve({ value: undefined, done: true });
         const next = queue.shift();
         if (next) return Promise.resolve({ value: next, done: false });
+        // After an overflow nothing more comes.
+        if (!listening) return Promise.resolve(finish());
         return new Promise((resolve) => (wake = resolve));
       },
       return: () => Promise.resolve(finish()),

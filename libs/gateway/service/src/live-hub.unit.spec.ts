@@ -236,7 +236,7 @@ describe('LiveHub: fan-out to subscribers (no bus: dispatch is called directly)'
     if (next.done) throw new Error('the subscription ended');
     return next.value;
   };
-  const eventIdOf = (event: LiveEvent) => event.change.eventId;
+  const eventIdOf = (event: LiveEvent) => (event.topic === 'overflow' ? undefined : event.change.eventId);
 
   it('given a subscriber of a session\'s status, when its status changes, then it receives the change', async () => {
     const changes = hub.subscribe([liveKey.status(ORG, 'ses_1')]);
@@ -363,27 +363,32 @@ describe('LiveHub: fan-out to subscribers (no bus: dispatch is called directly)'
     await changes.return?.();
   });
 
-  it('given a subscriber that does not read, when more than 500 events queue, then the oldest are dropped (and counted)', async () => {
+  it('given a subscriber that does not read, when more than 500 events queue, then they are dropped (and counted) and the subscription ends with an overflow', async () => {
     const metrics = new ServiceMetrics('gateway-test');
     const counted = new LiveHub(noBus, pino({ level: 'silent' }), metrics, 'gateway-live-test-2');
     const changes = counted.subscribe([liveKey.status(ORG, 'ses_1')]);
-    const events = Array.from({ length: 502 }, (_, i) => statusChanged({ messagesCount: i }));
-    for (const event of events) counted.dispatch({ value: JSON.stringify(event) });
-    const marker = statusChanged({ messagesCount: 9999 });
-    counted.dispatch({ value: JSON.stringify(marker) });
-    // 503 sent, 500 kept: the three oldest went.
+    for (let i = 0; i < 501; i++) counted.dispatch({ value: JSON.stringify(statusChanged({ messagesCount: i })) });
+    // Not listening any more: a later event neither queues nor counts as dropped.
+    counted.dispatch({ value: JSON.stringify(statusChanged({ messagesCount: 9999 })) });
+    expect(await nextValue(changes)).toEqual({ topic: 'overflow', dropped: 501 });
+    expect(await changes.next()).toEqual({ value: undefined, done: true });
+    const dropped = await metrics.registry.getSingleMetric('svp_gateway_live_dropped_total')?.get();
+    expect(dropped?.values[0]?.value).toBe(501);
+    const byType = await metrics.registry.getSingleMetric('svp_gateway_live_events_total')?.get();
+    expect(byType?.values).toEqual([expect.objectContaining({ labels: { type: 'SessionStatusChanged' }, value: 502 })]);
+    const gauge = await metrics.registry.getSingleMetric('svp_gateway_live_subscriptions')?.get();
+    expect(gauge?.values[0]?.value).toBe(0);
+  });
+
+  it('given a subscriber that keeps up, then 500 queued events are all delivered in order', async () => {
+    const changes = hub.subscribe([liveKey.status(ORG, 'ses_1')]);
+    for (let i = 0; i < 500; i++) send(statusChanged({ messagesCount: i }));
     const received: number[] = [];
     for (let i = 0; i < 500; i++) {
       const event = await nextValue(changes);
       received.push(event.topic === 'status' ? event.change.messagesCount : -1);
     }
-    expect(received).toEqual([...Array.from({ length: 499 }, (_, i) => i + 3), 9999]);
-    const dropped = await metrics.registry.getSingleMetric('svp_gateway_live_dropped_total')?.get();
-    expect(dropped?.values[0]?.value).toBe(3);
-    const byType = await metrics.registry.getSingleMetric('svp_gateway_live_events_total')?.get();
-    expect(byType?.values).toEqual([expect.objectContaining({ labels: { type: 'SessionStatusChanged' }, value: 503 })]);
-    const gauge = await metrics.registry.getSingleMetric('svp_gateway_live_subscriptions')?.get();
-    expect(gauge?.values[0]?.value).toBe(1);
+    expect(received).toEqual(Array.from({ length: 500 }, (_, i) => i));
     await changes.return?.();
   });
 

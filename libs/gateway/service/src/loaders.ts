@@ -17,7 +17,7 @@ export class Loaders {
   private readonly visitorsByRoom = new Map<string, DataLoader<string, VisitorResponse>>();
 
   constructor(
-    private readonly client: ServiceClient,
+    readonly client: ServiceClient,
     /** The caller holds a visitor token (single-id routes). */
     private readonly visitor: boolean,
   ) {

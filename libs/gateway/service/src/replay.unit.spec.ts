@@ -1,5 +1,5 @@
-import type { StatusChange } from './live-hub.js';
-import { statusReplay } from './resolvers.js';
+import type { StatusChange, VariablesChange } from './live-hub.js';
+import { statusReplay, withoutRoomData } from './resolvers.js';
 
 const status = (sessionStatus: StatusChange['sessionStatus'], sessionOldStatus: StatusChange['sessionOldStatus'], extra: Partial<StatusChange> = {}): StatusChange => ({
   eventId: `evt-${sessionStatus}`,
@@ -45,5 +45,36 @@ describe('statusReplay: what a subscription starting with the current state repl
     const message2 = status('ON_PROGRESS', 'ON_HOLD', { messagesCount: 2, eventId: 'evt-m2' });
     expect(ids(statusReplay(current(message1), [message1, message2]))).toEqual(['evt-m2']);
     expect(statusReplay(current(message2), [message1, message2])).toEqual([]);
+  });
+});
+
+describe('withoutRoomData: what a subscriber that named no room may see of a visitor change', () => {
+  const change = (changes: VariablesChange['changes'], extra: Partial<VariablesChange> = {}): VariablesChange => ({
+    eventId: 'evt_1',
+    kind: 'VISITOR_CHANGED',
+    occurredAt: '2026-12-02T10:00:00.000Z',
+    changes,
+    removed: [],
+    ...extra,
+  });
+  const plain = { name: 'plan', value: 'gold', scope: 'visitor' as const, source: 'widget', verified: false, version: 1 };
+  const vipOnly = { name: 'secret', value: 'room-only', scope: 'visitor' as const, source: 'widget', verified: false, version: 1, rooms: ['vip'] };
+
+  it('given data limited to a room beside data that is not, then only the latter is kept', () => {
+    expect(withoutRoomData(change([plain, vipOnly]))?.changes).toEqual([plain]);
+  });
+
+  it('given only data limited to a room, then there is nothing to tell', () => {
+    expect(withoutRoomData(change([vipOnly]))).toBeUndefined();
+  });
+
+  it('given only room data but removed names or a new display name, then those are still told (without the values)', () => {
+    expect(withoutRoomData(change([vipOnly], { removed: ['old'] }))).toMatchObject({ changes: [], removed: ['old'] });
+    expect(withoutRoomData(change([vipOnly], { displayName: 'Jane' }))).toMatchObject({ changes: [], displayName: 'Jane' });
+  });
+
+  it('given a session change, then it is passed on as it is', () => {
+    const session = change([{ ...plain, scope: 'session' }], { kind: 'SESSION_CHANGED' });
+    expect(withoutRoomData(session)).toBe(session);
   });
 });

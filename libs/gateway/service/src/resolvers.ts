@@ -1,13 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type {
-  SessionView,
-  StartSessionResponse,
-  VariableHistoryResponse,
-  VariableView,
-  VariablesResponse,
-  VerifyIdentityResponse,
-  VisitorResponse,
-  VisitorTokenResponse,
+import {
+  OpaqueId,
+  type SessionView,
+  type StartSessionResponse,
+  type VariableHistoryResponse,
+  type VariableView,
+  type VariablesResponse,
+  type VerifyIdentityResponse,
+  type VisitorResponse,
+  type VisitorTokenResponse,
 } from '@svp/contracts';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import type { AuthContext } from '@svp/service-kit';
@@ -45,8 +46,14 @@ const asVisitor = (view: VisitorResponse, loaders?: Loaders): VisitorParent => (
 
 const enc = encodeURIComponent;
 
-/** A visitor token reaches only its own session and visitor: anything else is refused before any call. */
+/**
+ * The ids an operation names, checked before any call: each a valid id (a bad one fails its own field,
+ * not a whole batch of others), and for a visitor token its own session and visitor only.
+ */
 function reach(ctx: GatewayContext, target: { sessionId?: string; visitorId?: string }): void {
+  for (const [argument, value] of Object.entries(target))
+    if (value !== undefined && !OpaqueId.safeParse(value).success)
+      throw gatewayError('VALIDATION_FAILED', `${argument} is not a valid id (1 to 128 letters, digits, _ and -)`, 400, { issues: [{ path: [argument], message: 'not a valid id' }] });
   const own = ctx.auth.visitor;
   if (!own) return;
   if ((target.sessionId !== undefined && target.sessionId !== own.sessionId) || (target.visitorId !== undefined && target.visitorId !== own.visitorId))
@@ -94,16 +101,24 @@ async function variablesShowing(ctx: GatewayContext, sessionId: string, change: 
  * A new session's variables once its initial values are there: the sessions service answers at
  * once and the variables service stores them when SessionStarted reaches it (within a second).
  */
-async function initialVariables(ctx: GatewayContext, loader: ReturnType<Loaders['sessionVariables']>, sessionId: string, names: readonly string[]): Promise<VariableView[]> {
+async function initialVariables(ctx: GatewayContext, loaders: Loaders, sessionId: string, names: readonly string[], room?: string): Promise<VariableView[]> {
   const deadline = Date.now() + (ctx.freshnessTimeoutMs ?? 3000);
+  const shown = (variables: readonly VariableView[]) => names.every((name) => variables.some((v) => v.scope === 'session' && v.name === name));
+  let variables = await loaders.sessionVariables(room).load(sessionId);
   let delay = 25;
-  for (;;) {
-    const variables = await loader.load(sessionId);
-    if (names.every((name) => variables.some((v) => v.scope === 'session' && v.name === name)) || Date.now() >= deadline) return variables;
-    loader.clear(sessionId);
+  while (!shown(variables) && Date.now() < deadline) {
     await sleep(delay);
     delay = Math.min(delay * 2, 200);
+    // Reads again of the same field: not more fields, so not counted against the operation's budget.
+    ({ variables } = await loaders.client.call<VariablesResponse>('variables', {
+      method: 'GET',
+      route: '/v1/sessions/{sessionId}/variables',
+      path: `/v1/sessions/${enc(sessionId)}/variables`,
+      query: { room },
+      again: true,
+    }));
   }
+  return variables;
 }
 
 type Args<T> = T;
@@ -186,9 +201,9 @@ export const resolvers = {
 
   Session: {
     variables: async (parent: SessionParent, args: Args<{ room?: string | null }>, ctx: GatewayContext) => {
-      const loader = (parent.loaders ?? ctx.loaders).sessionVariables(args.room ?? undefined);
-      if (!parent.initialNames?.length) return loader.load(parent.sessionId);
-      return initialVariables(ctx, loader, parent.sessionId, parent.initialNames);
+      const loaders = parent.loaders ?? ctx.loaders;
+      if (!parent.initialNames?.length) return loaders.sessionVariables(args.room ?? undefined).load(parent.sessionId);
+      return initialVariables(ctx, loaders, parent.sessionId, parent.initialNames, args.room ?? undefined);
     },
     metadata: async (parent: SessionParent, _: unknown, ctx: GatewayContext) => metadataOf(await (parent.loaders ?? ctx.loaders).sessionVariables().load(parent.sessionId)),
     visitor: async (parent: SessionParent, _: unknown, ctx: GatewayContext) => {
@@ -301,16 +316,19 @@ export const resolvers = {
               return [state, ...statusReplay(state, recent)];
             }
           : undefined;
-        return startingWith(current, changes, (event) => (event.topic === 'status' ? event.change : undefined), (change) => ({ sessionStatusChanged: change }));
+        return startingWith(current, changes, (event) => (event.topic === 'status' ? event.change : undefined), (change) => ({ sessionStatusChanged: change }), 'sessionStatusChanged');
       },
     },
     variablesChanged: {
       subscribe: async (_: unknown, args: Args<{ sessionId: string; includeCurrent?: boolean | null }>, ctx: GatewayContext) => {
         reach(ctx, { sessionId: args.sessionId });
+        // The events carry values: the same scope as reading them (the session lookup checks only sessions:read).
+        if (!ctx.auth.scopes.includes('variables:read'))
+          throw gatewayError('FORBIDDEN', 'variablesChanged streams variable values: the key lacks the scope variables:read', 403, { missing: ['variables:read'] });
         const session = await sessionOrNotFound(ctx, args.sessionId);
         const keys = [liveKey.sessionVariables(ctx.auth.orgId, args.sessionId), liveKey.visitorVariables(ctx.auth.orgId, session.visitorId)];
         const changes = ctx.hub.subscribe(keys);
-        const recent = variablesChanges(ctx.hub.recentOf(keys));
+        const recent = variablesChanges(ctx.hub.recentOf(keys)).flatMap((change) => withoutRoomData(change) ?? []);
         const current = args.includeCurrent
           ? async (): Promise<(VariablesChange & { read?: VariableView[] })[]> => {
               const { variables } = await ctx.client.call<VariablesResponse>('variables', {
@@ -323,9 +341,13 @@ export const resolvers = {
               return [{ eventId: null, kind: 'CURRENT', occurredAt: new Date().toISOString(), changes: [], removed: [], read: variables }, ...pending];
             }
           : undefined;
-        return startingWith(current, changes, (event) => (event.topic === 'variables' ? event.change : undefined), (change) => ({
-          variablesChanged: { ...change, sessionId: args.sessionId },
-        }));
+        return startingWith(
+          current,
+          changes,
+          (event) => (event.topic === 'variables' ? withoutRoomData(event.change) : undefined),
+          (change) => ({ variablesChanged: { ...change, sessionId: args.sessionId } }),
+          'variablesChanged',
+        );
       },
     },
   },
@@ -355,6 +377,17 @@ function currentStatus(view: SessionView): StatusChange {
   };
 }
 
+/**
+ * A visitor change as a subscriber that named no room may see it: data limited to rooms is left out
+ * (as the reads leave it out); undefined when nothing is left to tell. Pure.
+ */
+export function withoutRoomData(change: VariablesChange): VariablesChange | undefined {
+  if (change.kind !== 'VISITOR_CHANGED') return change;
+  const changes = change.changes.filter((c) => !c.rooms || c.rooms.length === 0);
+  if (changes.length === 0 && change.removed.length === 0 && change.displayName === undefined) return undefined;
+  return { ...change, changes };
+}
+
 const statusChanges = (events: readonly LiveEvent[]): StatusChange[] => events.flatMap((e) => (e.topic === 'status' ? [e.change] : []));
 const variablesChanges = (events: readonly LiveEvent[]): VariablesChange[] => events.flatMap((e) => (e.topic === 'variables' ? [e.change] : []));
 
@@ -380,15 +413,24 @@ export function statusReplay(current: StatusChange, recent: readonly StatusChang
  * The subscription's stream: `first()` (the current state and what it does not show yet) when given, then the hub's events that
  * `pick` keeps, each wrapped by `wrap` as the payload. Returning it ends the hub subscription.
  */
-function startingWith<T, C>(
+function startingWith<C>(
   first: (() => Promise<C[]>) | undefined,
-  source: AsyncIterableIterator<T>,
-  pick: (value: T) => C | undefined,
+  source: AsyncIterableIterator<LiveEvent>,
+  pick: (value: LiveEvent) => C | undefined,
   wrap: (change: C) => unknown,
+  field: string,
 ): AsyncIterableIterator<unknown> {
   let pending = first;
   const leading: C[] = [];
   const mapped = mapIterator(source, (value) => {
+    // The subscriber fell behind: its last event is an error (the field is null), then it completes.
+    if (value.topic === 'overflow')
+      return {
+        [field]: gatewayError('LIMIT_EXCEEDED', `This subscription fell ${value.dropped} events behind and ended: subscribe again (with includeCurrent) to get the state`, 429, {
+          limit: 'subscriptionQueue',
+          dropped: value.dropped,
+        }),
+      };
     const change = pick(value);
     return change === undefined ? undefined : wrap(change);
   });

@@ -29,6 +29,12 @@ export interface ServiceCallMetrics {
   duration: Histogram<'service' | 'route'>;
 }
 
+/** How many service calls one operation may make (GRAPHQL_MAX_SERVICE_CALLS), shared by its clients. */
+export interface CallBudget {
+  used: number;
+  readonly max: number;
+}
+
 export interface CallOptions {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   /** The route as documented (`/v1/sessions/{sessionId}`): the metric label. */
@@ -38,6 +44,8 @@ export interface CallOptions {
   body?: unknown;
   /** 404 answers null instead of failing (a lookup of something that may not exist). */
   notFoundAsNull?: boolean;
+  /** A read again of what the operation already asked for (waiting for it to show): not counted against the budget. */
+  again?: boolean;
 }
 
 /**
@@ -51,17 +59,25 @@ export class ServiceClient {
     private readonly bearer: string,
     private readonly metrics?: ServiceCallMetrics,
     private readonly correlationId?: string,
+    private readonly budget?: CallBudget,
     private readonly timeoutMs = 10_000,
   ) {}
 
-  /** The same services, called with another credential (a new session's visitor token). */
+  /** The same services, called with another credential (a new session's visitor token), on the same budget. */
   as(bearer: string): ServiceClient {
-    return new ServiceClient(this.urls, bearer, this.metrics, this.correlationId, this.timeoutMs);
+    return new ServiceClient(this.urls, bearer, this.metrics, this.correlationId, this.budget, this.timeoutMs);
   }
 
   async call<T>(service: ServiceTarget, options: CallOptions & { notFoundAsNull: true }): Promise<T | null>;
   async call<T>(service: ServiceTarget, options: CallOptions): Promise<T>;
   async call<T>(service: ServiceTarget, options: CallOptions): Promise<T | null> {
+    // Batching keeps an ordinary operation to a few calls; fields that cannot be batched (a history,
+    // a read as of a time, one room per alias) are bounded per operation instead.
+    if (this.budget && !options.again && ++this.budget.used > this.budget.max)
+      throw gatewayError('LIMIT_EXCEEDED', `This operation needs more than ${this.budget.max} calls to the services: ask for fewer fields or aliases per request`, 400, {
+        limit: 'maxServiceCalls',
+        max: this.budget.max,
+      });
     const url = new URL(options.path, this.urls[service]);
     for (const [name, value] of Object.entries(options.query ?? {})) if (value !== undefined) url.searchParams.set(name, value);
     const headers: Record<string, string> = { authorization: `Bearer ${this.bearer}` };
