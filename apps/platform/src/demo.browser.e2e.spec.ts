@@ -68,13 +68,16 @@ describe('the demo in headless Chromium: the shop with the widget, the agent con
     return [...metrics.matchAll(/^svp_gateway_live_events_total\{[^}]*type="(\w+)"[^}]*\} (\d+)/gm)].reduce<Record<string, number>>((acc, m) => ({ ...acc, [m[1]!]: Number(m[2]) }), {});
   };
   let sessionId: string;
+  let visitorId: string;
 
   it('loads the demo: the widget starts a session with the widget key and the console follows it live', async () => {
     expect(platform.demo).toBeDefined();
     await page.goto(`${platform.urls.gateway}/demo`);
     await page.waitForFunction(() => !!document.getElementById('widget-status')?.dataset.sessionId, undefined, { timeout: 15_000 });
     sessionId = (await page.locator('#widget-status').getAttribute('data-session-id'))!;
+    visitorId = (await page.locator('#widget-status').getAttribute('data-visitor-id'))!;
     expect(sessionId).toMatch(/^ses_/);
+    expect(visitorId).toBeTruthy();
     await waitText('#console-live', 'live');
     expect(await text('#console-session')).toBe(sessionId);
     expect(await text('#console-status')).toBe('CREATED');
@@ -141,8 +144,10 @@ describe('the demo in headless Chromium: the shop with the widget, the agent con
     await page.reload();
     await page.waitForFunction(() => !!document.getElementById('widget-status')?.dataset.sessionId, undefined, { timeout: 15_000 });
     expect(await page.locator('#widget-status').getAttribute('data-session-id')).toBe(sessionId);
+    expect(await page.locator('#widget-status').getAttribute('data-visitor-id')).toBe(visitorId);
     await waitText('#console-live', 'live');
     await waitText('#console-status', 'ON_PROGRESS');
+    await waitText('#console-display-name', 'Jane');
     await row('cartValue', 'session').waitFor();
     expect(await valueOf('cartValue', 'session')).toBe(89);
     expect(await text('#console-authenticated')).toBe('true');
@@ -172,6 +177,11 @@ describe('the demo in headless Chromium: the shop with the widget, the agent con
       timeout: 15_000,
     });
     await waitText('#console-live', 'live');
+    // Another visitor: the logged-out session's token no longer proves the previous one (LOGGED_OUT),
+    // so neither their visitor variables nor their display name come back.
+    expect(await page.locator('#widget-status').getAttribute('data-visitor-id')).not.toBe(visitorId);
+    await waitText('#console-display-name', 'Visitor');
+    expect(await row('username', 'visitor').count()).toBe(0);
     expect(await row('cartValue', 'session').count()).toBe(0);
     expect(await text('#console-authenticated')).toBe('false');
     expect(pageErrors).toEqual([]);

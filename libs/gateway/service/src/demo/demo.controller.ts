@@ -1,9 +1,10 @@
-import { Body, Controller, Get, Headers, HttpCode, Inject, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Inject, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { AppError, ZodPipe } from '@svp/service-kit';
 import { SignJWT } from 'jose';
 import { z } from 'zod';
 import { DEMO } from '../tokens.js';
 import type { DemoSource } from './demo-config.js';
+import { LocalOnlyGuard } from './local-only.guard.js';
 import { demoPage, demoScript } from './page.js';
 import type { WebhookInbox } from './webhook-inbox.js';
 
@@ -32,6 +33,7 @@ interface Reply {
  * all served by the gateway. Local use only: it hands the page a console key and signs any identity.
  */
 @Controller('demo')
+@UseGuards(LocalOnlyGuard)
 export class DemoController {
   constructor(@Inject(DEMO) private readonly demo: DemoRuntime) {}
 
@@ -82,6 +84,7 @@ export class DemoController {
     const config = this.ready();
     const raw = request.rawBody ?? Buffer.from(JSON.stringify(request.body ?? null));
     const delivery = this.demo.inbox.receive(raw, { ...(signature ? { signature } : {}), ...(eventId ? { eventId } : {}) }, config.webhookSecret);
+    // A forged delivery is refused and not kept: it cannot push the real ones out of the list.
     if (!delivery.signatureValid) throw new AppError('INVALID_TOKEN', 'X-Signature is not the HMAC-SHA256 of the body with the webhook secret', { reason: 'BAD_SIGNATURE' });
     return { received: true };
   }

@@ -133,6 +133,7 @@ async function startWidget() {
   $('cart-total').textContent = String(state.cart.total);
   $('widget-status').textContent = 'Chat session ' + widget.sessionId + ' · visitor ' + widget.visitorId;
   $('widget-status').dataset.sessionId = widget.sessionId;
+  $('widget-status').dataset.visitorId = widget.visitorId;
   $('logout').hidden = false;
   $('new-chat').hidden = true;
   widget.on('statusChanged', (event) => {

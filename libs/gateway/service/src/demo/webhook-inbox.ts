@@ -19,7 +19,7 @@ export function signatureMatches(rawBody: Buffer, header: string | undefined, se
 
 /**
  * The demo's webhook receiver: what a business's endpoint does (check the signature over the raw
- * bytes, then keep the event), with the last `capacity` deliveries in memory for the console.
+ * bytes, then keep the event), with the last `capacity` valid deliveries in memory for the console.
  */
 export class WebhookInbox {
   private readonly deliveries: ReceivedDelivery[] = [];
@@ -38,6 +38,8 @@ export class WebhookInbox {
       signatureValid: signatureMatches(rawBody, headers.signature, secret),
       body,
     };
+    // Only what the signature vouches for is kept: forged posts cannot push real deliveries out.
+    if (!delivery.signatureValid) return delivery;
     this.deliveries.unshift(delivery);
     if (this.deliveries.length > this.capacity) this.deliveries.pop();
     return delivery;
