@@ -141,7 +141,7 @@ describe('distributed mode: a process per service, real PostgreSQL and Kafka', (
     }, 60_000);
 
     it('serves GraphQL from the gateway process: subscriptions fed by Kafka, batched calls to the other processes, their error codes, limits, introspection off', async () => {
-      await withOutput(() => checkGateway(running.urls, running.rootToken, { introspection: false, corsOrigins: 'https://shop.example' }));
+      await withOutput(() => checkGateway(running.urls, running.rootToken, { introspection: false, corsOrigins: 'https://shop.example', demo: false }));
     }, 90_000);
 
     it('rebuilds the variables read models in PostgreSQL from the event store to exactly the live state', async () => {

@@ -10,7 +10,7 @@ import { call, createOrg } from './slice.js';
 type Urls = Record<ServiceName, string>;
 
 /** The env both modes run the gateway checks with: a depth limit a query of this schema can pass (5 levels exist). */
-export const GATEWAY_TEST_ENV = { GRAPHQL_MAX_DEPTH: '4' };
+export const GATEWAY_TEST_ENV = { GRAPHQL_MAX_DEPTH: '4', GATEWAY_WS_RECHECK_SECONDS: '1' };
 
 interface GqlAnswer {
   status: number;
@@ -74,17 +74,17 @@ const SESSION_FIELDS = 'sessionId sessionStatus visitorId metadata { providedNam
  * queries, mutations and subscriptions, what a widget key and a visitor token may do, errors with
  * the services' codes, one service call per kind per request, the limits and introspection switch.
  */
-export async function checkGateway(urls: Urls, rootToken: string, options: { introspection: boolean; corsOrigins: '*' | string }): Promise<void> {
+export async function checkGateway(urls: Urls, rootToken: string, options: { introspection: boolean; corsOrigins: '*' | string; demo: boolean }): Promise<void> {
   const g = urls.gateway;
   const org = await createOrg(urls.identity, rootToken, 'GraphQL Co');
   const other = await createOrg(urls.identity, rootToken, 'Other GraphQL Co');
   const key = org.apiKey;
 
   // ── Authentication: every answer carries the contract's error body and GraphQL's errors ─────────
-  for (const [bearer, why] of [[undefined, 'no credential'], ['svp_not-a-real-key', 'an unknown key']] as const) {
+  // No credential, an unknown key.
+  for (const bearer of [undefined, 'svp_not-a-real-key']) {
     const refused = await gql(g, bearer, '{ session(id: "x") { id } }');
     expect([refused.status, refused.body.error?.code, refused.body.errors?.[0]?.extensions.code]).toEqual([401, 'UNAUTHENTICATED', 'UNAUTHENTICATED']);
-    expect(why).toBeTruthy();
   }
 
   // ── startSession with an org key: initial variables as given, metadata false, the visitor token ──
@@ -188,6 +188,20 @@ export async function checkGateway(urls: Urls, rootToken: string, options: { int
   const badEvent = failed(await gql(g, key, `mutation($s: ID!) { recordSessionEvent(sessionId: $s, type: ASSIGNED) { sessionStatus } }`, { s: sessionId }), 'VALIDATION_FAILED');
   expect(badEvent.extensions).toMatchObject({ status: 400, service: 'sessions' });
   expect((await gql(g, key, `query($s: ID!) { session(id: $s) { id } }`, { s: `missing-${randomUUID()}` })).body).toEqual({ data: { session: null } });
+  // A malformed id fails its own field, not the batch it would have joined.
+  const mixed = await gql(g, key, `query($s: ID!) { good: session(id: $s) { sessionId } bad: session(id: "not an id!") { sessionId } }`, { s: sessionId });
+  expect(mixed.body.data).toEqual({ good: { sessionId }, bad: null });
+  expect(mixed.body.errors?.map((e) => [e.path, e.extensions.code])).toEqual([[['bad'], 'VALIDATION_FAILED']]);
+  // Fields that cannot be batched (a history per alias) are bounded per operation (GRAPHQL_MAX_SERVICE_CALLS, 50 by default).
+  const historiesOf = (n: number) => gql(g, key, `query($s: ID!) { ${Array.from({ length: n }, (_, i) => `h${i}: variableHistory(sessionId: $s, name: "UserName") { name }`).join(' ')} }`, { s: sessionId });
+  const fifty = await historiesOf(50);
+  expect(fifty.body.errors).toBeUndefined();
+  expect(Object.values(fifty.body.data ?? {})).toHaveLength(50);
+  // One more call than the budget: that field fails with the limit (and, the field being non-null, the data with it).
+  const histories = await historiesOf(55);
+  expect(histories.status).toBe(200);
+  expect(histories.body.data).toBeNull();
+  expect(new Set(histories.body.errors?.map((e) => `${e.extensions.code} ${e.extensions.details?.limit}`))).toEqual(new Set(['LIMIT_EXCEEDED maxServiceCalls']));
 
   // ── Bad requests: 400 with GraphQL's errors and the contract's body ─────────────────────────────
   const badRequests: [unknown, string][] = [
@@ -269,6 +283,23 @@ export async function checkGateway(urls: Urls, rootToken: string, options: { int
   expect(refreshed.body.data.refreshVisitorToken).toMatchObject({ sessionId, visitorToken: expect.stringMatching(/^svpv_/) });
 
   // ── Subscriptions over graphql-ws ───────────────────────────────────────────────────────────────
+  // A key that may read sessions but not variables sees statuses live, never variable values.
+  const statusOnly = (await call(`${urls.identity}/v1/api-keys`, { method: 'POST', key, body: { name: 'status board', scopes: ['sessions:read'] } })).body as { keyId: string; apiKey: string };
+  const board = socket(g, `Bearer ${statusOnly.apiKey}`);
+  const boardStatus = board.subscribe('subscription($s: ID!) { sessionStatusChanged(sessionId: $s, includeCurrent: true) { sessionStatus } }', { s: sessionId });
+  const boardVars = board.subscribe('subscription($s: ID!) { variablesChanged(sessionId: $s, includeCurrent: true) { changes { name value } } }', { s: sessionId });
+  await until(() => (boardStatus.events.length > 0 && (boardVars.errors.length > 0 || boardVars.events.length > 0) ? true : undefined), 'the status board\'s subscriptions');
+  expect(boardStatus.events[0].data.sessionStatusChanged.sessionStatus).toBe('CREATED');
+  expect(JSON.stringify(boardVars.errors[0] ?? boardVars.events[0])).toContain('variables:read');
+  // Refused before any value: whatever came is the error alone, with no data.
+  expect(boardVars.events.every((e) => !e.data?.variablesChanged)).toBe(true);
+  expect(JSON.stringify(boardVars.events)).not.toContain('cart');
+  // Revoked while its socket is open: within GATEWAY_WS_RECHECK_SECONDS the socket is closed 4403.
+  expect((await call(`${urls.identity}/v1/api-keys/${statusOnly.keyId}`, { method: 'DELETE', key })).status).toBeLessThan(300);
+  await until(() => (board.closes.length > 0 ? true : undefined), 'the close of a revoked key\'s socket');
+  expect(board.closes[0]!.code).toBe(4403);
+  await board.client.dispose();
+
   const agent = socket(g, `Bearer ${key}`);
   const visitorSocket = socket(g, `Bearer ${visitorToken}`);
   try {
@@ -303,10 +334,15 @@ export async function checkGateway(urls: Urls, rootToken: string, options: { int
     expect(changed.variables).toEqual(expect.arrayContaining([{ name: 'live', value: 7, scope: 'session', verified: false }]));
     expect(ownLive.events[1].data.variablesChanged).toEqual({ kind: 'SESSION_CHANGED', changes: [{ name: 'live', value: 7 }] });
 
+    // Data limited to a room is not streamed to subscribers that named no room (as reads leave it out).
+    const roomOnly = await gql(g, key, `mutation($v: ID!) { submitVisitorVariables(visitorId: $v, data: { vipNote: "room only" }, signing: plain, replaceExisting: false, rooms: [{ name: "vip" }]) { visitorId } }`, { v: visitorId });
+    expect(roomOnly.body.errors).toBeUndefined();
     await gql(g, key, `mutation($v: ID!) { submitVisitorVariables(visitorId: $v, data: { username: "Annie" }, signing: plain, replaceExisting: false) { displayName } }`, { v: visitorId });
     const visitorChange = await until(() => vars.events.find((e) => e.data.variablesChanged.kind === 'VISITOR_CHANGED')?.data.variablesChanged, 'VISITOR_CHANGED');
     expect(visitorChange).toMatchObject({ displayName: 'Annie', changes: [{ name: 'username', value: 'Annie', scope: 'visitor' }] });
     expect(visitorChange.variables).toEqual(expect.arrayContaining([{ name: 'username', value: 'Annie', scope: 'visitor', verified: false }]));
+    expect(JSON.stringify(vars.events)).not.toContain('room only');
+    expect(JSON.stringify(ownLive.events)).not.toContain('room only');
 
     await gql(g, key, `mutation($s: ID!) { recordSessionEvent(sessionId: $s, type: ROUTED) { sessionStatus } }`, { s: sessionId });
     const ended = await gql(g, visitorToken, `mutation($s: ID!) { endSession(sessionId: $s, reason: logout) { sessionStatus endReason } }`, { s: sessionId });
@@ -356,4 +392,27 @@ export async function checkGateway(urls: Urls, rootToken: string, options: { int
     await agent.client.dispose();
     await visitorSocket.client.dispose();
   }
+
+  // ── The demo: embedded mode only, and only for this machine's own pages ────────────────────────
+  if (!options.demo) {
+    expect((await call(`${g}/demo`)).status).toBe(404);
+    expect((await call(`${g}/demo/config`)).status).toBe(404);
+    return;
+  }
+  const config = await fetch(`${g}/demo/config`, { headers: { origin: 'https://any-site.example' } });
+  expect(config.status).toBe(200);
+  // No CORS on /demo: another site's page cannot read the demo's keys.
+  expect(config.headers.get('access-control-allow-origin')).toBeNull();
+  // A site whose domain points at 127.0.0.1 (DNS rebinding) names itself in Host: refused.
+  const { request } = await import('node:http');
+  const rebinding = await new Promise<number>((resolve, reject) => {
+    const url = new URL(`${g}/demo/config`);
+    request({ host: url.hostname, port: url.port, path: url.pathname, headers: { host: `evil.example:${url.port}` } }, (response) => {
+      response.resume();
+      resolve(response.statusCode ?? 0);
+    })
+      .on('error', reject)
+      .end();
+  });
+  expect(rebinding).toBe(403);
 }
