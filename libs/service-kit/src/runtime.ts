@@ -124,6 +124,9 @@ export async function runService(
       host: listen.host,
       port: listen.port,
       bodyLimit: infra.env.BODY_LIMIT_BYTES,
+      // The whole process has SHUTDOWN_TIMEOUT_MS, and the embedded mode closes four services in turn:
+      // a quarter each for requests in flight, leaving time for the workers and connections after.
+      shutdownGraceMs: Math.floor(infra.env.SHUTDOWN_TIMEOUT_MS / 4),
       projections: parts.projections,
       rootToken: infra.rootToken ?? infra.env.PLATFORM_ROOT_TOKEN,
       meter,

@@ -119,7 +119,7 @@ export async function startServiceApp(options: ServiceAppOptions): Promise<Runni
     const except = options.corsExcept ?? [];
     // @fastify/cors's per-request delegate: the excepted prefixes get no CORS headers (same-origin only).
     (app.enableCors as (delegate: unknown) => void)((request: { url?: string }, callback: (error: Error | null, options: unknown) => void) =>
-      callback(null, except.some((prefix) => request.url?.startsWith(prefix)) ? { origin: false } : cors),
+      callback(null, corsExcepted(request.url, except) ? { origin: false } : cors),
     );
   }
   const fastify = app.getHttpAdapter().getInstance();
@@ -170,6 +170,22 @@ export async function startServiceApp(options: ServiceAppOptions): Promise<Runni
       }
     },
   };
+}
+
+/**
+ * Whether a request's path falls under one of the prefixes served without CORS. The path is compared
+ * decoded, as the router matches it (`/%64emo/config` is `/demo/config`); one that cannot be decoded
+ * is excepted too (it gets no CORS headers). Pure.
+ */
+export function corsExcepted(url: string | undefined, prefixes: readonly string[]): boolean {
+  if (prefixes.length === 0) return false;
+  let path: string;
+  try {
+    path = decodeURIComponent((url ?? '/').split('?')[0]!);
+  } catch {
+    return true;
+  }
+  return prefixes.some((prefix) => path.startsWith(prefix));
 }
 
 @Module({})

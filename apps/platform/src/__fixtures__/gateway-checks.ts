@@ -197,7 +197,7 @@ export async function checkGateway(urls: Urls, rootToken: string, options: { int
   const fifty = await historiesOf(50);
   expect(fifty.body.errors).toBeUndefined();
   expect(Object.values(fifty.body.data ?? {})).toHaveLength(50);
-  // One more call than the budget: that field fails with the limit (and, the field being non-null, the data with it).
+  // Past the budget the further fields fail with the limit (and, being non-null, the data with them).
   const histories = await historiesOf(55);
   expect(histories.status).toBe(200);
   expect(histories.body.data).toBeNull();
@@ -403,6 +403,11 @@ export async function checkGateway(urls: Urls, rootToken: string, options: { int
   expect(config.status).toBe(200);
   // No CORS on /demo: another site's page cannot read the demo's keys.
   expect(config.headers.get('access-control-allow-origin')).toBeNull();
+  // Nor under another spelling of the same path (the router decodes it; a browser sends %64 as is).
+  const encoded = await fetch(`${g}/%64emo/config`, { headers: { origin: 'https://any-site.example' } });
+  expect([encoded.status, encoded.headers.get('access-control-allow-origin')]).toEqual([200, null]);
+  const preflight = await fetch(`${g}/%64emo/sign`, { method: 'OPTIONS', headers: { origin: 'https://any-site.example', 'access-control-request-method': 'POST' } });
+  expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
   // A site whose domain points at 127.0.0.1 (DNS rebinding) names itself in Host: refused.
   const { request } = await import('node:http');
   const rebinding = await new Promise<number>((resolve, reject) => {
