@@ -177,8 +177,9 @@ describe('the demo in headless Chromium: the shop with the widget, the agent con
       timeout: 15_000,
     });
     await waitText('#console-live', 'live');
-    // Another visitor: the logged-out session's token no longer proves the previous one (LOGGED_OUT),
-    // so neither their visitor variables nor their display name come back.
+    // Another visitor: logout left the page no token to resume with (and a copy of it would be refused,
+    // LOGGED_OUT: checked in visitor-checks.ts), so neither their visitor variables nor their display
+    // name come back.
     expect(await page.locator('#widget-status').getAttribute('data-visitor-id')).not.toBe(visitorId);
     await waitText('#console-display-name', 'Visitor');
     expect(await row('username', 'visitor').count()).toBe(0);

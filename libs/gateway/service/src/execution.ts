@@ -4,11 +4,14 @@ import { type ErrorBody, ErrorCode, type GraphqlRequest } from '@svp/contracts';
 import { AppError, type ErrorRenderer } from '@svp/service-kit';
 import {
   type DocumentNode,
+  type FragmentDefinitionNode,
   GraphQLError,
   type GraphQLFormattedError,
   type GraphQLSchema,
+  Kind,
   NoSchemaIntrospectionCustomRule,
   type OperationDefinitionNode,
+  type SelectionNode,
   type ValidationContext,
   type ValidationRule,
   getOperationAST,
@@ -66,8 +69,30 @@ export type Prepared = { ok: true; document: DocumentNode; operation: OperationD
 const requestError = (message: string, code: ErrorCode = 'VALIDATION_FAILED', details?: unknown) =>
   new GraphQLError(message, { extensions: { code, status: 400, ...(details !== undefined ? { details } : {}) } });
 
-/** Parses and validates one operation (the limits included); the errors are the request's fault (400). */
-export function prepare(schema: GraphQLSchema, rules: readonly ValidationRule[], request: GraphqlRequest): Prepared {
+/**
+ * The top-level fields an operation runs, fragments followed (a mutation's writes: each makes at
+ * least one service call). Pure.
+ */
+export function rootFieldCount(document: DocumentNode, operation: OperationDefinitionNode): number {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  const count = (selections: readonly SelectionNode[], seen: ReadonlySet<string>): number =>
+    selections.reduce((sum, selection) => {
+      if (selection.kind === Kind.FIELD) return sum + (selection.name.value === '__typename' ? 0 : 1);
+      if (selection.kind === Kind.INLINE_FRAGMENT) return sum + count(selection.selectionSet.selections, seen);
+      const name = selection.name.value;
+      const fragment = fragments.get(name);
+      return fragment && !seen.has(name) ? sum + count(fragment.selectionSet.selections, new Set([...seen, name])) : sum;
+    }, 0);
+  return count(operation.selectionSet.selections, new Set());
+}
+
+/**
+ * Parses and validates one operation (the limits included); the errors are the request's fault (400).
+ * A mutation with more top-level fields than `maxServiceCalls` is refused here, before any of its
+ * writes runs (at execution it would fail part-way, its earlier writes done but not answered).
+ */
+export function prepare(schema: GraphQLSchema, rules: readonly ValidationRule[], request: GraphqlRequest, maxServiceCalls?: number): Prepared {
   let document: DocumentNode;
   try {
     // Bounded parsing: a query of a million tokens is refused before it is built.
@@ -91,6 +116,14 @@ export function prepare(schema: GraphQLSchema, rules: readonly ValidationRule[],
       ok: false,
       errors: [requestError(request.operationName ? `No operation named "${request.operationName}" in the document` : 'The document holds several operations: name the one to run (operationName)')],
     };
+  if (maxServiceCalls !== undefined && operation.operation === 'mutation') {
+    const writes = rootFieldCount(document, operation);
+    if (writes > maxServiceCalls)
+      return {
+        ok: false,
+        errors: [requestError(`This mutation runs ${writes} fields, each a call to the services: at most ${maxServiceCalls} per request`, 'LIMIT_EXCEEDED', { limit: 'maxServiceCalls', max: maxServiceCalls })],
+      };
+  }
   return { ok: true, document, operation };
 }
 

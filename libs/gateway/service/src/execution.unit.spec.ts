@@ -1,13 +1,13 @@
 import type { MessageBus } from '@svp/messaging';
 import { AppError, type AuthContext } from '@svp/service-kit';
-import { GraphQLError, type GraphQLFormattedError, execute } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError, execute, getOperationAST, parse } from 'graphql';
 import { pino } from 'pino';
-import { type GraphqlLimits, type Prepared, errorBodyOf, formatError, graphqlErrorRenderer, prepare, validationRules } from './execution.js';
+import { type GraphqlLimits, type Prepared, errorBodyOf, formatError, graphqlErrorRenderer, prepare, rootFieldCount, validationRules } from './execution.js';
 import { GatewayRuntime } from './gateway-runtime.js';
 import { LiveHub } from './live-hub.js';
 import { type GatewayContext, buildSchema } from './resolvers.js';
 
-const LIMITS: GraphqlLimits = { maxDepth: 4, maxCost: 40, introspection: false };
+const LIMITS: GraphqlLimits = { maxDepth: 4, maxCost: 40, introspection: false, maxServiceCalls: 50 };
 const schema = buildSchema();
 const run = (query: string, limits: Partial<GraphqlLimits> = {}, operationName?: string): Prepared =>
   prepare(schema, validationRules({ ...LIMITS, ...limits }), { query, ...(operationName ? { operationName } : {}) });
@@ -235,8 +235,15 @@ describe('GatewayRuntime.executeHttp: requests it refuses before any service is 
   // Nothing listens there: a refused request never calls a service.
   const urls = { identity: 'http://127.0.0.1:9/', sessions: 'http://127.0.0.1:9/', variables: 'http://127.0.0.1:9/' };
   const { logger, records } = recordingLogger();
-  const runtime = new GatewayRuntime({ urls, limits: { maxDepth: 3, maxCost: 1000, introspection: false }, hub: new LiveHub(noBus, pino({ level: 'silent' })), logger });
+  const runtime = new GatewayRuntime({ urls, limits: { maxDepth: 3, maxCost: 1000, introspection: false, maxServiceCalls: 3 }, hub: new LiveHub(noBus, pino({ level: 'silent' })), logger });
   afterEach(() => expect(records).toEqual([]));
+
+  it('given a mutation of more top-level fields than maxServiceCalls, then 400 LIMIT_EXCEEDED before any write (no service is called)', async () => {
+    const mutation = `mutation { ${Array.from({ length: 4 }, (_, i) => `e${i}: endSession(sessionId: "s${i}", reason: closed) { sessionStatus }`).join(' ')} }`;
+    const answer = await runtime.executeHttp({ query: mutation }, AUTH, 'svp_key');
+    expect(answer.status).toBe(400);
+    expect(answer.body.errors?.[0]?.extensions).toEqual({ code: 'LIMIT_EXCEEDED', status: 400, details: { limit: 'maxServiceCalls', max: 3 } });
+  });
 
   it('given an unknown field, then 400 with errors and the contract body', async () => {
     const answer = await runtime.executeHttp({ query: '{ nope }' }, AUTH, 'svp_key');
@@ -270,5 +277,18 @@ describe('GatewayRuntime.executeHttp: requests it refuses before any service is 
     expect(answer.status).toBe(400);
     expect(answer.body.errors).toEqual([expect.objectContaining({ message: expect.stringMatching(/^Variable "\$id" got invalid value/), extensions: { code: 'VALIDATION_FAILED', status: 400 } })]);
     expect(answer.body.error).toMatchObject({ code: 'VALIDATION_FAILED' });
+  });
+});
+
+describe('rootFieldCount: the top-level fields an operation runs', () => {
+  const countOf = (query: string) => {
+    const document = parse(query);
+    return rootFieldCount(document, getOperationAST(document)!);
+  };
+  it('given fields, aliases, fragments (nested, repeated) and __typename, then each field run counts once and __typename not at all', () => {
+    expect(countOf('mutation { a: endSession(sessionId: "1", reason: closed) { sessionStatus } b: endSession(sessionId: "2", reason: closed) { sessionStatus } __typename }')).toBe(2);
+    expect(
+      countOf('mutation { ...Two ... on Mutation { c: endSession(sessionId: "3", reason: closed) { sessionStatus } } } fragment Two on Mutation { a: endSession(sessionId: "1", reason: closed) { sessionStatus } ...One } fragment One on Mutation { b: endSession(sessionId: "2", reason: closed) { sessionStatus } }'),
+    ).toBe(3);
   });
 });

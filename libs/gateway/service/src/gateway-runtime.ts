@@ -50,7 +50,7 @@ export class GatewayRuntime {
   }
 
   prepare(request: GraphqlRequest): Prepared {
-    return prepare(this.schema, this.rules, request);
+    return prepare(this.schema, this.rules, request, this.options.limits.maxServiceCalls);
   }
 
   /**

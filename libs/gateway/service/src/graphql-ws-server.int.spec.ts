@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Server, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { type IntrospectApiKeyResponse, SessionStatusChangedV1, type SessionView } from '@svp/contracts';
+import { type AddressInfo, connect as connectSocket } from 'node:net';
+import { type IntrospectApiKeyResponse, SessionStatusChangedV1, SessionVariablesChangedV1, type SessionView } from '@svp/contracts';
 import type { MessageBus } from '@svp/messaging';
 import { OrgMeter } from '@svp/service-kit';
 import { eventually } from '@svp/testing';
@@ -118,13 +118,13 @@ describe('graphql-ws server (graphqlWsAttachment)', () => {
       on: { closed: (event) => void closes.push((event as { code: number }).code) },
     });
     clients.push(client);
-    const subscribe = (sessionId: string) => {
+    const subscribe = (sessionId: string, query = 'subscription($s: ID!) { sessionStatusChanged(sessionId: $s) { sessionId sessionStatus } }') => {
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
       const events: any[] = [];
       const errors: unknown[] = [];
       const state = { completed: false };
       client.subscribe(
-        { query: 'subscription($s: ID!) { sessionStatusChanged(sessionId: $s) { sessionId sessionStatus } }', variables: { s: sessionId } },
+        { query, variables: { s: sessionId } },
         { next: (value) => void events.push(value), error: (error) => void errors.push(error), complete: () => void (state.completed = true) },
       );
       return { events, errors, state };
@@ -181,6 +181,29 @@ describe('graphql-ws server (graphqlWsAttachment)', () => {
     expect(sub.events[0]).toEqual({ data: { sessionStatusChanged: { sessionId: 'ses_live', sessionStatus: 'OPEN' } } });
   });
 
+  it('refuses variablesChanged to a key without variables:read, even without includeCurrent (no read that would fail): no value is streamed', async () => {
+    const { subscribe } = connect(`Bearer ${key(['sessions:read'])}`);
+    const sub = subscribe('ses_values', 'subscription($s: ID!) { variablesChanged(sessionId: $s) { kind changes { name value } } }');
+    await eventually(async () => (sub.events.length > 0 || sub.errors.length > 0 ? true : undefined), 'the refusal', 5000);
+    const event = {
+      eventId: randomUUID(),
+      type: 'SessionVariablesChanged',
+      version: 1,
+      occurredAt: AT,
+      orgId: ORG,
+      correlationId: 'corr_1',
+      data: { sessionId: 'ses_values', changes: [{ name: 'cardNumber', value: '4111', source: 'api', verified: false, version: 1 }], setBy: 'key_1' },
+    };
+    SessionVariablesChangedV1.parse(event);
+    hub.dispatch({ value: JSON.stringify(event) });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(sub.events).toHaveLength(1);
+    expect(sub.events[0].data ?? null).toBeNull();
+    expect(sub.events[0].errors[0].extensions).toMatchObject({ code: 'FORBIDDEN', details: { missing: ['variables:read'] } });
+    expect(JSON.stringify(sub.events)).not.toContain('4111');
+    expect(sub.state.completed).toBe(true);
+  });
+
   it('closes 4401 a connection without a credential or with an unknown one', async () => {
     for (const authorization of [undefined, 'Bearer svp_unknown']) {
       const { closes, subscribe } = connect(authorization);
@@ -221,13 +244,18 @@ describe('graphql-ws server (graphqlWsAttachment)', () => {
     expect(closes[0]).toBe(4403);
   });
 
-  it('shuts down promptly: open sockets are closed 1001, a client reconnecting at once is refused 503', async () => {
+  it('shuts down promptly: open sockets are closed 1001, a client reconnecting at once is refused 503, a half-open refused socket holds nothing', async () => {
     const { client, closes, subscribe } = connect(`Bearer ${key()}`, { retryAttempts: 1 });
     const sub = subscribe('ses_shutdown');
     await eventually(async () => {
       statusChanged('ses_shutdown');
       return sub.events.length > 0 ? true : undefined;
     }, 'the first event', 5000);
+    // A client that keeps its side open after a refused upgrade (half-open) must not hold the server.
+    const halfOpen = connectSocket({ host: '127.0.0.1', port: Number(new URL(url).port), allowHalfOpen: true });
+    const refusedAnswer = new Promise<string>((resolve) => halfOpen.once('data', (chunk) => resolve(String(chunk))));
+    halfOpen.write('GET /elsewhere HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    expect(await refusedAnswer).toMatch(/^HTTP\/1.1 404/);
     const began = Date.now();
     await attachment!.close();
     attachment = undefined;
@@ -241,5 +269,6 @@ describe('graphql-ws server (graphqlWsAttachment)', () => {
     // Nothing is left holding the HTTP server open.
     await new Promise((resolve) => gateway.close(resolve));
     gatewayOpen = false;
+    halfOpen.destroy();
   });
 });

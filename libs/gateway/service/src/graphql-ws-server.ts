@@ -30,6 +30,12 @@ interface Connection {
   socket: WebSocket;
 }
 
+/** Answers an upgrade with a plain HTTP response and lets the socket go once it is sent (as ws does): a half-open socket would hold the server open. */
+function refuse(socket: Duplex, response: string): void {
+  socket.once('finish', () => socket.destroy());
+  socket.end(response);
+}
+
 const error = (message: string, code: string, status: number, details?: unknown) =>
   new GraphQLError(message, { extensions: { code, status, ...(details !== undefined ? { details } : {}) } });
 
@@ -51,7 +57,7 @@ export function graphqlWsAttachment(options: GraphqlWsOptions): (server: Server)
       // From the moment shutdown begins (clients reconnect at once on 1001) an upgrade is refused with
       // a 503 and the contract's body, so the client tries another instance.
       if (closing) {
-        socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"error":{"code":"SERVICE_UNAVAILABLE","message":"The gateway is shutting down"}}');
+        refuse(socket, 'HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"error":{"code":"SERVICE_UNAVAILABLE","message":"The gateway is shutting down"}}');
         return;
       }
       let pathname: string;
@@ -61,14 +67,14 @@ export function graphqlWsAttachment(options: GraphqlWsOptions): (server: Server)
         pathname = '';
       }
       if (pathname !== path) {
-        socket.end('HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"error":{"code":"NOT_FOUND","message":"WebSockets are served at /graphql only"}}');
+        refuse(socket, 'HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"error":{"code":"NOT_FOUND","message":"WebSockets are served at /graphql only"}}');
         return;
       }
       // Browsers send their page's origin: the same list as CORS decides which pages may connect.
       const origin = request.headers.origin;
       const origins = options.allowedOrigins ?? ['*'];
       if (origin && !origins.includes('*') && !origins.includes(origin)) {
-        socket.end(
+        refuse(socket, 
           'HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"error":{"code":"FORBIDDEN","message":"This origin may not open a socket here (GATEWAY_CORS_ORIGINS)"}}',
         );
         return;

@@ -73,6 +73,14 @@ describe('withoutRoomData: what a subscriber that named no room may see of a vis
     expect(withoutRoomData(change([vipOnly], { displayName: 'Jane' }))).toMatchObject({ changes: [], displayName: 'Jane' });
   });
 
+  it('given a username limited to a room, then the display name it gives is not told either', () => {
+    const vipName = { ...vipOnly, name: 'username', value: 'Jane (VIP)' };
+    expect(withoutRoomData(change([vipName], { displayName: 'Jane (VIP)' }))).toBeUndefined();
+    const kept = withoutRoomData(change([plain, vipName], { displayName: 'Jane (VIP)' }));
+    expect(kept?.changes).toEqual([plain]);
+    expect(kept).not.toHaveProperty('displayName');
+  });
+
   it('given a session change, then it is passed on as it is', () => {
     const session = change([{ ...plain, scope: 'session' }], { kind: 'SESSION_CHANGED' });
     expect(withoutRoomData(session)).toBe(session);

@@ -45,15 +45,19 @@ const asSession = (view: SessionView, loaders?: Loaders): SessionParent => ({ ..
 const asVisitor = (view: VisitorResponse, loaders?: Loaders): VisitorParent => ({ ...view, id: view.visitorId, ...(loaders ? { loaders } : {}) });
 
 const enc = encodeURIComponent;
+/** The visitor variable that is the display name (giosg's `username`; the variables domain's DISPLAY_NAME_VARIABLE). */
+const DISPLAY_NAME = 'username';
 
 /**
  * The ids an operation names, checked before any call: each a valid id (a bad one fails its own field,
  * not a whole batch of others), and for a visitor token its own session and visitor only.
  */
-function reach(ctx: GatewayContext, target: { sessionId?: string; visitorId?: string }): void {
-  for (const [argument, value] of Object.entries(target))
+function reach(ctx: GatewayContext, target: { sessionId?: string; visitorId?: string }, argumentName?: string): void {
+  for (const [key, value] of Object.entries(target)) {
+    const argument = argumentName ?? key;
     if (value !== undefined && !OpaqueId.safeParse(value).success)
       throw gatewayError('VALIDATION_FAILED', `${argument} is not a valid id (1 to 128 letters, digits, _ and -)`, 400, { issues: [{ path: [argument], message: 'not a valid id' }] });
+  }
   const own = ctx.auth.visitor;
   if (!own) return;
   if ((target.sessionId !== undefined && target.sessionId !== own.sessionId) || (target.visitorId !== undefined && target.visitorId !== own.visitorId))
@@ -170,12 +174,12 @@ export const resolvers = {
 
   Query: {
     session: async (_: unknown, args: Args<{ id: string }>, ctx: GatewayContext) => {
-      reach(ctx, { sessionId: args.id });
+      reach(ctx, { sessionId: args.id }, 'id');
       const view = await ctx.loaders.sessions.load(args.id);
       return view ? asSession(view) : null;
     },
     visitor: async (_: unknown, args: Args<{ id: string; room?: string | null }>, ctx: GatewayContext) => {
-      reach(ctx, { visitorId: args.id });
+      reach(ctx, { visitorId: args.id }, 'id');
       return asVisitor(await ctx.loaders.visitors(args.room ?? undefined).load(args.id));
     },
     sessionVariables: async (_: unknown, args: Args<{ sessionId: string; room?: string | null; asOf?: string | null }>, ctx: GatewayContext) => {
@@ -383,9 +387,14 @@ function currentStatus(view: SessionView): StatusChange {
  */
 export function withoutRoomData(change: VariablesChange): VariablesChange | undefined {
   if (change.kind !== 'VISITOR_CHANGED') return change;
-  const changes = change.changes.filter((c) => !c.rooms || c.rooms.length === 0);
-  if (changes.length === 0 && change.removed.length === 0 && change.displayName === undefined) return undefined;
-  return { ...change, changes };
+  const limited = (c: VariablesChange['changes'][number]) => c.rooms !== undefined && c.rooms.length > 0;
+  const changes = change.changes.filter((c) => !limited(c));
+  // The display name is the username's: one limited to rooms names the visitor in those rooms only.
+  const { displayName, ...rest } = change;
+  const nameLimited = change.changes.some((c) => c.name === DISPLAY_NAME && limited(c));
+  const shown = displayName !== undefined && !nameLimited ? { displayName } : {};
+  if (changes.length === 0 && change.removed.length === 0 && shown.displayName === undefined) return undefined;
+  return { ...rest, changes, ...shown };
 }
 
 const statusChanges = (events: readonly LiveEvent[]): StatusChange[] => events.flatMap((e) => (e.topic === 'status' ? [e.change] : []));

@@ -28,7 +28,7 @@ export const gatewayRoutes: RouteDoc[] = [
 
 const html = z.string().meta({ description: 'HTML' });
 
-/** The demo's routes (DEMO_ENABLED; embedded mode). Local use only: no authentication. */
+/** The demo's routes (DEMO_ENABLED; embedded mode). Local use only: no authentication, and 403 for any client but this machine (LocalOnlyGuard). */
 export const demoRoutes: RouteDoc[] = [
   { method: 'get', path: '/demo', summary: 'The demo: a sample shop with the widget beside a live agent console', tags: ['demo'], responses: { 200: html }, auth: 'none', errors: [] },
   {
@@ -37,7 +37,7 @@ export const demoRoutes: RouteDoc[] = [
     summary: 'The demo org\'s widget key and console key (local use only)',
     tags: ['demo'],
     responses: { 200: z.object({ orgId: z.string(), channelId: z.string(), widgetKey: z.string(), consoleKey: z.string() }) },
-    errors: [503],
+    errors: [403, 503],
     auth: 'none',
   },
   {
@@ -47,7 +47,7 @@ export const demoRoutes: RouteDoc[] = [
     tags: ['demo'],
     body: DemoSignBody,
     responses: { 200: z.object({ token: z.string(), kid: z.string(), expiresAt: z.string() }) },
-    errors: [400, 503],
+    errors: [400, 403, 503],
     auth: 'none',
   },
   {
@@ -56,7 +56,7 @@ export const demoRoutes: RouteDoc[] = [
     summary: 'The demo\'s IM_Session_Status webhook receiver (checks X-Signature over the raw body; 401 when it does not match)',
     tags: ['demo'],
     responses: { 200: z.object({ received: z.literal(true) }) },
-    errors: [401, 503],
+    errors: [401, 403, 503],
     auth: 'none',
   },
   {
@@ -66,7 +66,7 @@ export const demoRoutes: RouteDoc[] = [
     tags: ['demo'],
     query: DemoDeliveriesQuery,
     responses: { 200: z.object({ deliveries: z.array(z.object({ receivedAt: z.string(), eventId: z.string().nullable(), signatureValid: z.boolean(), body: z.unknown() })) }) },
-    errors: [400],
+    errors: [400, 403],
     auth: 'none',
   },
 ];

@@ -236,11 +236,14 @@ type Subscription {
   """
   Every status change of the session, live (from sessions.events.v1). With includeCurrent, the
   session's current state comes first (eventId null), with no gap between it and the changes.
+  A subscriber 500 events behind gets LIMIT_EXCEEDED (subscriptionQueue) and the subscription ends.
   """
   sessionStatusChanged(sessionId: ID!, includeCurrent: Boolean = false): SessionStatusEvent!
   """
   Every change of the session's variables, its visitor's included, live (from variables.events.v1).
   With includeCurrent, the current variables come first (kind CURRENT), with no gap after them.
+  Needs variables:read; visitor data limited to rooms is left out. A subscriber 500 events behind
+  gets LIMIT_EXCEEDED (subscriptionQueue) and the subscription ends: subscribe again.
   """
   variablesChanged(sessionId: ID!, includeCurrent: Boolean = false): VariablesChangedEvent!
 }
