@@ -131,6 +131,43 @@ describe('live events', () => {
     expect(again).toHaveLength(2);
   });
 
+  it('given the gateway ends a subscription the page fell behind on (LIMIT_EXCEEDED subscriptionQueue), then it is reported and opened again at once, with the current state first', async () => {
+    const errors: WidgetError[] = [];
+    const events: SessionStatusEvent[] = [];
+    widget.on('error', (error) => errors.push(error));
+    widget.on('statusChanged', (event) => events.push(event));
+    await settle();
+    const [socket] = FakeWebSocket.sockets;
+    const [subscription] = socket!.subscriptions();
+
+    socket!.push({
+      type: 'next',
+      id: subscription!.id,
+      payload: { data: null, errors: [{ message: 'fell 501 events behind', extensions: { code: 'LIMIT_EXCEEDED', status: 429, details: { limit: 'subscriptionQueue', dropped: 501 } } }] },
+    });
+    socket!.push({ type: 'complete', id: subscription!.id });
+    await settle();
+    expect(errors.map((e) => [e.code, (e.details as { limit: string }).limit])).toEqual([['LIMIT_EXCEEDED', 'subscriptionQueue']]);
+    const subscriptions = FakeWebSocket.sockets.flatMap((s) => s.subscriptions());
+    expect(subscriptions).toHaveLength(2);
+    expect(subscriptions[1]!.query).toContain('includeCurrent: true');
+
+    const current = FakeWebSocket.sockets.at(-1)!;
+    current.push({ type: 'next', id: subscriptions[1]!.id, payload: { data: { sessionStatusChanged: { ...statusEvent('ON_PROGRESS'), eventId: null } } } });
+    await settle();
+    expect(events.map((e) => [e.sessionStatus, e.eventId])).toEqual([['ON_PROGRESS', null]]);
+  });
+
+  it('given another end (the server completes it), then it is not opened again by itself', async () => {
+    widget.on('statusChanged', () => undefined);
+    await settle();
+    const [socket] = FakeWebSocket.sockets;
+    const [subscription] = socket!.subscriptions();
+    socket!.push({ type: 'complete', id: subscription!.id });
+    await settle();
+    expect(FakeWebSocket.sockets.flatMap((s) => s.subscriptions())).toHaveLength(1);
+  });
+
   it('given close(), then the socket closes and on() is refused', async () => {
     widget.on('statusChanged', () => undefined);
     await settle();

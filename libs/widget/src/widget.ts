@@ -487,11 +487,19 @@ class WidgetSession implements Widget {
     if (this.unsubscribe[kind]) return;
     this.live ??= new LiveSubscriptions(this.config.wsUrl, () => this.session.visitorToken, this.config.options.webSocketImpl);
     const variables = { sessionId: this.sessionId };
-    const onError = (error: WidgetError) => this.emit('error', error);
+    let fellBehind = false;
+    const onError = (error: WidgetError) => {
+      if (error.code === 'LIMIT_EXCEEDED' && (error.details as { limit?: unknown } | undefined)?.limit === 'subscriptionQueue') fellBehind = true;
+      this.emit('error', error);
+    };
     // When the subscription ends (a fatal close, the server completing it), the next on() opens it again.
     // (graphql-ws never ends a subscription synchronously inside subscribe(), so `unsubscribe` is set by then.)
+    // One the gateway ended because this page fell behind is opened again at once: its first event
+    // (includeCurrent) is the state as it is now, so the listeners miss nothing they cannot see.
     const onEnd = () => {
-      if (this.unsubscribe[kind] === unsubscribe) delete this.unsubscribe[kind];
+      if (this.unsubscribe[kind] !== unsubscribe) return;
+      delete this.unsubscribe[kind];
+      if (fellBehind && !this.closed && this.listeners[kind].size > 0) this.openLive(kind);
     };
     const unsubscribe =
       kind === 'statusChanged'
