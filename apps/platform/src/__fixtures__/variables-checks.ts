@@ -36,19 +36,24 @@ export interface EventProbe {
   stop(): Promise<void>;
 }
 
-export async function startEventProbe(bus: MessageBus): Promise<EventProbe> {
+/**
+ * `fromBeginning: false` skips what earlier tests published. The embedded bus can: its log is one
+ * PGlite connection, so the group's start is recorded before any later publish. On Kafka a new
+ * group's start is only fixed at its first fetch, so there the probe reads the topic from the start.
+ */
+export async function startEventProbe(bus: MessageBus, options: { fromBeginning?: boolean } = {}): Promise<EventProbe> {
   const seen: (EventEnvelope & { data: Record<string, unknown> })[] = [];
   const consumer: Consumer = await bus.consume({
     groupId: `e2e-probe-${randomUUID()}`,
     topics: [TOPICS.variables],
-    fromBeginning: true,
+    fromBeginning: options.fromBeginning ?? true,
     handler: async (message) => {
       seen.push(JSON.parse(message.value));
     },
   });
   await consumer.ready;
   return {
-    find: (predicate, what) => eventually(async () => seen.find(predicate), what, 15_000),
+    find: (predicate, what) => eventually(async () => seen.find(predicate), what, 30_000),
     stop: () => consumer.stop(),
   };
 }
