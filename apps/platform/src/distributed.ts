@@ -17,6 +17,8 @@ export interface DistributedOptions {
   /** Extra environment for every service (LOG_LEVEL, …). */
   env?: Record<string, string>;
   onOutput?: (service: ServiceName, line: string) => void;
+  /** Node options for every service process, before its script (`--cpu-prof`: a profile on exit). */
+  nodeArgs?: string[];
 }
 
 export interface RunningDistributed {
@@ -68,7 +70,7 @@ export async function startDistributed(options: DistributedOptions = {}): Promis
 
   const processes = {} as Record<ServiceName, ChildProcess>;
   const launch = async (service: ServiceName) => {
-    const child = spawn(process.execPath, [resolve(root, `apps/${service}/dist/main.js`)], {
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), resolve(root, `apps/${service}/dist/main.js`)], {
       env: envFor(service),
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,0 +1,249 @@
+// @ts-check
+// npm run bench [-- --quick]: each scenario beside its baseline, in the same run on the same machine;
+// prints the table, writes bench-results/<date>.json, docs/benchmarks.md and docs/benchmarks.svg.
+// Never part of npm test or CI (no gate on a time). See docs/benchmarks.md.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer } from 'node:net';
+import { cpus, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { createClient as createRedisClient } from 'redis';
+import { SignJWT, jwtVerify } from 'jose';
+import { markdown, svgChart, table } from './report.mjs';
+import { compare } from './stats.mjs';
+
+const root = resolve(import.meta.dirname, '../..');
+const quick = process.argv.includes('--quick');
+const MODE = quick
+  ? { name: 'quick', runs: 3, seconds: 5, warmupSeconds: 2, connections: 16 }
+  : { name: 'full', runs: 5, seconds: 20, warmupSeconds: 5, connections: 16 };
+
+/** Closed-loop HTTP load with autocannon: requests per second over `seconds`, 2xx only (anything else fails the run). */
+async function httpRate(options) {
+  const result = await autocannon({ ...options, connections: MODE.connections, duration: options.seconds });
+  const ok = result['2xx'];
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${options.url}: ${result.non2xx} non-2xx answers and ${result.errors} errors in the run`);
+  return ok / options.seconds;
+}
+
+/** The same closed loop in-process: `connections` callers each awaiting `operation` again and again for `seconds`; operations per second. */
+async function inProcessRate(operation, seconds) {
+  const until = performance.now() + seconds * 1000;
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: MODE.connections }, async () => {
+      while (performance.now() < until) {
+        await operation();
+        done++;
+      }
+    }),
+  );
+  return done / seconds;
+}
+
+/** Runs warm-up (discarded) then MODE.runs measured runs of figure and baseline, alternating. */
+async function measure(figure, baseline) {
+  await figure(MODE.warmupSeconds);
+  await baseline(MODE.warmupSeconds);
+  const runs = { figure: [], baseline: [] };
+  for (let i = 0; i < MODE.runs; i++) {
+    runs.figure.push(await figure(MODE.seconds));
+    runs.baseline.push(await baseline(MODE.seconds));
+  }
+  return runs;
+}
+
+async function post(url, key, body) {
+  const answer = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (!answer.ok) throw new Error(`${url} answered ${answer.status}: ${await answer.text()}`);
+  return answer.json();
+}
+
+/** e. JWT verifications per second through the identity service's HTTP API, against jose's raw verify of the same token. */
+async function jwtScenario(platform) {
+  const org = await post(`${platform.urls.identity}/v1/orgs`, platform.rootToken, { name: 'Bench JWT' });
+  const { kid, secret } = await post(`${platform.urls.identity}/v1/signing-keys`, org.apiKey, { alg: 'HS256' });
+  const key = new TextEncoder().encode(secret);
+  const token = await new SignJWT({ external_id: 'cust-42', plan: 'gold' }).setProtectedHeader({ alg: 'HS256', kid }).setIssuedAt().setExpirationTime('2h').sign(key);
+  const check = await post(`${platform.urls.identity}/internal/v1/signatures/verify`, org.apiKey, { token });
+  if (!check.valid) throw new Error(`the bench token does not verify: ${JSON.stringify(check)}`);
+  const body = JSON.stringify({ token });
+  const runs = await measure(
+    (seconds) => httpRate({ url: `${platform.urls.identity}/internal/v1/signatures/verify`, method: 'POST', headers: { authorization: `Bearer ${org.apiKey}`, 'content-type': 'application/json' }, body, seconds }),
+    (seconds) => inProcessRate(() => jwtVerify(token, key, { algorithms: ['HS256'] }), seconds),
+  );
+  return {
+    id: 'jwt',
+    title: 'e. JWT verifications',
+    unit: 'verifications/s',
+    figureLabel: `identity POST /internal/v1/signatures/verify, ${MODE.connections} connections`,
+    baselineLabel: `jose jwtVerify in-process, ${MODE.connections} concurrent callers`,
+    runs: MODE.runs,
+    ...compare({ ...runs, higherIsBetter: true }),
+    target: { ratio: 0.8, text: 'at least 0.8x raw jose' },
+  };
+}
+
+/** Serves `handler` on a free port of 127.0.0.1 until closed; answers its URL and close(). */
+async function serve(handler) {
+  const server = createHttpServer((request, response) => {
+    Promise.resolve(handler(request))
+      .then((body) => {
+        response.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+        response.end(body);
+      })
+      .catch((error) => {
+        response.writeHead(500);
+        response.end(String(error));
+      });
+  });
+  await new Promise((done) => server.listen(0, '127.0.0.1', () => done(undefined)));
+  const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((done) => server.close(() => done(undefined))) };
+}
+
+/**
+ * b. Reads: GET /v1/sessions/{id}/variables (a session of 10 variables, the read model on PostgreSQL)
+ * against a bare Node handler answering the same JSON from memory, and the same handler building it
+ * from a Redis hash (HGETALL; what teams keep session data in today). Then the service's p99 at half
+ * its peak rate.
+ */
+async function readsScenario(platform) {
+  const org = await post(`${platform.urls.identity}/v1/orgs`, platform.rootToken, { name: 'Bench reads' });
+  const sessionId = `bench-read-${Date.now()}`;
+  const values = Array.from({ length: 10 }, (_, i) => ({ name: `var${i}`, value: i % 3 === 0 ? i * 1000 : i % 3 === 1 ? `value number ${i}` : i % 2 === 0 }));
+  const url = `${platform.urls.variables}/v1/sessions/${sessionId}/variables`;
+  const put = await fetch(url, { method: 'PUT', headers: { authorization: `Bearer ${org.apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ sessionVariableValues: values }) });
+  if (!put.ok) throw new Error(`PUT answered ${put.status}: ${await put.text()}`);
+  let body = '';
+  for (let tries = 0; tries < 100; tries++) {
+    body = await (await fetch(url, { headers: { authorization: `Bearer ${org.apiKey}` } })).text();
+    if (JSON.parse(body).variables.filter((v) => v.scope === 'session').length === 10) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const { variables } = JSON.parse(body);
+
+  const bare = await serve(() => body);
+  const redis = createRedisClient({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' });
+  await redis.connect();
+  const hash = `bench:session:${sessionId}`;
+  await redis.del(hash);
+  await redis.hSet(hash, Object.fromEntries(variables.map((v) => [v.name, JSON.stringify(v)])));
+  const fromRedis = await serve(async () => JSON.stringify({ variables: Object.values(await redis.hGetAll(hash)).map((v) => JSON.parse(v)) }));
+  try {
+    const service = (seconds) => httpRate({ url, headers: { authorization: `Bearer ${org.apiKey}` }, seconds });
+    const results = [];
+    for (const [baselineUrl, label, id, target] of [
+      [bare.url, 'a bare Node handler answering the same JSON from memory', 'reads-bare', { ratio: 0.7, text: 'at least 0.7x the bare handler' }],
+      [fromRedis.url, 'the same handler reading a Redis hash (HGETALL)', 'reads-redis', { ratio: 1.0, text: 'at least 1.0x the Redis handler' }],
+    ]) {
+      const runs = await measure(service, (seconds) => httpRate({ url: baselineUrl, seconds }));
+      results.push({
+        id,
+        title: id === 'reads-bare' ? 'b. Reads vs bare handler' : 'b. Reads vs Redis handler',
+        unit: 'requests/s',
+        figureLabel: `variables GET /v1/sessions/{id}/variables (10 variables), ${MODE.connections} connections`,
+        baselineLabel: label,
+        runs: MODE.runs,
+        ...compare({ ...runs, higherIsBetter: true }),
+        target,
+      });
+    }
+    // p99 at half the peak: the peak is the service's median rate above.
+    const peak = results[0].figure;
+    const half = await autocannon({ url, headers: { authorization: `Bearer ${org.apiKey}` }, connections: MODE.connections, duration: MODE.seconds, overallRate: Math.max(1, Math.round(peak / 2)) });
+    results.push({
+      id: 'reads-p99',
+      title: 'b. Reads p99 at half the peak',
+      unit: 'ms',
+      figureLabel: `p99 latency at ${Math.round(peak / 2)} requests/s (p50 ${half.latency.p50} ms)`,
+      baselineLabel: 'the target',
+      runs: 1,
+      figure: half.latency.p99,
+      baseline: 10,
+      ratio: 10 / Math.max(half.latency.p99, 0.001),
+      figureSpread: 0,
+      baselineSpread: 0,
+      target: { ratio: 1.0, text: 'p99 under 10 ms' },
+    });
+    return results;
+  } finally {
+    await bare.close();
+    await fromRedis.close();
+    await redis.del(hash);
+    await redis.quit();
+  }
+}
+
+const MISSING = [
+  'a. Writes through the variables service on PostgreSQL against raw INSERTs (concurrency 1, 16, 64)',
+  'c. Projection rebuild of 1,000,000 events against a raw sequential read',
+  'd. Propagation SessionEnded → discard through Kafka against raw produce-to-consume',
+  'f. Memory (RSS) of each service idle and with 100,000 sessions of 10 variables',
+  'g. A second Kafka client adapter against kafkajs',
+];
+
+/** A port nothing listens on (the OS picks it). */
+function freePort() {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
+      server.close(() => done(port));
+    });
+  });
+}
+
+/**
+ * The distributed mode, as it runs in production: a process per service on PostgreSQL and Kafka
+ * (started here when they are not running), in schemas of its own, dropped afterwards. Logs at warn:
+ * a line per request is not what is measured.
+ */
+async function startPlatform() {
+  const { ensureLocalInfrastructure, startDistributed } = await import(join(root, 'apps/platform/dist/distributed.js'));
+  await ensureLocalInfrastructure(root);
+  const prefix = `bench_${Date.now()}_`;
+  const ports = { gateway: await freePort(), identity: await freePort(), sessions: await freePort(), variables: await freePort() };
+  // --profile DIR: every service writes a V8 CPU profile there when it stops (open it in Chrome DevTools or speedscope).
+  const profileAt = process.argv.indexOf('--profile');
+  const nodeArgs = profileAt > 0 ? ['--cpu-prof', `--cpu-prof-dir=${resolve(process.argv[profileAt + 1] ?? 'bench-results/profiles')}`] : [];
+  const running = await startDistributed({ root, ports, schemaPrefix: prefix, nodeArgs, env: { LOG_LEVEL: 'warn', ORG_REQUESTS_PER_MINUTE: '10000000' } });
+  return {
+    ...running,
+    close: async () => {
+      await running.stop();
+      const client = new pg.Client({ connectionString: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' });
+      await client.connect();
+      for (const service of ['identity', 'sessions', 'variables', 'gateway']) await client.query(`DROP SCHEMA IF EXISTS "${prefix}${service}" CASCADE`);
+      await client.end();
+    },
+  };
+}
+
+async function main() {
+  const started = Date.now();
+  const platform = await startPlatform();
+  const results = [];
+  try {
+    console.log(`npm run bench: ${MODE.name} mode, ${MODE.runs} runs of ${MODE.seconds} s after ${MODE.warmupSeconds} s of warm-up, ${MODE.connections} connections`);
+    results.push(...(await readsScenario(platform)));
+    results.push(await jwtScenario(platform));
+  } finally {
+    await platform.close();
+  }
+  const date = new Date().toISOString();
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+  console.log(`\n${table(results)}\n`);
+  mkdirSync(join(root, 'bench-results'), { recursive: true });
+  const json = join(root, 'bench-results', `${date.slice(0, 19).replace(/:/g, '-')}-${MODE.name}.json`);
+  writeFileSync(json, `${JSON.stringify({ date, mode: MODE, machine, results, missing: MISSING }, null, 2)}\n`);
+  const analysis = readFileSync(join(root, 'tools/bench/analysis.md'), 'utf8');
+  writeFileSync(join(root, 'docs/benchmarks.md'), markdown(results, { mode: MODE.name, date: date.slice(0, 10), machine, missing: MISSING, analysis }));
+  writeFileSync(join(root, 'docs/benchmarks.svg'), svgChart(results));
+  console.log(`wrote ${json}, docs/benchmarks.md and docs/benchmarks.svg in ${Math.round((Date.now() - started) / 1000)} s`);
+}
+
+await main();
