@@ -1,4 +1,4 @@
-import { type ServiceDefinition, TimerStore, TimerWorker, documentReader, outboxWorker, projectionWorker } from '@svp/service-kit';
+import { type ServiceDefinition, TimerStore, TimerWorker, ReadCache, documentReader, outboxWorker, projectionWorker } from '@svp/service-kit';
 import { LocalApiKeyIntrospector } from './api-keys.js';
 import { IDENTITY_TIMERS_TABLE, identityDeletionsProjection, identityTimerHandler, visitorErasedConsumer } from './erasure.js';
 import { IdentityCore } from './identity-core.js';
@@ -7,6 +7,9 @@ import { toIntegrationMessages } from './integration-events.js';
 import { apiKeysProjection, orgsProjection, sessionIdentityProjection, signingKeysProjection } from './projections.js';
 import { identityRoutes } from './routes.js';
 import { SecretBox, VisitorTokens } from '@svp/service-kit';
+
+/** How long the API keys, orgs and signing keys read are kept (as the other services keep introspections). */
+const READ_CACHE_MS = 1000;
 
 export interface IdentityServiceOptions {
   rootToken: string;
@@ -23,12 +26,15 @@ export function identityService(options: IdentityServiceOptions): ServiceDefinit
       const timers = new TimerStore(infra.sql, IDENTITY_TIMERS_TABLE);
       const projection = projectionWorker(infra, [apiKeysProjection, orgsProjection, signingKeysProjection, sessionIdentityProjection, identityDeletionsProjection(timers)]);
       const outbox = outboxWorker(infra, 'identity', toIntegrationMessages);
+      const cache = new ReadCache({ ttlMs: READ_CACHE_MS });
       const core = new IdentityCore({
         store: infra.store,
+        // Every authenticated request reads a key and its org, every verification the org's signing
+        // keys: kept for a second (this process's own writes clear them at once: ReadCache).
         readers: {
-          apiKeys: documentReader(projection, apiKeysProjection),
-          orgs: documentReader(projection, orgsProjection),
-          signingKeys: documentReader(projection, signingKeysProjection),
+          apiKeys: cache.wrap(documentReader(projection, apiKeysProjection)),
+          orgs: cache.wrap(documentReader(projection, orgsProjection)),
+          signingKeys: cache.wrap(documentReader(projection, signingKeysProjection)),
           sessionIdentity: documentReader(projection, sessionIdentityProjection),
         },
         secretBox: SecretBox.fromConfig({ secretsKey: options.secretsKey ?? infra.env.SIGNING_SECRETS_KEY, rootToken: options.rootToken }),
