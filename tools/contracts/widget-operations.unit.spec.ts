@@ -10,12 +10,14 @@ import { DOCUMENTS } from '../../libs/widget/src/documents.js';
 
 const schema = buildSchema(typeDefs);
 
-/** The gateway's limits as deployed by default (GRAPHQL_MAX_DEPTH, GRAPHQL_MAX_COST), introspection off. */
-const defaultRules = validationRules({
+/** The gateway's limits as deployed by default (GRAPHQL_MAX_DEPTH, GRAPHQL_MAX_COST, GRAPHQL_MAX_SERVICE_CALLS), introspection off. */
+const defaultLimits = {
   maxDepth: ConfigEnv.shape.GRAPHQL_MAX_DEPTH.parse(undefined),
   maxCost: ConfigEnv.shape.GRAPHQL_MAX_COST.parse(undefined),
   introspection: false,
-});
+  maxServiceCalls: ConfigEnv.shape.GRAPHQL_MAX_SERVICE_CALLS.parse(undefined),
+};
+const defaultRules = validationRules(defaultLimits);
 
 /**
  * The documents the demo script sends: each `agent.request(` / `agent.subscribe(` call's first
@@ -68,7 +70,7 @@ describe('the widget SDK\'s operations (libs/widget/src/documents.ts)', () => {
   });
 
   it.each(Object.entries(DOCUMENTS))('%s passes the gateway\'s default depth and cost limits', (_name, document) => {
-    const prepared = prepare(schema, defaultRules, { query: document });
+    const prepared = prepare(schema, defaultRules, { query: document }, defaultLimits.maxServiceCalls);
     expect(prepared.ok ? [] : prepared.errors.map((e) => e.message)).toEqual([]);
   });
 });
@@ -91,7 +93,7 @@ describe('the demo console\'s operations (libs/gateway/service/src/demo/page.ts)
   it('validates every one against the gateway schema, within the default limits', () => {
     for (const document of documents) {
       expect({ document, errors: validate(schema, parse(document)).map((e) => e.message) }).toEqual({ document, errors: [] });
-      const prepared = prepare(schema, defaultRules, { query: document });
+      const prepared = prepare(schema, defaultRules, { query: document }, defaultLimits.maxServiceCalls);
       expect({ document, errors: prepared.ok ? [] : prepared.errors.map((e) => e.message) }).toEqual({ document, errors: [] });
     }
   });
