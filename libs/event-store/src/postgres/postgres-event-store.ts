@@ -12,6 +12,7 @@ import {
   type SubscribeToAllOptions,
   type Subscription,
 } from '../event-store.js';
+import { type AppendOutcome, type PendingAppend, appendBatchInTransaction, revisionHolds, takeBatch } from './append-batch.js';
 
 export interface PostgresEventStoreOptions {
   /** Events per readAll page while a subscription catches up (default 500). */
@@ -20,6 +21,15 @@ export interface PostgresEventStoreOptions {
   pollIntervalMs?: number;
   /** Events per INSERT statement of a large append (default 1,000). */
   insertChunkSize?: number;
+  /**
+   * Group commit (default true): appends that arrive while one is being written wait and are then
+   * written together, in one transaction (one commit for all), each still decided on its own. An
+   * append that arrives when nothing is being written goes at once, so a lone writer waits for
+   * nothing. False: a transaction per append.
+   */
+  groupCommit?: boolean;
+  /** The most events one group commit writes (default 1,000); a larger append is written alone. */
+  maxBatchEvents?: number;
 }
 
 /**
@@ -84,12 +94,6 @@ function isUniqueViolation(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
 }
 
-function revisionHolds(expected: ExpectedRevision, current: bigint): boolean {
-  if (expected === 'any') return true;
-  if (expected === 'no_stream') return current < 0n;
-  if (expected === 'stream_exists') return current >= 0n;
-  return current === expected;
-}
 
 /** The EventStore on PostgreSQL through the SqlClient port: the same class on pg and on PGlite. */
 export class PostgresEventStore implements EventStore {
@@ -97,6 +101,12 @@ export class PostgresEventStore implements EventStore {
   private readonly pollIntervalMs: number;
   private readonly insertChunkSize: number;
   private readonly subscriptions = new Set<Subscription>();
+  private readonly groupCommit: boolean;
+  private readonly maxBatchEvents: number;
+  private readonly queue: PendingAppend[] = [];
+  private writing = false;
+  /** Transactions written by group commit, and the appends they held (for metrics and tests). */
+  readonly groupCommits = { batches: 0, appends: 0 };
 
   private constructor(
     private readonly sql: SqlClient,
@@ -107,6 +117,8 @@ export class PostgresEventStore implements EventStore {
     this.pageSize = options.pageSize ?? 500;
     this.pollIntervalMs = options.pollIntervalMs ?? 500;
     this.insertChunkSize = options.insertChunkSize ?? 1_000;
+    this.groupCommit = options.groupCommit ?? true;
+    this.maxBatchEvents = options.maxBatchEvents ?? 1_000;
   }
 
   /** Creates the tables if missing (idempotent) in the client's current schema. */
@@ -128,7 +140,55 @@ export class PostgresEventStore implements EventStore {
       if (!UUID.test(event.eventId)) throw new Error(`Event id '${event.eventId}' is not a UUID`);
     }
     if (events.length === 0) return this.appendNothing(streamName, expected);
+    if (this.groupCommit && events.length <= this.maxBatchEvents) {
+      return new Promise<AppendResult>((resolve, reject) => {
+        this.queue.push({ streamName, events, expected, resolve, reject });
+        if (!this.writing) void this.writeQueued();
+      });
+    }
+    return this.appendAlone(streamName, events, expected);
+  }
 
+  /**
+   * Writes the queue, a batch at a time, until it is empty: one append alone as before; several in
+   * one transaction. When a batch's transaction fails as a whole (a unique violation from an
+   * event id appended concurrently elsewhere, a lost connection), each of its appends is tried again
+   * alone, so each gets its own answer.
+   */
+  private async writeQueued(): Promise<void> {
+    this.writing = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = takeBatch(this.queue, this.maxBatchEvents);
+        if (batch.length === 1) {
+          const [only] = batch as [PendingAppend];
+          await this.appendAlone(only.streamName, only.events, only.expected).then(only.resolve, only.reject);
+          continue;
+        }
+        let outcomes: AppendOutcome[] | undefined;
+        try {
+          outcomes = await this.sql.transaction((tx) => appendBatchInTransaction(tx, this.channel, batch));
+          this.groupCommits.batches++;
+          this.groupCommits.appends += batch.length;
+        } catch {
+          outcomes = undefined;
+        }
+        if (outcomes) {
+          batch.forEach((append, i) => {
+            const outcome = outcomes[i]!;
+            if (outcome.ok) append.resolve(outcome.result);
+            else append.reject(outcome.error);
+          });
+        } else {
+          for (const append of batch) await this.appendAlone(append.streamName, append.events, append.expected).then(append.resolve, append.reject);
+        }
+      }
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  private async appendAlone(streamName: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
     // Stream-level races are resolved by the row lock below; a unique violation can still come from
     // the same event id being appended to another stream concurrently. Retrying once lets the
     // idempotency check see the committed row and answer precisely.

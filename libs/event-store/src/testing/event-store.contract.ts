@@ -241,6 +241,49 @@ export function describeEventStoreContract(
       });
     });
 
+    describe('appends in flight together (group commit where the adapter has it)', () => {
+      scenario('given appends to 40 streams at once, with a conflict and a refused stream among them, then each gets its own answer and only the accepted ones are stored', async () => {
+        const existing = freshStream('existing');
+        const stored = makeEvents(2, 'stored');
+        await store().appendToStream(existing, stored, { expectedRevision: 'no_stream' });
+        const fresh = Array.from({ length: 40 }, () => ({ stream: freshStream('many'), events: makeEvents(2) }));
+        const refusedStream = freshStream('refused');
+
+        const [conflict, missing, ...rest] = await Promise.allSettled([
+          store().appendToStream(existing, makeEvents(1), { expectedRevision: 5n }),
+          store().appendToStream(refusedStream, makeEvents(1), { expectedRevision: 'stream_exists' }),
+          ...fresh.map(({ stream, events }) => store().appendToStream(stream, events, { expectedRevision: 'no_stream' })),
+        ]);
+
+        expect(conflict.status).toBe('rejected');
+        if (conflict.status === 'rejected') expectConflict(conflict.reason, existing, 5n, 1n);
+        expect(missing.status).toBe('rejected');
+        if (missing.status === 'rejected') expectConflict(missing.reason, refusedStream, 'stream_exists', 'no_stream');
+        for (const outcome of rest) expect(outcome).toMatchObject({ status: 'fulfilled', value: { nextExpectedRevision: 1n } });
+        const positions = rest.map((o) => (o.status === 'fulfilled' ? o.value.lastGlobalPosition : 0n));
+        expect(new Set(positions).size).toBe(40);
+        for (const [i, { stream, events }] of fresh.entries()) {
+          const read = await store().readStream(stream);
+          expect(ids(read)).toEqual(ids(events));
+          expect(read.at(-1)!.globalPosition).toBe(positions[i]);
+        }
+        expect(ids(await store().readStream(existing))).toEqual(ids(stored));
+        expect(await store().readStream(refusedStream)).toEqual([]);
+        // The refused stream was never created: 'no_stream' still holds for it.
+        await store().appendToStream(refusedStream, makeEvents(1), { expectedRevision: 'no_stream' });
+      });
+
+      scenario('given 30 concurrent appends to one stream, each expecting any revision, then all land with distinct consecutive revisions', async () => {
+        const stream = freshStream();
+        const batches = Array.from({ length: 30 }, () => makeEvents(1));
+        const results = await Promise.all(batches.map((events) => store().appendToStream(stream, events, { expectedRevision: 'any' })));
+        expect(results.map((r) => r.nextExpectedRevision).sort((a, b) => Number(a - b))).toEqual(Array.from({ length: 30 }, (_, i) => BigInt(i)));
+        const read = await store().readStream(stream);
+        expect(read.map((e) => e.streamRevision)).toEqual(Array.from({ length: 30 }, (_, i) => BigInt(i)));
+        expect(new Set(ids(read))).toEqual(new Set(batches.map((b) => b[0]!.eventId)));
+      });
+    });
+
     describe('readStream', () => {
       scenario('given 5 events, when reading forwards, then it returns them in order, from a revision and up to a count', async () => {
         const stream = freshStream();
