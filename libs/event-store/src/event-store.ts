@@ -53,6 +53,14 @@ export interface SubscribeToAllOptions {
   after?: bigint;
   /** Called (once per catch-up) when the subscription has delivered every event stored so far. */
   onCaughtUp?: () => void;
+  /**
+   * Called every time the subscription has handed over everything stored so far and finds nothing
+   * more: after the catch-up (just after onCaughtUp) and again after each live delivery that reached
+   * the head. A consumer that batches (a projection, the outbox relay) writes its partial batch at
+   * once then, rather than waiting out a linger. Optional for adapters that cannot tell (the
+   * consumer's linger still bounds the wait).
+   */
+  onHead?: () => void;
   /** Called when the subscription stops because of an error (the handler threw, or the store failed). */
   onError?: (error: unknown) => void;
 }

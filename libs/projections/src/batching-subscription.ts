@@ -73,6 +73,10 @@ export class BatchingSubscription {
     const subscription = this.options.store.subscribeToAll((event) => this.onEvent(event), {
       after: this.options.from,
       onCaughtUp: () => this.onCaughtUp(),
+      // Live: a write waiting for its position (read-your-writes) does not wait out the linger.
+      onHead: () => {
+        if (this.phase === 'running' && this.buffer.length > 0) this.enqueueFlush().catch(() => undefined);
+      },
       onError: (error) => this.fail(error),
     });
     this.subscription = subscription;

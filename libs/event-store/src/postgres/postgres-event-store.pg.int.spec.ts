@@ -67,6 +67,26 @@ describe('PostgresEventStore on PostgreSQL', () => {
     }
   }, 30_000);
 
+  it('signals the head after the catch-up and after every live delivery that reached it, so batching consumers need not linger', async () => {
+    const { store, dispose } = await openStore({ pollIntervalMs: 60_000 });
+    try {
+      const stream = freshStream('head');
+      await store.appendToStream(stream, makeEvents(3));
+      const seen: string[] = [];
+      const subscription = store.subscribeToAll(async (event) => void seen.push(`event ${event.streamRevision}`), {
+        onCaughtUp: () => seen.push('caught up'),
+        onHead: () => seen.push('head'),
+      });
+      await waitFor(() => seen.includes('head'), 'the head after the catch-up');
+      await store.appendToStream(stream, makeEvents(1));
+      await waitFor(() => seen.filter((s) => s === 'head').length === 2, 'the head after the live event');
+      await subscription.stop();
+      expect(seen).toEqual(['event 0', 'event 1', 'event 2', 'caught up', 'head', 'event 3', 'head']);
+    } finally {
+      await dispose();
+    }
+  });
+
   it('given a deleted stream, then its events are gone from the global log and it restarts at revision 0', async () => {
     const { store, dispose } = await openStore();
     try {

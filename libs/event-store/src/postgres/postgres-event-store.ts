@@ -380,6 +380,7 @@ export class PostgresEventStore implements EventStore {
       try {
         let position = options.after ?? 0n;
         let caughtUp = false;
+        let headSignalled = false;
         while (!stopped) {
           notified = false;
           const page = await this.readAll({ after: position, maxCount: this.pageSize });
@@ -393,6 +394,8 @@ export class PostgresEventStore implements EventStore {
             caughtUp = true;
             options.onCaughtUp?.();
           }
+          if (page.length > 0 || !headSignalled) options.onHead?.();
+          headSignalled = true;
           // A notification that came in while reading or handling means: read again at once.
           if (!notified && !stopped) {
             await new Promise<void>((resolve) => {

@@ -135,6 +135,10 @@ export class OutboxRelay {
         const subscription = this.options.store.subscribeToAll((event) => this.onEvent(event), {
           after,
           onCaughtUp: () => this.scheduleFlush(0),
+          // Live: what reached the head goes now, not after the linger.
+          onHead: () => {
+            if (this.pending.length > 0) this.scheduleFlush(0);
+          },
         });
         this.subscription = subscription;
         if (!this.running) await subscription.stop();

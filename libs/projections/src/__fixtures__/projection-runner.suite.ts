@@ -187,6 +187,26 @@ export function describeProjectionRunner(engine: string, open: () => Promise<Pro
     );
 
     it(
+      'given a live runner with a long linger, when an event is appended, then it is projected at once (reaching the head writes the partial batch)',
+      () =>
+        withRunner({ lingerMs: 60_000, batchSize: 100 }, async ({ store, runner }) => {
+          const a = stream('a');
+          await append(store, a, [incremented(1)]);
+          await runner.start();
+          await waitUntilLiveAtHead(runner);
+
+          await append(store, a, [incremented(2)]);
+          const head = await store.headPosition();
+          const started = Date.now();
+          await runner.waitForPosition('counters', head, { timeoutMs: 5_000 });
+
+          expect(Date.now() - started).toBeLessThan(5_000);
+          expect(await runner.reader(counterProjection()).get(a)).toMatchObject({ total: 3 });
+        }),
+      TIMEOUT,
+    );
+
+    it(
       'given an evolve that throws, then neither the read model nor the checkpoint advances, and the runner reports it and retries',
       () =>
         // A long linger: the good and the failing event are written as one batch, at catch-up.
