@@ -37,6 +37,10 @@ export const ConfigEnv = z
     BUS: z.enum(['kafka', 'in-process']).optional(),
     KAFKA_BROKERS: list.optional(),
     KAFKA_CLIENT_ID: z.string().min(1).optional(),
+    /** The Kafka client behind the bus (docs/messaging.md, "Two Kafka clients"); default kafkajs. */
+    KAFKA_CLIENT: z
+      .enum(['kafkajs', 'platformatic'], { error: () => 'must be kafkajs or platformatic (the Kafka client library; see docs/messaging.md)' })
+      .optional(),
     PLATFORM_ROOT_TOKEN: z.string().min(16).optional(),
     IDENTITY_URL: z.string().url().optional(),
     SESSIONS_URL: z.string().url().optional(),

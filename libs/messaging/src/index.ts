@@ -5,6 +5,7 @@ export * from './dead-letter.js';
 export * from './transient-errors.js';
 export * from './consume-envelopes.js';
 export * from './kafka/kafka-message-bus.js';
+export * from './platformatic/platformatic-message-bus.js';
 export * from './in-process/in-process-message-bus.js';
 export * from './in-process/message-log.js';
 export * from './in-process/sql-message-log.js';

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ConfigEnv, ServiceName } from '@svp/contracts';
 import { type EventStore, KurrentDbEventStore, PostgresEventStore } from '@svp/event-store';
-import { InProcessMessageBus, KafkaMessageBus, type MessageBus, SqlMessageLog } from '@svp/messaging';
+import { InProcessMessageBus, KafkaMessageBus, type MessageBus, PlatformaticMessageBus, SqlMessageLog } from '@svp/messaging';
 import { PGliteSqlClient, PgSqlClient, type SqlClient } from '@svp/postgres';
 import type { Logger } from 'pino';
 import { type ApiKeyIntrospector, HttpApiKeyIntrospector } from './auth.js';
@@ -16,6 +16,8 @@ export function selectAdapters(env: ConfigEnv) {
     sql: env.DATABASE_URL ? ('postgres' as const) : ('pglite' as const),
     store: env.EVENT_STORE ?? (env.DATABASE_URL ? ('postgres' as const) : ('pglite' as const)),
     bus: env.BUS ?? (env.KAFKA_BROKERS ? ('kafka' as const) : ('in-process' as const)),
+    /** The client library of the Kafka bus (docs/messaging.md, "Two Kafka clients"). */
+    kafkaClient: env.KAFKA_CLIENT ?? ('kafkajs' as const),
   };
 }
 
@@ -36,7 +38,8 @@ export async function openEventStore(env: ConfigEnv, sql: SqlClient): Promise<Ev
 export async function openBus(env: ConfigEnv, service: ServiceName, logger: Logger, sql: SqlClient): Promise<MessageBus> {
   if (selectAdapters(env).bus === 'kafka') {
     if (!env.KAFKA_BROKERS) throw new Error('BUS=kafka needs KAFKA_BROKERS');
-    return new KafkaMessageBus({ brokers: env.KAFKA_BROKERS, clientId: env.KAFKA_CLIENT_ID ?? `svp-${service}`, logger });
+    const options = { brokers: env.KAFKA_BROKERS, clientId: env.KAFKA_CLIENT_ID ?? `svp-${service}`, logger };
+    return selectAdapters(env).kafkaClient === 'platformatic' ? new PlatformaticMessageBus(options) : new KafkaMessageBus(options);
   }
   return new InProcessMessageBus({ log: await SqlMessageLog.create(sql, { logger }), logger });
 }
