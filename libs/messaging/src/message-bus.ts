@@ -1,6 +1,7 @@
 /**
- * The messaging port. Two adapters: Kafka through kafkajs (every distributed mode) and an in-process
- * bus (the embedded single-process mode only). Both pass one contract suite.
+ * The messaging port. Adapters: Kafka through @platformatic/kafka (the default of every distributed
+ * mode) or kafkajs (KAFKA_CLIENT), and an in-process bus (the embedded single-process mode only).
+ * All pass one contract suite.
  */
 
 export type MessageHeaders = Record<string, string>;
