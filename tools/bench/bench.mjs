@@ -12,6 +12,7 @@ import pg from 'pg';
 import { createClient as createRedisClient } from 'redis';
 import { SignJWT, jwtVerify } from 'jose';
 import { markdown, svgChart, table } from './report.mjs';
+import { kafkaClientsScenario } from './kafka-clients.mjs';
 import { compare } from './stats.mjs';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -22,18 +23,18 @@ const MODE = quick
 
 /** Closed-loop HTTP load with autocannon: requests per second over `seconds`, 2xx only (anything else fails the run). */
 async function httpRate(options) {
-  const result = await autocannon({ ...options, connections: MODE.connections, duration: options.seconds });
+  const result = await autocannon({ connections: MODE.connections, ...options, duration: options.seconds });
   const ok = result['2xx'];
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${options.url}: ${result.non2xx} non-2xx answers and ${result.errors} errors in the run`);
   return ok / options.seconds;
 }
 
 /** The same closed loop in-process: `connections` callers each awaiting `operation` again and again for `seconds`; operations per second. */
-async function inProcessRate(operation, seconds) {
+async function inProcessRate(operation, seconds, connections = MODE.connections) {
   const until = performance.now() + seconds * 1000;
   let done = 0;
   await Promise.all(
-    Array.from({ length: MODE.connections }, async () => {
+    Array.from({ length: connections }, async () => {
       while (performance.now() < until) {
         await operation();
         done++;
@@ -84,6 +85,205 @@ async function jwtScenario(platform) {
     ...compare({ ...runs, higherIsBetter: true }),
     target: { ratio: 0.8, text: 'at least 0.8x raw jose' },
   };
+}
+
+// --writes 1,16: other concurrencies for scenario a (default 1, 16 and 64, as the issue asks).
+const writesAt = process.argv.indexOf('--writes');
+const WRITE_CONCURRENCY = writesAt > 0 ? (process.argv[writesAt + 1] ?? '').split(',').map(Number) : [1, 16, 64];
+
+/** The baseline of a at concurrency n needs n connections of its own beside the services' pools: say so plainly rather than fail midway. */
+async function enoughConnections(platform, needed) {
+  const client = new pg.Client({ connectionString: platform.databaseUrl });
+  await client.connect();
+  const { rows } = await client.query("SELECT current_setting('max_connections')::int - (SELECT count(*) FROM pg_stat_activity)::int AS free");
+  await client.end();
+  if (rows[0].free < needed)
+    throw new Error(`scenario a needs ${needed} free PostgreSQL connections beside the services' pools and finds ${rows[0].free} (max_connections, less what other clients hold): stop other clients or raise max_connections`);
+}
+
+/**
+ * a. Writes: PUT /v1/sessions/{id}/variables through the variables service (event store and read
+ * model on PostgreSQL; the answer waits for the read model, read-your-writes) at concurrency 1, 16
+ * and 64, against raw single-row INSERTs of the same JSON body with pg at the same concurrency into
+ * a table of the same PostgreSQL (default durability on both sides: synchronous_commit as the server
+ * has it). Every request is a new session, so every PUT appends (a value equal to the stored one
+ * would append nothing).
+ */
+async function writesScenario(platform) {
+  await enoughConnections(platform, Math.max(...WRITE_CONCURRENCY) + 8);
+  const org = await post(`${platform.urls.identity}/v1/orgs`, platform.rootToken, { name: 'Bench writes' });
+  const body = JSON.stringify({ sessionVariableValues: [{ name: 'cartValue', value: 129.5 }, { name: 'plan', value: 'gold' }, { name: 'customerId', value: '6320834868293' }] });
+  const schema = `${platform.schemaPrefix}baseline`;
+  const admin = new pg.Client({ connectionString: platform.databaseUrl });
+  await admin.connect();
+  await admin.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+  await admin.query(`CREATE TABLE IF NOT EXISTS "${schema}".writes (id bigserial PRIMARY KEY, session_id text NOT NULL, payload jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`);
+  const { rows } = await admin.query("SELECT current_setting('synchronous_commit') AS sync, current_setting('fsync') AS fsync");
+  await admin.end();
+  let counter = 0;
+  const results = [];
+  try {
+    for (const concurrency of WRITE_CONCURRENCY) {
+      const pool = new pg.Pool({ connectionString: platform.databaseUrl, max: concurrency, application_name: 'bench-baseline' });
+      pool.on('error', () => undefined);
+      const run = `${Date.now().toString(36)}-${concurrency}`;
+      try {
+        const runs = await measure(
+          (seconds) =>
+            httpRate({
+              url: platform.urls.variables,
+              connections: concurrency,
+              seconds,
+              requests: [
+                {
+                  method: 'PUT',
+                  headers: { authorization: `Bearer ${org.apiKey}`, 'content-type': 'application/json' },
+                  body,
+                  setupRequest: (request) => ({ ...request, path: `/v1/sessions/bench-w-${run}-${counter++}/variables` }),
+                },
+              ],
+            }),
+          (seconds) =>
+            inProcessRate(() => pool.query(`INSERT INTO "${schema}".writes (session_id, payload) VALUES ($1, $2)`, [`bench-w-${run}-${counter++}`, body]), seconds, concurrency),
+        );
+        results.push({
+          id: `writes-${concurrency}`,
+          title: `a. Writes at concurrency ${concurrency}`,
+          unit: 'writes/s',
+          figureLabel: `variables PUT /v1/sessions/{id}/variables (3 variables, a new session each), ${concurrency} connection${concurrency > 1 ? 's' : ''}`,
+          baselineLabel: `pg single-row INSERT of the same body, ${concurrency} concurrent (synchronous_commit ${rows[0].sync}, fsync ${rows[0].fsync})`,
+          runs: MODE.runs,
+          ...compare({ ...runs, higherIsBetter: true }),
+          ...(concurrency === 64 ? { target: { ratio: 1.0, text: 'at least 1.0x raw INSERTs at concurrency 64' } } : {}),
+        });
+      } finally {
+        await pool.end();
+      }
+    }
+    return results;
+  } finally {
+    const cleanup = new pg.Client({ connectionString: platform.databaseUrl });
+    await cleanup.connect();
+    await cleanup.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await cleanup.end();
+  }
+}
+
+const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+
+/** The q-quantile (0..1) of numbers, nearest rank. @param {readonly number[]} values @param {number} q */
+function quantile(values, q) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+/**
+ * d. Propagation: a session ends in the sessions service (SessionEnded appended to its store), its
+ * outbox relay publishes it to sessions.events.v1, the variables service consumes it and appends
+ * SessionVariablesDiscarded. The figure is the time between the two events' recorded_at in
+ * PostgreSQL (one clock, microseconds). The baseline is raw produce-to-consume on the same broker
+ * with kafkajs and the services' settings (idempotent producer, acks=all, one request in flight;
+ * consumer maxWaitTimeInMs 1000): send start to the consumer's handler. One end at a time, after
+ * the previous one was discarded (latency, not throughput).
+ */
+async function propagationScenario(platform) {
+  const samples = quick ? 20 : 60;
+  const org = await post(`${platform.urls.identity}/v1/orgs`, platform.rootToken, { name: 'Bench propagation' });
+  const sql = new pg.Client({ connectionString: platform.databaseUrl });
+  await sql.connect();
+  const { Kafka, logLevel } = (await import('kafkajs')).default;
+  const kafka = new Kafka({ clientId: 'bench-propagation', brokers: platform.kafkaBrokers.split(','), logLevel: logLevel.NOTHING });
+  const topic = `bench.propagation.${Date.now()}`;
+  const kafkaAdmin = kafka.admin();
+  await kafkaAdmin.connect();
+  await kafkaAdmin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const consumer = kafka.consumer({ groupId: `bench-propagation-${Date.now()}`, maxWaitTimeInMs: 1000, sessionTimeout: 10_000, heartbeatInterval: 1000 });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  /** @type {Map<string, (at: number) => void>} */
+  const waiting = new Map();
+  await consumer.run({ eachMessage: async ({ message }) => waiting.get(String(message.key))?.(performance.now()) });
+  try {
+    const endedAt = (schema, sessionId, type) =>
+      sql.query(`SELECT extract(epoch FROM recorded_at) * 1000 AS at FROM "${platform.schemaPrefix}${schema}".es_events WHERE event_type = $1 AND stream_name LIKE '%' || $2`, [type, sessionId]).then((r) => (r.rows[0] ? Number(r.rows[0].at) : undefined));
+    const platformRun = async () => {
+      const sessions = [];
+      for (let i = 0; i < samples; i++) {
+        const started = await post(`${platform.urls.sessions}/v1/sessions`, org.apiKey, { channelId: 'web', sessionVariableValues: [{ name: 'cartValue', value: 129.5 }, { name: 'plan', value: 'gold' }] });
+        sessions.push(started.sessionId);
+      }
+      // The variables service has the last session's variables: every SessionStarted is handled.
+      for (let tries = 0; ; tries++) {
+        const answer = await fetch(`${platform.urls.variables}/v1/sessions/${sessions.at(-1)}/variables`, { headers: { authorization: `Bearer ${org.apiKey}` } });
+        if (answer.ok && (await answer.json()).variables.some((v) => v.scope === 'session')) break;
+        if (tries > 400) throw new Error('the variables service did not project the started sessions');
+        await sleep(25);
+      }
+      const latencies = [];
+      for (const sessionId of sessions) {
+        await post(`${platform.urls.sessions}/v1/sessions/${sessionId}/events`, org.apiKey, { type: 'END', reason: 'logout' });
+        const deadline = Date.now() + 30_000;
+        let discarded;
+        while ((discarded = await endedAt('variables', sessionId, 'SessionVariablesDiscarded')) === undefined) {
+          if (Date.now() > deadline) throw new Error(`session ${sessionId}: no SessionVariablesDiscarded within 30 s`);
+          await sleep(2);
+        }
+        const ended = await endedAt('sessions', sessionId, 'SessionEnded');
+        if (ended === undefined) throw new Error(`session ${sessionId}: no SessionEnded in the sessions store`);
+        latencies.push(discarded - ended);
+      }
+      return latencies;
+    };
+    const value = JSON.stringify({ type: 'SessionEnded', version: 1, eventId: '00000000-0000-4000-8000-000000000000', occurredAt: new Date().toISOString(), orgId: org.orgId, data: { sessionId: 'x'.repeat(24), reason: 'logout', endedAt: new Date().toISOString() } });
+    const kafkaRun = async () => {
+      const latencies = [];
+      for (let i = 0; i < samples; i++) {
+        const key = `k-${Date.now()}-${i}`;
+        const received = new Promise((done) => waiting.set(key, done));
+        const sent = performance.now();
+        await producer.send({ topic, acks: -1, messages: [{ key, value }] });
+        const timeout = setTimeout(() => waiting.get(key)?.(Number.NaN), 30_000);
+        const at = await received;
+        clearTimeout(timeout);
+        waiting.delete(key);
+        if (Number.isNaN(at)) throw new Error('raw Kafka: a message was not consumed within 30 s');
+        latencies.push(at - sent);
+      }
+      return latencies;
+    };
+    await platformRun(); // warm-up
+    await kafkaRun();
+    const runs = { p50: { figure: [], baseline: [] }, p99: { figure: [], baseline: [] } };
+    for (let i = 0; i < MODE.runs; i++) {
+      const figure = await platformRun();
+      const baseline = await kafkaRun();
+      for (const [name, q] of [['p50', 0.5], ['p99', 0.99]]) {
+        runs[name].figure.push(quantile(figure, q));
+        runs[name].baseline.push(quantile(baseline, q));
+      }
+    }
+    return ['p50', 'p99'].map((name) => {
+      const compared = compare({ ...runs[name], higherIsBetter: false });
+      return {
+        id: `propagation-${name}`,
+        title: `d. Propagation ${name}`,
+        unit: 'ms',
+        figureLabel: `SessionEnded → SessionVariablesDiscarded (sessions outbox → Kafka → variables), ${samples} ends a run`,
+        baselineLabel: 'raw kafkajs produce → consume, same broker and settings',
+        runs: MODE.runs,
+        ...compared,
+        ...(name === 'p99' ? { target: { text: 'p99 within 25 ms of raw Kafka', met: compared.figure <= compared.baseline + 25 } } : {}),
+      };
+    });
+  } finally {
+    await consumer.disconnect();
+    await producer.disconnect();
+    await kafkaAdmin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await kafkaAdmin.disconnect();
+    await sql.end();
+  }
 }
 
 /** Serves `handler` on a free port of 127.0.0.1 until closed; answers its URL and close(). */
@@ -210,9 +410,12 @@ async function startPlatform() {
   // --profile DIR: every service writes a V8 CPU profile there when it stops (open it in Chrome DevTools or speedscope).
   const profileAt = process.argv.indexOf('--profile');
   const nodeArgs = profileAt > 0 ? ['--cpu-prof', `--cpu-prof-dir=${resolve(process.argv[profileAt + 1] ?? 'bench-results/profiles')}`] : [];
-  const running = await startDistributed({ root, ports, schemaPrefix: prefix, nodeArgs, env: { LOG_LEVEL: 'warn', ORG_REQUESTS_PER_MINUTE: '10000000' } });
+  const running = await startDistributed({ root, ports, schemaPrefix: prefix, nodeArgs, env: { LOG_LEVEL: 'warn', ORG_REQUESTS_PER_MINUTE: '10000000', VARIABLES_RETENTION_DAYS: '1' } });
   return {
     ...running,
+    schemaPrefix: prefix,
+    databaseUrl: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+    kafkaBrokers: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092',
     close: async () => {
       await running.stop();
       const client = new pg.Client({ connectionString: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' });
@@ -223,14 +426,28 @@ async function startPlatform() {
   };
 }
 
+const SCENARIOS = {
+  a: writesScenario,
+  b: readsScenario,
+  d: propagationScenario,
+  e: jwtScenario,
+  g: (platform) => kafkaClientsScenario({ brokers: platform.kafkaBrokers, mode: MODE, measure }),
+};
+// --only a,d: some scenarios (while working on one; the report then holds only those).
+const onlyAt = process.argv.indexOf('--only');
+const only = onlyAt > 0 ? (process.argv[onlyAt + 1] ?? '').split(',') : undefined;
+
 async function main() {
   const started = Date.now();
   const platform = await startPlatform();
   const results = [];
   try {
     console.log(`npm run bench: ${MODE.name} mode, ${MODE.runs} runs of ${MODE.seconds} s after ${MODE.warmupSeconds} s of warm-up, ${MODE.connections} connections`);
-    results.push(...(await readsScenario(platform)));
-    results.push(await jwtScenario(platform));
+    for (const [letter, scenario] of Object.entries(SCENARIOS)) {
+      if (only && !only.includes(letter)) continue;
+      const outcome = await scenario(platform);
+      results.push(...(Array.isArray(outcome) ? outcome : [outcome]));
+    }
   } finally {
     await platform.close();
   }

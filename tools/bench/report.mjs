@@ -7,15 +7,17 @@
 /**
  * @typedef {{ id: string, title: string, unit: string, figureLabel: string, baselineLabel: string,
  *   figure: number, baseline: number, ratio: number, figureSpread: number, baselineSpread: number,
- *   runs: number, target?: { ratio: number, text: string } }} ScenarioResult
+ *   runs: number, target?: { ratio?: number, text: string, met?: boolean } }} ScenarioResult
  */
 
 const fmt = (n) => (Math.abs(n) >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2));
+/** Whether a result meets its target: its own verdict when it has one (a bound that is not a ratio), else ratio ≥ target ratio. */
+export const targetMet = (r) => !r.target || (r.target.met ?? r.ratio >= (r.target.ratio ?? 1));
 const pct = (n) => `±${(n * 100).toFixed(1)} %`;
 
 /** @param {readonly ScenarioResult[]} results */
 export function table(results) {
-  const rows = [['scenario', 'figure', 'baseline', 'ratio', 'target'], ...results.map((r) => [r.title, `${fmt(r.figure)} ${r.unit} ${pct(r.figureSpread)}`, `${fmt(r.baseline)} ${r.unit} ${pct(r.baselineSpread)}`, `${r.ratio.toFixed(2)}x`, r.target ? `${r.target.ratio}x ${r.ratio >= r.target.ratio ? 'met' : 'NOT met'}` : ''])];
+  const rows = [['scenario', 'figure', 'baseline', 'ratio', 'target'], ...results.map((r) => [r.title, `${fmt(r.figure)} ${r.unit} ${pct(r.figureSpread)}`, `${fmt(r.baseline)} ${r.unit} ${pct(r.baselineSpread)}`, `${r.ratio.toFixed(2)}x`, r.target ? `${r.target.ratio === undefined ? r.target.text : `${r.target.ratio}x`} ${targetMet(r) ? 'met' : 'NOT met'}` : ''])];
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
   return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i])).join('  ')).join('\n');
 }
@@ -39,7 +41,7 @@ export function markdown(results, meta) {
     '| --- | --- | --- | --- | --- |',
     ...results.map(
       (r) =>
-        `| ${r.title} | ${r.figureLabel}: ${fmt(r.figure)} ${r.unit} (${pct(r.figureSpread)}, ${r.runs} runs) | ${r.baselineLabel}: ${fmt(r.baseline)} ${r.unit} (${pct(r.baselineSpread)}) | ${r.ratio.toFixed(2)}x | ${r.target ? `${r.target.text}: ${r.ratio >= r.target.ratio ? 'met' : '**not met**'}` : ''} |`,
+        `| ${r.title} | ${r.figureLabel}: ${fmt(r.figure)} ${r.unit} (${pct(r.figureSpread)}, ${r.runs} runs) | ${r.baselineLabel}: ${fmt(r.baseline)} ${r.unit} (${pct(r.baselineSpread)}) | ${r.ratio.toFixed(2)}x | ${r.target ? `${r.target.text}: ${targetMet(r) ? 'met' : '**not met**'}` : ''} |`,
     ),
     '',
   ];
@@ -60,12 +62,12 @@ export function svgChart(results) {
   const bars = results
     .map((r, i) => {
       const y = 30 + i * rowHeight;
-      const met = !r.target || r.ratio >= r.target.ratio;
+      const met = targetMet(r);
       return [
         `<text x="${left - 8}" y="${y + 17}" text-anchor="end">${esc(r.title)}</text>`,
         `<rect x="${left}" y="${y + 4}" width="${(x(r.ratio) - left).toFixed(1)}" height="18" fill="${met ? '#2f855a' : '#c53030'}"/>`,
         `<text x="${(x(r.ratio) + 4).toFixed(1)}" y="${y + 17}">${r.ratio.toFixed(2)}x</text>`,
-        r.target ? `<line x1="${x(r.target.ratio).toFixed(1)}" x2="${x(r.target.ratio).toFixed(1)}" y1="${y}" y2="${y + 26}" stroke="#1a202c" stroke-dasharray="3 2"/>` : '',
+        r.target?.ratio !== undefined ? `<line x1="${x(r.target.ratio).toFixed(1)}" x2="${x(r.target.ratio).toFixed(1)}" y1="${y}" y2="${y + 26}" stroke="#1a202c" stroke-dasharray="3 2"/>` : '',
       ].join('');
     })
     .join('\n');
