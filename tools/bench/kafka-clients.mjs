@@ -134,6 +134,45 @@ export async function kafkaClientsScenario({ brokers, mode, measure }) {
     return done / seconds;
   };
 
+  /**
+   * (iv) One message in flight: publish, wait until the handler has it, publish the next, for
+   * `seconds`; the p99 of the run, ms (what a session end waits for on its way to the variables
+   * service when nothing else is moving). @param {any} bus
+   */
+  const oneAtATime = (bus) => async (/** @type {number} */ seconds) => {
+    const topic = await freshTopic(bus);
+    /** @type {Map<string, (at: number) => void>} */
+    const waiting = new Map();
+    const consumer = await bus.consume({
+      groupId: `bench-g-one-${run}-${topicCount}`,
+      topics: [topic],
+      ephemeral: true,
+      handler: async (/** @type {{ key: string | null }} */ message) => waiting.get(String(message.key))?.(performance.now()),
+    });
+    try {
+      await consumer.ready;
+      /** @type {number[]} */
+      const latencies = [];
+      const until = performance.now() + seconds * 1000;
+      for (let i = 0; performance.now() < until; i++) {
+        const { value } = payloads[i % PAYLOADS];
+        const key = `one-${i}`;
+        const received = new Promise((done) => waiting.set(key, done));
+        const sent = performance.now();
+        await bus.publish([{ topic, key, value }]);
+        const timer = setTimeout(() => waiting.get(key)?.(Number.NaN), 30_000);
+        const at = /** @type {number} */ (await received);
+        clearTimeout(timer);
+        waiting.delete(key);
+        if (Number.isNaN(at)) throw new Error('g: a message was not consumed within 30 s');
+        latencies.push(at - sent);
+      }
+      return quantile(latencies, 0.99);
+    } finally {
+      await consumer.stop();
+    }
+  };
+
   /** (iii) The outbox relay's pattern: one publisher, each publish a batch of RELAY_BATCH messages; messages per second. @param {any} bus */
   const batchRate = (bus) => async (/** @type {number} */ seconds) => {
     const topic = await freshTopic(bus);
@@ -206,6 +245,7 @@ export async function kafkaClientsScenario({ brokers, mode, measure }) {
     // is one produce request per message on both sides, the clients' own cost per round trip.
     const singleRuns = await measure(publishRate(platformatic, 1), publishRate(kafkajs, 1));
     const batchRuns = await measure(batchRate(platformatic), batchRate(kafkajs));
+    const oneRuns = await measure(oneAtATime(platformatic), oneAtATime(kafkajs));
     const p50Runs = await measure(latency(platformatic, p99s.figure), latency(kafkajs, p99s.baseline));
     // measure ran each side once more for the warm-up, first: those p99s are dropped.
     const p99Runs = { figure: p99s.figure.slice(-mode.runs), baseline: p99s.baseline.slice(-mode.runs) };
@@ -242,6 +282,15 @@ export async function kafkaClientsScenario({ brokers, mode, measure }) {
         runs: mode.runs,
         ...compare({ ...batchRuns, higherIsBetter: true }),
       },
+      {
+        id: 'kafka-clients-one-at-a-time-p99',
+        title: 'g. Kafka one in flight, p99',
+        unit: 'ms',
+        figureLabel: `${figureClient}: publish → handler, the next message only after the last was handled`,
+        baselineLabel: `${baselineClient}: the same`,
+        runs: mode.runs,
+        ...compare({ ...oneRuns, higherIsBetter: false }),
+      },
       ...[
         ['p50', p50Runs],
         ['p99', p99Runs],
@@ -262,7 +311,7 @@ export async function kafkaClientsScenario({ brokers, mode, measure }) {
 }
 
 /** Removes the topics the scenario created (with kafkajs' admin; nothing else of the bench needs it). @param {string[]} brokers @param {string[]} topics */
-async function deleteTopics(brokers, topics) {
+export async function deleteTopics(brokers, topics) {
   if (topics.length === 0) return;
   const { Kafka, logLevel } = (await import('kafkajs')).default;
   const admin = new Kafka({ clientId: 'bench-g-cleanup', brokers, logLevel: logLevel.NOTHING }).admin();

@@ -1,7 +1,7 @@
 /**
- * The messaging port. Adapters: Kafka through @platformatic/kafka (the default of every distributed
- * mode) or kafkajs (KAFKA_CLIENT), and an in-process bus (the embedded single-process mode only).
- * All pass one contract suite.
+ * The messaging port. Adapters: Kafka through kafkajs (the default of every distributed mode) or
+ * @platformatic/kafka (KAFKA_CLIENT=platformatic), and an in-process bus (the embedded
+ * single-process mode only). All pass one contract suite.
  */
 
 export type MessageHeaders = Record<string, string>;

@@ -17,8 +17,7 @@ export function selectAdapters(env: ConfigEnv) {
     store: env.EVENT_STORE ?? (env.DATABASE_URL ? ('postgres' as const) : ('pglite' as const)),
     bus: env.BUS ?? (env.KAFKA_BROKERS ? ('kafka' as const) : ('in-process' as const)),
     /** The client library of the Kafka bus (docs/messaging.md, "Two Kafka clients"). */
-    // @platformatic/kafka by default: it beat kafkajs on every figure of the benchmark (docs/benchmarks.md, g).
-    kafkaClient: env.KAFKA_CLIENT ?? ('platformatic' as const),
+    kafkaClient: env.KAFKA_CLIENT ?? ('kafkajs' as const),
   };
 }
 

@@ -10,11 +10,11 @@ const logger = pino({ level: 'silent' });
 const open = (env: Record<string, string>) => openBus(parseConfigEnv(env), 'sessions', logger, undefined as unknown as SqlClient);
 
 describe('the Kafka client of the bus (KAFKA_CLIENT)', () => {
-  it('given BUS=kafka and no KAFKA_CLIENT, then the @platformatic/kafka adapter (the benchmark chose it)', async () => {
+  it('given BUS=kafka and no KAFKA_CLIENT, then kafkajs', async () => {
     const env = { BUS: 'kafka', KAFKA_BROKERS: '127.0.0.1:9092' };
-    expect(selectAdapters(parseConfigEnv(env)).kafkaClient).toBe('platformatic');
+    expect(selectAdapters(parseConfigEnv(env)).kafkaClient).toBe('kafkajs');
     const bus = await open(env);
-    expect(bus).toBeInstanceOf(PlatformaticMessageBus);
+    expect(bus).toBeInstanceOf(KafkaMessageBus);
     await bus.close();
   });
 
