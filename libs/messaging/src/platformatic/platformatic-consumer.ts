@@ -448,32 +448,42 @@ export class PlatformaticBusConsumer implements Consumer {
     session.workers.add(worker);
   }
 
-  /** Hands a partition's queued messages to the handler, one at a time, in order. */
+  /**
+   * Hands a partition's queued messages to the handler, one at a time, in order; commits once the
+   * queue is drained. Messages fetched while that commit is in flight are handled by this same
+   * worker after it: absorb() does not start a second one while `working` is set, so a worker that
+   * returned then would leave them queued until the partition's next fetch response, a whole
+   * maxWaitTime later on a quiet partition.
+   */
   private async work(session: Session, state: PartitionState): Promise<void> {
     const canContinue = () => !this.stopRequested && !state.revoked && !session.failure && !session.ended;
-    while (state.queue.length > 0 && canContinue()) {
-      await this.slots.acquire();
-      try {
-        if (!canContinue()) break;
-        const { offset, message } = state.queue[0]!;
-        const handled = await handleUntilDone(this.options.handler, message, {
-          backoff: this.settings.retryBackoff,
-          logger: this.settings.logger,
-          context: { groupId: this.options.groupId },
-          canContinue,
-        });
-        if (!handled) break;
-        // Handled: its offset is committed even if the partition was revoked meanwhile (the
-        // stopping consumer commits it, and a new owner has less to repeat).
-        if (state.queue[0]?.offset === offset) state.queue.shift();
-        state.position = offset + 1n;
-        this.noteHandled(session, state);
-      } finally {
-        this.slots.release();
+    for (;;) {
+      while (state.queue.length > 0 && canContinue()) {
+        await this.slots.acquire();
+        try {
+          if (!canContinue()) break;
+          const { offset, message } = state.queue[0]!;
+          const handled = await handleUntilDone(this.options.handler, message, {
+            backoff: this.settings.retryBackoff,
+            logger: this.settings.logger,
+            context: { groupId: this.options.groupId },
+            canContinue,
+          });
+          if (!handled) break;
+          // Handled: its offset is committed even if the partition was revoked meanwhile (the
+          // stopping consumer commits it, and a new owner has less to repeat).
+          if (state.queue[0]?.offset === offset) state.queue.shift();
+          state.position = offset + 1n;
+          this.noteHandled(session, state);
+        } finally {
+          this.slots.release();
+        }
+        if (state.queue.length === MAX_QUEUED - 1) this.wakeUp();
       }
-      if (state.queue.length === MAX_QUEUED - 1) this.wakeUp();
+      if (state.queue.length > 0 || state.revoked) return;
+      await this.commit(session);
+      if (state.queue.length === 0 || !canContinue()) return;
     }
-    if (state.queue.length === 0 && !state.revoked) await this.commit(session);
   }
 
   private noteHandled(session: Session, state: PartitionState): void {

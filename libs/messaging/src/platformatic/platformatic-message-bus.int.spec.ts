@@ -156,6 +156,56 @@ describe('PlatformaticMessageBus consuming', () => {
       await bus.close();
     }
   });
+  it('hands over each message promptly, also when it arrives while the previous one is still being committed (no stall of a whole maxWaitTime)', async () => {
+    // The production default (1 s): an idle fetch waits that long, and a message fetched while its
+    // partition's worker awaited the commit of the message before sat queued until the next fetch
+    // response, about a maxWaitTime later (the stall hit about one message in 15 here).
+    const maxWaitTimeMs = 1000;
+    // Measured from publish() resolving (the broker has the message) to the handler: about 2-5 ms
+    // normally. 500 ms leaves two orders of magnitude for a loaded 2-core machine (event-loop and
+    // scheduling pauses), yet a stall takes about 1000 ms, so no stall passes.
+    const boundMs = 500;
+    const bus = new PlatformaticMessageBus({
+      brokers: testInfra().kafkaBrokers,
+      clientId: 'messaging-latency-platformatic',
+      logger: silentLogger,
+      ...fastGroups,
+      maxWaitTimeMs,
+    });
+    try {
+      const topic = uniqueName('latency');
+      await bus.ensureTopics([topic]);
+      const waiting = new Map<string, (at: number) => void>();
+      const consumer = await bus.consume({
+        groupId: uniqueName('g'),
+        topics: [topic],
+        ephemeral: true,
+        handler: async (message) => waiting.get(message.key!)?.(performance.now()),
+      });
+      try {
+        await consumer.ready;
+        // One message in flight at a time, on all 3 partitions (a different key each).
+        const slow: string[] = [];
+        for (let i = 0; i < 300 && slow.length < 3; i++) {
+          const key = `session-${i}`;
+          const handled = new Promise<number>((resolve) => waiting.set(key, resolve));
+          await bus.publish([{ topic, key, value: String(i) }]);
+          const published = performance.now();
+          let timer: NodeJS.Timeout | undefined;
+          const at = await Promise.race([handled, new Promise<number>((resolve) => (timer = setTimeout(() => resolve(Infinity), 3 * maxWaitTimeMs)))]);
+          clearTimeout(timer);
+          waiting.delete(key);
+          const latencyMs = at - published;
+          if (latencyMs >= boundMs) slow.push(`message ${i}: ${Number.isFinite(latencyMs) ? `${Math.round(latencyMs)} ms` : 'not handled'}`);
+        }
+        expect(slow).toEqual([]);
+      } finally {
+        await consumer.stop();
+      }
+    } finally {
+      await bus.close();
+    }
+  });
 });
 
 describe('PlatformaticMessageBus next to the kafkajs adapter (KAFKA_CLIENT can be switched on a running system)', () => {
