@@ -126,9 +126,12 @@ export class IdentityCore {
       { type: 'CreateOrg', data: { orgId, name, keyId: randomId('key'), keyHash, scopes: [...API_SCOPES], now: this.iso() } },
       { orgId },
     );
-    // The key works on every service as soon as this answer arrives. The org is stored either way:
-    // a slow projection must not lose the key, which is shown only in this answer.
-    await this.deps.readers.apiKeys.waitFor(position).catch((err) => this.deps.logger.warn({ err, orgId }, 'API key not yet readable; answering anyway'));
+    // The key works on every service, and the org for every call made with it (brands, signing keys),
+    // as soon as this answer arrives: both read models are separate projections, each may lag. The
+    // org is stored either way: a slow projection must not lose the key, shown only in this answer.
+    await Promise.all([this.deps.readers.apiKeys.waitFor(position), this.deps.readers.orgs.waitFor(position)]).catch((err) =>
+      this.deps.logger.warn({ err, orgId }, 'API key or org not yet readable; answering anyway'),
+    );
     return { orgId, apiKey };
   }
 
