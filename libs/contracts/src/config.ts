@@ -61,6 +61,11 @@ export const ConfigEnv = z
      * deleted (0: at once), for orgs that set no retention of their own (PUT /v1/variables/settings).
      */
     VARIABLES_RETENTION_DAYS: z.coerce.number().int().min(0).max(3650).default(0),
+    /**
+     * Documents (sessions, visitors, org settings) the variables service keeps in memory per read
+     * model, each until its projection commits a change to it (or 5 s): hot reads make no SQL round trip.
+     */
+    VARIABLES_READ_CACHE_ENTRIES: z.coerce.number().int().min(1).max(10_000_000).default(20_000),
     /** How long a visitor token (a browser's, scoped to one session) is valid, in seconds. */
     VISITOR_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(24 * 3600).default(900),
     /** GraphQL (gateway): whether introspection queries are answered (default: yes, but not with NODE_ENV=production). */

@@ -1,9 +1,11 @@
 import type { EventStore, RecordedEvent, Subscription } from '@svp/event-store';
 import type { SqlClient } from '@svp/postgres';
 import { advanceCheckpoint } from './checkpoints.js';
-import { shouldFlush } from './decisions.js';
-import type { Projection } from './projection.js';
+import { shouldFlush, type DocumentWrite } from './decisions.js';
+import { foldDocumentBatchWithCache, writeDocuments } from './document-table.js';
+import type { DocumentProjection, Projection } from './projection.js';
 import { applyBatch } from './projection-tables.js';
+import { ReplayDocumentCache } from './replay-document-cache.js';
 
 export interface BatchCommitted {
   /** The checkpoint after the batch: the global position of its last event. */
@@ -24,8 +26,30 @@ export interface BatchingSubscriptionOptions {
   /** The checkpoint to start after (exclusive). */
   readonly from: bigint;
   readonly batchSize: number;
+  /**
+   * Events per batch while catching up, that is until the store reports that it has delivered what
+   * was stored when the subscription started (`batchSize` when omitted). Larger batches mean fewer
+   * transactions and, for documents, fewer writes: the events of one document in a batch are
+   * folded into one write. When it is larger than `batchSize`, a batch is written while catching up
+   * when full, when the store reports the catch-up, or after CATCH_UP_LINGER_MS at most (not
+   * `lingerMs`, which would cut batches while pages are read).
+   */
+  readonly catchUpBatchSize?: number;
   /** How long a partial batch waits for more events before it is written anyway. */
   readonly lingerMs: number;
+  /**
+   * Only for a document projection and a table that nothing reads or writes but this subscription
+   * (a rebuild's): keeps up to this many documents in memory (a ReplayDocumentCache; at least as
+   * many as a batch holds events), written to the table when they leave it and when it is drained
+   * (once caught up, and on close with `flush`), and folds each batch while the batch ahead of it
+   * is written. The table's rows then lag behind its checkpoint until the drain.
+   */
+  readonly replayCache?: number;
+  /**
+   * Synchronously after each batch's commit, before anyone waiting for its position is told (a
+   * read-your-writes cache forgets the documents the batch touched here).
+   */
+  readonly onCommitted?: (events: readonly RecordedEvent[]) => void;
   /** After each committed batch, outside its transaction; awaited before the next batch. */
   readonly onBatch?: (batch: BatchCommitted) => void | Promise<void>;
   /** After the subscription caught up and everything it had delivered was written. */
@@ -37,25 +61,52 @@ export interface BatchingSubscriptionOptions {
 type Phase = 'idle' | 'running' | 'closing' | 'closed' | 'failed';
 
 /**
+ * The linger of a partial batch while catching up with `catchUpBatchSize`: only a fallback (the
+ * store reports the catch-up, which writes the partial batch at once), long enough not to cut
+ * batches while pages are being read.
+ */
+export const CATCH_UP_LINGER_MS = 1_000;
+
+/**
  * One subscription to the global log feeding one table: collects events into batches (until the
  * batch is full, the subscription has caught up, or a partial batch has lingered) and writes each
- * batch and the checkpoint in one transaction. Batches are written one at a time, in order.
+ * batch and the checkpoint in one transaction. Batches are written one at a time, in order; while
+ * one is written the next one fills (reading the log overlaps writing the read model).
+ *
+ * A flush has two steps, each in order: it takes the buffer (with `replayCache`, and folds it),
+ * then it writes. Without the cache a batch is taken once the one before is written (so a batch
+ * written under load takes everything buffered meanwhile); with it, once every batch but the one
+ * before is written.
  */
 export class BatchingSubscription {
   private phase: Phase = 'idle';
   private committed: bigint;
   private lastQueued: bigint;
   private buffer: RecordedEvent[] = [];
+  /** Set once the store reported the catch-up: from then on batches are `batchSize` and linger `lingerMs`. */
+  private caughtUp = false;
+  /** Settles when the last flush queued has taken its batch (the next one takes the buffer after it). */
   private chain: Promise<void> = Promise.resolve();
+  /** The last write queued, and the one before it (settled: they never reject). */
+  private writing: Promise<void> = Promise.resolve();
+  private writingBefore: Promise<void> = Promise.resolve();
+  /** The position of the last event taken for a write. */
+  private lastTaken: bigint;
   private timer: NodeJS.Timeout | undefined;
   private subscription: Subscription | undefined;
   private failure: unknown;
   private closing: Promise<void> | undefined;
   private waiters: { position: bigint; resolve: () => void; reject: (error: unknown) => void }[] = [];
 
+  private readonly cache: ReplayDocumentCache | undefined;
+
   constructor(private readonly options: BatchingSubscriptionOptions) {
     this.committed = options.from;
     this.lastQueued = options.from;
+    this.lastTaken = options.from;
+    // A batch's documents always fit (so those of the batch being written are still in it).
+    const capacity = Math.max(options.replayCache ?? 0, options.batchSize, options.catchUpBatchSize ?? 0);
+    this.cache = options.replayCache !== undefined && options.projection.kind === 'document' ? new ReplayDocumentCache(capacity) : undefined;
   }
 
   /** The checkpoint written last by this subscription (its start position before the first batch). */
@@ -105,8 +156,9 @@ export class BatchingSubscription {
     if (!failed) this.phase = 'closing';
     this.clearTimer();
     await this.subscription?.stop().catch(() => undefined);
-    if (!failed && flush) await this.enqueueFlush().catch(() => undefined);
+    if (!failed && flush) await this.enqueueFlush({ drain: true }).catch(() => undefined);
     await this.chain;
+    await this.writing;
     if (this.phase === 'closing') this.phase = 'closed';
     this.buffer = [];
     for (const waiter of this.waiters.splice(0)) waiter.reject(this.failure ?? new Error('The subscription was closed'));
@@ -120,13 +172,39 @@ export class BatchingSubscription {
     if (event.globalPosition <= this.lastQueued) return; // a redelivery: already queued or written
     this.buffer.push(event);
     this.lastQueued = event.globalPosition;
-    if (shouldFlush(this.buffer.length, this.options.batchSize, 'event')) await this.enqueueFlush();
+    if (shouldFlush(this.buffer.length, this.batchLimit(), 'event')) await this.sealBatch();
     else this.armTimer();
+  }
+
+  /** The size at which a batch is written: `catchUpBatchSize` until the store reported the catch-up. */
+  private batchLimit(): number {
+    return this.caughtUp ? this.options.batchSize : (this.options.catchUpBatchSize ?? this.options.batchSize);
+  }
+
+  private lingerLimit(): number {
+    const larger = (this.options.catchUpBatchSize ?? 0) > this.options.batchSize;
+    return this.caughtUp || !larger ? this.options.lingerMs : Math.max(this.options.lingerMs, CATCH_UP_LINGER_MS);
+  }
+
+  /**
+   * A full batch: queues its flush and returns once the batch has left the buffer and the batch
+   * before it is written (with the cache, the one before that: its writes are small), while this
+   * one is written: the subscription reads the next batch meanwhile. That is the back-pressure on
+   * the store.
+   */
+  private async sealBatch(): Promise<void> {
+    const before = this.cache ? this.writingBefore : this.writing;
+    // A failure is handled by the flush itself (fail(): the subscription stops, waiters are rejected).
+    this.enqueueFlush().catch(() => undefined);
+    await this.chain;
+    await before;
+    if (this.phase === 'failed') throw this.failure;
   }
 
   private onCaughtUp(): void {
     if (this.phase !== 'running') return;
-    this.enqueueFlush().then(
+    this.caughtUp = true;
+    this.enqueueFlush({ drain: true }).then(
       () => {
         if (this.phase === 'running') this.options.onCaughtUp?.();
       },
@@ -139,7 +217,7 @@ export class BatchingSubscription {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.enqueueFlush().catch(() => undefined);
-    }, this.options.lingerMs);
+    }, this.lingerLimit());
     this.timer.unref();
   }
 
@@ -148,34 +226,89 @@ export class BatchingSubscription {
     this.timer = undefined;
   }
 
-  /** Queues a flush of whatever is buffered behind the one running; rejects when it fails. */
-  private enqueueFlush(): Promise<void> {
-    const run = this.chain.then(() => this.flush());
-    this.chain = run.catch(() => undefined);
+  /**
+   * Queues a flush of whatever is buffered when its turn comes (behind the flushes queued before);
+   * resolves once it is written, rejects when it fails. `drain`: also every document the cache
+   * holds that is not in the table yet.
+   */
+  private enqueueFlush({ drain = false }: { drain?: boolean } = {}): Promise<void> {
+    let taken!: () => void;
+    const next = new Promise<void>((resolve) => (taken = resolve));
+    const run = this.chain.then(async () => {
+      let queued: { write: Promise<void> } | undefined;
+      try {
+        await (this.cache ? this.writingBefore : this.writing);
+        queued = await this.take(drain);
+      } finally {
+        taken();
+      }
+      await queued?.write;
+    });
+    this.chain = next;
     return run;
   }
 
-  private async flush(): Promise<void> {
+  /**
+   * Takes what is buffered (with the cache: folds it now) and queues its write; undefined when there
+   * is nothing to write.
+   */
+  private async take(drain: boolean): Promise<{ write: Promise<void> } | undefined> {
     if (this.phase === 'failed') throw this.failure;
-    if (this.phase === 'closed') return;
+    if (this.phase === 'closed') return undefined;
     // Whatever is buffered goes: a flush queued for a full batch may find it taken by a linger flush.
-    if (this.buffer.length === 0) return;
-    this.clearTimer();
     const batch = this.buffer.splice(0, this.buffer.length);
+    if (batch.length > 0) this.clearTimer();
+    let folded: { applied: number; writes: DocumentWrite[] } | undefined;
+    if (this.cache) {
+      try {
+        const projection = this.options.projection as DocumentProjection;
+        folded = await foldDocumentBatchWithCache(this.options.sql, projection, this.options.table, batch, this.cache);
+        if (drain) folded.writes.push(...this.cache.drain());
+      } catch (error) {
+        this.cache.clear();
+        this.fail(error);
+        throw error;
+      }
+    }
+    if (batch.length === 0 && !(folded && folded.writes.length > 0)) return undefined;
+    // A drain with no new events writes at the checkpoint it has reached.
+    const position = batch.length > 0 ? batch[batch.length - 1]!.globalPosition : this.lastTaken;
+    this.lastTaken = position;
+    const write = this.writing.then(() => this.write(batch, position, folded));
+    this.writingBefore = this.writing;
+    this.writing = write.catch(() => undefined);
+    return { write };
+  }
+
+  private async write(batch: readonly RecordedEvent[], position: bigint, folded: { applied: number; writes: DocumentWrite[] } | undefined): Promise<void> {
+    if (this.phase === 'failed') throw this.failure;
     const { sql, projection, table, checkpointKey } = this.options;
-    const position = batch[batch.length - 1]!.globalPosition;
     let applied: number;
     try {
       applied = await sql.transaction(async (tx) => {
-        const count = await applyBatch(tx, projection, table, batch);
+        let count: number;
+        if (folded) {
+          await writeDocuments(tx, table, folded.writes);
+          count = folded.applied;
+        } else {
+          count = await applyBatch(tx, projection, table, batch);
+        }
         await advanceCheckpoint(tx, checkpointKey, table, position);
         return count;
       });
     } catch (error) {
+      // What the cache holds (this batch's documents, and those folded after it) cannot be trusted now.
+      this.cache?.clear();
       this.fail(error);
       throw error;
     }
+    if (folded) this.cache?.written(folded.writes);
     this.committed = position;
+    try {
+      this.options.onCommitted?.(batch);
+    } catch {
+      // A cache callback must not stop the projection.
+    }
     for (const waiter of [...this.waiters]) {
       if (waiter.position <= position) {
         this.waiters.splice(this.waiters.indexOf(waiter), 1);

@@ -1,6 +1,7 @@
 import type { RecordedEvent } from '@svp/event-store';
 import { quoteIdent, type SqlExecutor } from '@svp/postgres';
 import { documentIdsOf, planDocumentBatch, type DocumentBatchPlan, type DocumentWrite, type StoredDocument } from './decisions.js';
+import type { ReplayDocumentCache } from './replay-document-cache.js';
 import { indexName } from './naming.js';
 import type { DocumentProjection } from './projection.js';
 
@@ -39,9 +40,11 @@ export async function loadDocuments<Doc>(
 ): Promise<Map<string, StoredDocument<Doc>>> {
   const stored = new Map<string, StoredDocument<Doc>>();
   if (ids.length === 0) return stored;
+  // The ids travel as one JSON text cast to json (not jsonb): json is only scanned, jsonb would be
+  // built as one big value first (see writeDocuments).
   const { rows } = await tx.query<{ id: string; doc: Doc | null; last_position: bigint }>(
     `SELECT id, doc, last_position FROM ${quoteIdent(table)}
-     WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb))`,
+     WHERE id IN (SELECT json_array_elements_text($1::text::json))`,
     [JSON.stringify(ids)],
   );
   for (const row of rows) stored.set(row.id, { doc: row.doc, lastPosition: BigInt(row.last_position) });
@@ -51,14 +54,20 @@ export async function loadDocuments<Doc>(
 /**
  * Upserts the writes in one statement. A row only moves forward: a write whose position is not
  * above the stored one changes nothing (the same guard as the plan, kept in SQL for two writers).
+ *
+ * The batch travels as one JSON text of `[id, position, doc]` triples, cast to json and split with
+ * json_array_elements: json is only scanned, and each document is parsed into jsonb once, on its
+ * own. (Cast to jsonb, the whole batch, a megabyte and more for a rebuild's batch, was first built
+ * as one jsonb value and then taken apart again: about four times the server's CPU per batch.)
  */
 export async function writeDocuments(tx: SqlExecutor, table: string, writes: readonly DocumentWrite[]): Promise<void> {
   if (writes.length === 0) return;
   const t = quoteIdent(table);
-  const payload = writes.map((write) => ({ id: write.id, doc: write.doc, pos: write.lastPosition.toString() }));
+  const payload = writes.map((write) => [write.id, write.lastPosition.toString(), write.doc]);
   await tx.query(
     `INSERT INTO ${t} AS t (id, doc, last_position, updated_at)
-     SELECT w.id, w.doc, w.pos::bigint, now() FROM jsonb_to_recordset($1::jsonb) AS w(id text, doc jsonb, pos text)
+     SELECT w->>0, CASE json_typeof(w->2) WHEN 'null' THEN NULL ELSE (w->2)::jsonb END, (w->>1)::bigint, now()
+     FROM json_array_elements($1::text::json) AS w
      ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc, last_position = EXCLUDED.last_position, updated_at = EXCLUDED.updated_at
      WHERE t.last_position < EXCLUDED.last_position`,
     [JSON.stringify(payload)],
@@ -79,4 +88,35 @@ export async function applyDocumentBatch<Doc>(
   const plan = planDocumentBatch(projection, relevant, stored);
   await writeDocuments(tx, table, plan.writes);
   return plan;
+}
+
+/**
+ * Folds a batch into the documents it touches, taking them from `cache` where it holds them (or is
+ * writing them) and from the table otherwise, and keeps the result in the cache. Writes nothing:
+ * resolves to the documents the batch's write must write (those pushed out of the cache) and to the
+ * number of events applied. Only for a table nothing else writes (a rebuild's); see
+ * ReplayDocumentCache.
+ */
+export async function foldDocumentBatchWithCache<Doc>(
+  sql: SqlExecutor,
+  projection: DocumentProjection<Doc>,
+  table: string,
+  events: readonly RecordedEvent[],
+  cache: ReplayDocumentCache<Doc>,
+): Promise<{ readonly applied: number; readonly writes: DocumentWrite<Doc>[] }> {
+  const types = new Set<string>(projection.canHandle);
+  const relevant = events.filter((event) => types.has(event.type));
+  if (relevant.length === 0) return { applied: 0, writes: [] };
+  // The cache is asked once, before the read: while the read waits, a write may commit and the
+  // cache let go of what it wrote (the table has it then, but this read may have missed it).
+  const stored = new Map<string, StoredDocument<Doc>>();
+  const missing: string[] = [];
+  for (const id of documentIdsOf(projection, relevant)) {
+    const cached = cache.get(id);
+    if (cached) stored.set(id, cached);
+    else missing.push(id);
+  }
+  for (const [id, doc] of await loadDocuments<Doc>(sql, table, missing)) stored.set(id, doc);
+  const plan = planDocumentBatch(projection, relevant, stored);
+  return { applied: plan.applied, writes: cache.remember(plan.writes) };
 }

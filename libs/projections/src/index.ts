@@ -5,3 +5,4 @@ export { CHECKPOINTS_TABLE, ProjectionTableChangedError, type Checkpoint } from 
 export { applyDocumentBatch } from './document-table.js';
 export * from './read-model-reader.js';
 export * from './projection-runner.js';
+export * from './document-cache.js';

@@ -1,4 +1,4 @@
-import type { EventStore } from '@svp/event-store';
+import type { EventStore, RecordedEvent } from '@svp/event-store';
 import type { SqlClient } from '@svp/postgres';
 import { BatchingSubscription } from './batching-subscription.js';
 import {
@@ -9,7 +9,8 @@ import {
   registerCheckpoint,
   setCheckpoint,
 } from './checkpoints.js';
-import { DEFAULT_RETRY_POLICY, lagOf, rebuildProgress, retryDelay, type RebuildProgress, type RetryPolicy } from './decisions.js';
+import { DEFAULT_RETRY_POLICY, documentIdsOf, lagOf, rebuildProgress, retryDelay, type RebuildProgress, type RetryPolicy } from './decisions.js';
+import { CachedReadModelReader, DocumentCache, type DocumentCacheOptions } from './document-cache.js';
 import { baseTableName, checkpointKey, nextRebuildTableName, rebuildCheckpointKey } from './naming.js';
 import type { DocumentProjection, Projection } from './projection.js';
 import { dropTable, listProjectionTables, setupTable } from './projection-tables.js';
@@ -45,7 +46,7 @@ export interface ProjectionStatus {
 export interface RebuildOptions {
   /** Called when the replay starts, after each batch written to the new table, and once after the switch. */
   onProgress?: (progress: RebuildProgress) => void;
-  /** Batch size of the replay; the runner's by default. */
+  /** Batch size of the replay; the runner's `catchUpBatchSize` by default. */
   batchSize?: number;
 }
 
@@ -85,8 +86,15 @@ export interface ProjectionRunnerOptions {
   readonly sql: SqlClient;
   readonly store: EventStore;
   readonly projections: readonly Projection[];
-  /** Events per transaction at most (default 100). */
+  /** Events per transaction at most once live (default 100). */
   readonly batchSize?: number;
+  /**
+   * Events per transaction at most while catching up: after a start behind the head, and in a
+   * rebuild's replay. By default `batchSize` when that is given (so that bound holds throughout),
+   * else DEFAULT_CATCH_UP_BATCH_SIZE. Larger batches are fewer transactions and fewer document
+   * writes (a document's events in a batch fold into one write); at most two batches are held.
+   */
+  readonly catchUpBatchSize?: number;
   /** How long a partial batch waits for more events before it is written (default 10 ms). */
   readonly lingerMs?: number;
   /** Backoff after a failure (default 200 ms doubling to 30 s). */
@@ -94,6 +102,15 @@ export interface ProjectionRunnerOptions {
   /** Told about every failure (a logger); the runner itself retries. */
   readonly onError?: (projection: string, error: Error) => void;
 }
+
+/**
+ * Documents a rebuild's replay keeps in memory (and writes to its table when they leave, or once it
+ * has caught up): each document is then written about once, whatever the batches.
+ */
+export const REPLAY_CACHE_DOCUMENTS = 10_000;
+
+/** Events per transaction while a projection catches up or is rebuilt, unless `catchUpBatchSize` says otherwise. */
+export const DEFAULT_CATCH_UP_BATCH_SIZE = 5_000;
 
 /**
  * Runs projections: for each, a subscription to the global log from its checkpoint, writing batches
@@ -168,6 +185,28 @@ export class ProjectionRunner {
     return new ReadModelReader<Doc>(this.options.sql, projection);
   }
 
+  /**
+   * Reads a document projection through its active table, keeping the documents it read in memory
+   * (a DocumentCache): each is forgotten when this runner's live projection commits a batch that
+   * touches it, before the batch's waiters are told, so a write that waits for its position reads
+   * itself; everything is forgotten when the projection stops, restarts or a rebuild switches its
+   * table. Another instance's projection may write the shared table a moment before this one sees
+   * the event; `ttlMs` bounds how long a document can be served from memory regardless.
+   */
+  cachedReader<Doc>(projection: DocumentProjection<Doc, any>, options: DocumentCacheOptions = {}): CachedReadModelReader<Doc> { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const worker = this.worker(projection.name);
+    const cache = new DocumentCache<Doc>(options);
+    worker.caches.add(cache as DocumentCache<unknown>);
+    return new CachedReadModelReader<Doc>(new ReadModelReader<Doc>(this.options.sql, projection), cache);
+  }
+
+  /** Lookups of the cached readers' documents since start, per projection (for metrics). */
+  cacheStats(): { projection: string; hits: number; misses: number; size: number }[] {
+    return [...this.workers.values()].flatMap((worker) =>
+      [...worker.caches].map((cache) => ({ projection: worker.projection.name, hits: cache.stats.hits, misses: cache.stats.misses, size: cache.size })),
+    );
+  }
+
   /** Resolves once the projection's checkpoint is at or past `position` (read-your-writes after a command). */
   waitForPosition(name: string, position: bigint, { timeoutMs = 10_000 }: { timeoutMs?: number } = {}): Promise<void> {
     return this.worker(name).waitForPosition(position, timeoutMs);
@@ -221,6 +260,7 @@ class ProjectionWorker {
   readonly key: string;
   readonly baseTable: string;
   private readonly batchSize: number;
+  private readonly catchUpBatchSize: number;
   private readonly lingerMs: number;
   private readonly retryPolicy: RetryPolicy;
 
@@ -240,6 +280,8 @@ class ProjectionWorker {
   /** The rebuild in flight: claimed synchronously by rebuild(), aborted by stop(). */
   private activeRebuild: { readonly abort: AbortController; readonly settled: Promise<void> } | undefined;
   private waiters = new Set<{ position: bigint; resolve: () => void }>();
+  /** Document caches of this projection's cached readers: told of every batch committed live. */
+  readonly caches = new Set<DocumentCache<unknown>>();
 
   constructor(
     readonly projection: Projection,
@@ -249,6 +291,7 @@ class ProjectionWorker {
     this.baseTable = baseTableName(projection);
     this.table = this.baseTable;
     this.batchSize = options.batchSize ?? 100;
+    this.catchUpBatchSize = options.catchUpBatchSize ?? options.batchSize ?? DEFAULT_CATCH_UP_BATCH_SIZE;
     this.lingerMs = options.lingerMs ?? 10;
     this.retryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
   }
@@ -288,7 +331,20 @@ class ProjectionWorker {
   }
 
   /** Stops live delivery, writing what was delivered (also the rebuild's switch, which resumes it). */
+  /** The cached readers forget the documents of a committed batch. */
+  private forget(events: readonly RecordedEvent[]): void {
+    if (this.caches.size === 0 || this.projection.kind !== 'document') return;
+    const ids = documentIdsOf(this.projection, events);
+    if (ids.length === 0) return;
+    for (const cache of this.caches) cache.invalidate(ids);
+  }
+
+  private clearCaches(): void {
+    for (const cache of this.caches) cache.clear();
+  }
+
   private async pause(): Promise<void> {
+    this.clearCaches();
     this.running = false;
     this.epoch++;
     this.clearRetry();
@@ -326,6 +382,7 @@ class ProjectionWorker {
   /** Reads the checkpoint (registering the projection the first time), sets up its table, subscribes. */
   private async open(epoch: number): Promise<void> {
     let session: BatchingSubscription | undefined;
+    this.clearCaches();
     try {
       const { sql } = this.options;
       const checkpoint = await sql.transaction(async (tx) => {
@@ -344,7 +401,9 @@ class ProjectionWorker {
         checkpointKey: this.key,
         from: checkpoint.position,
         batchSize: this.batchSize,
+        catchUpBatchSize: this.catchUpBatchSize,
         lingerMs: this.lingerMs,
+        onCommitted: (events) => this.forget(events),
         onBatch: ({ position }) => {
           if (this.session !== session) return;
           this.setPosition(position);
@@ -367,6 +426,8 @@ class ProjectionWorker {
 
   private onFailure(session: BatchingSubscription | undefined, error: unknown): void {
     if (!this.running || (session && this.session !== session)) return;
+    // Other instances may move the shared table on while this one is not following the log.
+    this.clearCaches();
     const failure = error instanceof Error ? error : new Error(String(error));
     this.state = 'failed';
     this.error = failure;
@@ -481,7 +542,10 @@ class ProjectionWorker {
         checkpointKey: rebuildKey,
         from: 0n,
         batchSize: batchSize ?? this.batchSize,
+        catchUpBatchSize: batchSize ?? this.catchUpBatchSize,
         lingerMs: this.lingerMs,
+        // The new table is this replay's alone until the switch: its documents stay in memory.
+        replayCache: REPLAY_CACHE_DOCUMENTS,
         onBatch: async (batch) => {
           eventsApplied += batch.applied;
           head = await store.headPosition().catch(() => head);
@@ -527,6 +591,7 @@ class ProjectionWorker {
           await setCheckpoint(tx, this.key, newTable, position);
           await deleteCheckpoint(tx, rebuildKey);
         });
+        this.clearCaches();
       } catch (error) {
         await resume();
         throw error;

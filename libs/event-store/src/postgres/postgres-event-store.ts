@@ -365,6 +365,10 @@ export class PostgresEventStore implements EventStore {
    * One loop for catch-up and live: read a page after the last delivered position, deliver it, and
    * when a page comes back short (the head is reached) sleep until a notification or the poll timer.
    * There is no switch between two mechanisms, so there is nothing to gap or duplicate at it.
+   *
+   * A full page means more is stored: the next page (after the full page's last event, the very
+   * read that would follow) is requested before the full page is delivered, so the database reads
+   * it while the handler works. At most two pages are held; stop() waits for the read in flight.
    */
   subscribeToAll(handler: EventHandler, options: SubscribeToAllOptions = {}): Subscription {
     let stopped = false;
@@ -377,13 +381,23 @@ export class PostgresEventStore implements EventStore {
 
     const run = async (): Promise<void> => {
       const unlisten = await this.sql.listen(this.channel, wakeUp);
+      let ahead: Promise<RecordedEvent[]> | undefined;
       try {
         let position = options.after ?? 0n;
         let caughtUp = false;
         let headSignalled = false;
-        while (!stopped) {
+        const read = (after: bigint): Promise<RecordedEvent[]> => {
+          // A notification from here on means: read again (this read may not see what it announces).
           notified = false;
-          const page = await this.readAll({ after: position, maxCount: this.pageSize });
+          return this.readAll({ after, maxCount: this.pageSize });
+        };
+        while (!stopped) {
+          const page = await (ahead ?? read(position));
+          ahead = undefined;
+          if (page.length === this.pageSize) {
+            ahead = read(page[page.length - 1]!.globalPosition);
+            ahead.catch(() => undefined); // awaited next round, or in the finally below
+          }
           for (const event of page) {
             if (stopped) return;
             await handler(event);
@@ -409,6 +423,7 @@ export class PostgresEventStore implements EventStore {
           }
         }
       } finally {
+        await ahead?.catch(() => undefined);
         await unlisten();
       }
     };

@@ -187,6 +187,43 @@ export function describeProjectionRunner(engine: string, open: () => Promise<Pro
     );
 
     it(
+      'given a cached reader, then repeated reads come from memory, a write that waited for its position reads itself, and a rebuild or a stop forgets everything',
+      () =>
+        withRunner({}, async ({ store, sql, runner }) => {
+          const a = stream('a');
+          await append(store, a, [incremented(1)]);
+          await runner.start();
+          await waitUntilLiveAtHead(runner);
+          const cached = runner.cachedReader<Counter>(counterProjection(), { ttlMs: 60_000 });
+
+          expect(await cached.get(a)).toMatchObject({ total: 1 });
+          expect(await cached.get(a)).toMatchObject({ total: 1 });
+          expect(cached.cache.stats).toEqual({ hits: 1, misses: 1 });
+
+          // A change the cache has not seen: the table alone (as another instance would, before this one's projection).
+          const table = await runner.activeTable('counters');
+          await sql.query(`UPDATE "${table}" SET doc = jsonb_set(doc, '{total}', '100') WHERE id = $1`, [a]);
+          expect(await cached.get(a)).toMatchObject({ total: 1 });
+
+          // The projection commits a batch touching the document (folding onto what the table held):
+          // forgotten before the waiter is told, so the read shows the batch.
+          await append(store, a, [incremented(2)]);
+          await runner.waitForPosition('counters', await store.headPosition());
+          expect(await cached.get(a)).toMatchObject({ total: 102 });
+
+          await sql.query(`UPDATE "${(await runner.activeTable('counters'))}" SET doc = jsonb_set(doc, '{total}', '200') WHERE id = $1`, [a]);
+          await runner.rebuild('counters');
+          // The rebuilt table is the fold of the log alone.
+          expect(await cached.get(a)).toMatchObject({ total: 3 });
+
+          await sql.query(`UPDATE "${(await runner.activeTable('counters'))}" SET doc = jsonb_set(doc, '{total}', '300') WHERE id = $1`, [a]);
+          await runner.stop();
+          expect(await cached.get(a)).toMatchObject({ total: 300 });
+        }),
+      TIMEOUT,
+    );
+
+    it(
       'given a live runner with a long linger, when an event is appended, then it is projected at once (reaching the head writes the partial batch)',
       () =>
         withRunner({ lingerMs: 60_000, batchSize: 100 }, async ({ store, runner }) => {

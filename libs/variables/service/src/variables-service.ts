@@ -34,7 +34,9 @@ export const variablesService: ServiceDefinition = {
       erasuresProjection,
       variableDeletionsProjection(timers),
     ]);
-    const settings = new VariableSettingsReader(documentReader(projection, variableSettingsProjection), defaultSettings(env.VARIABLES_RETENTION_DAYS));
+    // Hot documents stay in memory until this process's projection commits a batch touching them.
+    const cache = { maxEntries: env.VARIABLES_READ_CACHE_ENTRIES, ttlMs: 5_000 };
+    const settings = new VariableSettingsReader(documentReader(projection, variableSettingsProjection, { cache }), defaultSettings(env.VARIABLES_RETENTION_DAYS));
     const brands = new BrandDirectory(sql);
     const revokedKeys = new RevokedKeys(sql);
     const outbox = outboxWorker(infra, 'variables', toIntegrationMessages);
@@ -49,8 +51,8 @@ export const variablesService: ServiceDefinition = {
       module: VariablesModule.register({
         store,
         writer,
-        readModel: documentReader(projection, sessionVariablesProjection),
-        visitorReadModel: documentReader(projection, visitorVariablesProjection),
+        readModel: documentReader(projection, sessionVariablesProjection, { cache }),
+        visitorReadModel: documentReader(projection, visitorVariablesProjection, { cache }),
         erasures: documentReader(projection, erasuresProjection),
         settings,
         brands,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   type IntrospectApiKeyResponse,
+  type SessionEndedV1,
   type SigningKeyChangedV1,
   type SigningAlg,
   TOPICS,
@@ -294,5 +295,42 @@ describe('visitor variables over HTTP (runService, PGlite, in-process bus)', () 
     expect(answer.status).toBe(200);
     expect(summary(answer)).toEqual({ level: ['gold', 'signed', false, 2] });
     expect((await store.readStream(visitorVariablesStream(orgA, visitorId))).map((e) => e.type)).toEqual(['VisitorVariablesSubmitted', 'VisitorVariablesUnverified']);
+  });
+});
+
+describe('the read-model cache of the variables service', () => {
+  const lookups = async (projection: string, outcome: 'hit' | 'miss') => {
+    const text = await (await fetch(`${service!.url}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith('svp_read_cache_lookups{') && l.includes(`projection="${projection}"`) && l.includes(`outcome="${outcome}"`));
+    return line ? Number(line.split(' ').at(-1)) : 0;
+  };
+
+  it('answers hot reads from memory, and every write (here or consumed) is read at once', async () => {
+    const sessionId = `s-${randomUUID()}`;
+    const values = (answer: Answer<{ variables: { name: string; value: unknown; scope: string }[] }>) =>
+      Object.fromEntries(answer.body.variables.filter((v) => v.scope === 'session').map((v) => [v.name, v.value]));
+    const put = (value: unknown) => call<{ variables: { name: string; value: unknown; scope: string }[] }>('PUT', `/v1/sessions/${sessionId}/variables`, 'key_a', { sessionVariableValues: [{ name: 'plan', value }] });
+    const get = () => call<{ variables: { name: string; value: unknown; scope: string }[] }>('GET', `/v1/sessions/${sessionId}/variables`, 'key_a');
+
+    expect(values(await put('silver'))).toEqual({ plan: 'silver' });
+    const before = await lookups('session_variables', 'hit');
+    for (let i = 0; i < 5; i++) expect(values(await get())).toEqual({ plan: 'silver' });
+    expect((await lookups('session_variables', 'hit')) - before).toBeGreaterThanOrEqual(5);
+
+    expect(values(await put('gold'))).toEqual({ plan: 'gold' });
+    expect(values(await get())).toEqual({ plan: 'gold' });
+
+    // A change that arrives by a consumed event (the session ended): gone as soon as it is stored.
+    await bus.publish([
+      integrationMessage(TOPICS.sessions, sessionId, {
+        type: 'SessionEnded',
+        version: 1,
+        eventId: randomUUID(),
+        occurredAt: new Date().toISOString(),
+        orgId: orgA,
+        data: { sessionId, visitorId: freshVisitor(), reason: 'logout', endedAt: new Date().toISOString() },
+      } satisfies SessionEndedV1),
+    ]);
+    await eventually(async () => (Object.keys(values(await get())).length === 0 ? true : undefined), 'the consumed discard in the answer');
   });
 });

@@ -1,0 +1,134 @@
+import type { FindOptions } from './read-model-reader.js';
+
+export interface DocumentCacheOptions {
+  /** Documents kept (least recently used goes first). Default 10,000. */
+  readonly maxEntries?: number;
+  /**
+   * A document is read again after this long even if no batch touched it (a safety net: another
+   * instance's projection may have written the table a moment before this instance's own projection
+   * sees the event). Default 5,000 ms.
+   */
+  readonly ttlMs?: number;
+  readonly now?: () => number;
+}
+
+/**
+ * The documents of one read model that this process read recently, kept in memory and forgotten
+ * exactly when this process's projection commits a batch that touches them (before the waiters of
+ * that batch are told: a write that waited for its position then reads its own write).
+ *
+ * A read that misses goes to the table and may put what it read back, unless the document was
+ * invalidated after the read began (the table may have changed under it): `begin()` hands out a
+ * token (the invalidation sequence number at the start), and `store()` refuses a document
+ * invalidated since. Invalidations are remembered per id, boundedly; an id forgotten from that
+ * record counts as invalidated at the record's low-water mark. That a document does not exist is
+ * kept too (its creation is a batch that touches it). Pure apart from the clock; no I/O.
+ *
+ * Callers get the cached object itself: it must not be mutated.
+ */
+export class DocumentCache<Doc> {
+  private readonly entries = new Map<string, { doc: Doc | null; until: number }>();
+  private readonly invalidated = new Map<string, number>();
+  private readonly maxEntries: number;
+  private readonly maxInvalidations: number;
+  private readonly ttlMs: number;
+  private readonly now: () => number;
+  private sequence = 0;
+  /** Every invalidation no longer in `invalidated` happened at or before this sequence number. */
+  private lowWater = 0;
+  readonly stats = { hits: 0, misses: 0 };
+
+  constructor(options: DocumentCacheOptions = {}) {
+    this.maxEntries = Math.max(1, options.maxEntries ?? 10_000);
+    this.maxInvalidations = this.maxEntries * 4;
+    this.ttlMs = options.ttlMs ?? 5_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The cached document (`{ doc: null }`: known not to exist), or undefined (a miss: read the table, then `store`). */
+  lookup(id: string): { doc: Doc | null } | undefined {
+    const entry = this.entries.get(id);
+    if (entry === undefined || entry.until <= this.now()) {
+      if (entry !== undefined) this.entries.delete(id);
+      this.stats.misses++;
+      return undefined;
+    }
+    // Least recently used goes first: a hit moves to the end.
+    this.entries.delete(id);
+    this.entries.set(id, entry);
+    this.stats.hits++;
+    return { doc: entry.doc };
+  }
+
+  /** A token to take before reading the table for a miss. */
+  begin(): number {
+    return this.sequence;
+  }
+
+  /** Keeps a document (null: none) read with `token`, unless it was invalidated since. */
+  store(id: string, doc: Doc | null, token: number): void {
+    if ((this.invalidated.get(id) ?? this.lowWater) > token) return;
+    this.entries.delete(id);
+    this.entries.set(id, { doc, until: this.now() + this.ttlMs });
+    if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+  }
+
+  /** Forgets these documents: a batch touching them was committed. */
+  invalidate(ids: Iterable<string>): void {
+    const sequence = ++this.sequence;
+    for (const id of ids) {
+      this.entries.delete(id);
+      this.invalidated.delete(id);
+      this.invalidated.set(id, sequence);
+    }
+    while (this.invalidated.size > this.maxInvalidations) {
+      const [oldest, at] = this.invalidated.entries().next().value!;
+      this.invalidated.delete(oldest);
+      this.lowWater = Math.max(this.lowWater, at);
+    }
+  }
+
+  /** Forgets everything (the table was switched by a rebuild, or the projection stopped). */
+  clear(): void {
+    this.sequence++;
+    this.entries.clear();
+    this.invalidated.clear();
+    this.lowWater = this.sequence;
+  }
+}
+
+/** What a cached reader needs of the table reader. */
+interface TableReader<Doc> {
+  get(id: string): Promise<Doc | null>;
+  find(options?: FindOptions): Promise<Doc[]>;
+  table(): Promise<string | undefined>;
+}
+
+/** A ReadModelReader whose `get` goes through a DocumentCache (see ProjectionRunner.cachedReader); `find` always reads the table. */
+export class CachedReadModelReader<Doc> {
+  constructor(
+    private readonly reader: TableReader<Doc>,
+    readonly cache: DocumentCache<Doc>,
+  ) {}
+
+  async get(id: string): Promise<Doc | null> {
+    const cached = this.cache.lookup(id);
+    if (cached !== undefined) return cached.doc;
+    const token = this.cache.begin();
+    const doc = await this.reader.get(id);
+    this.cache.store(id, doc, token);
+    return doc;
+  }
+
+  find(options?: FindOptions): Promise<Doc[]> {
+    return this.reader.find(options);
+  }
+
+  table(): Promise<string | undefined> {
+    return this.reader.table();
+  }
+}
