@@ -3,7 +3,7 @@ import type { SqlClient } from '@svp/postgres';
 import { advanceCheckpoint } from './checkpoints.js';
 import { shouldFlush, type DocumentWrite } from './decisions.js';
 import { foldDocumentBatchWithCache, writeDocuments } from './document-table.js';
-import type { DocumentProjection, Projection } from './projection.js';
+import { eventTypeFilter, type DocumentProjection, type Projection } from './projection.js';
 import { applyBatch } from './projection-tables.js';
 import { ReplayDocumentCache } from './replay-document-cache.js';
 
@@ -38,6 +38,14 @@ export interface BatchingSubscriptionOptions {
   /** How long a partial batch waits for more events before it is written anyway. */
   readonly lingerMs: number;
   /**
+   * A batch with no event of the projection's types changes nothing in its table: it moves the
+   * checkpoint in memory at once (its waiters are told, read-your-writes holds) and in the table up
+   * to this long later, with the next batch that writes or on close (default
+   * DEFERRED_CHECKPOINT_MS; 0 writes every batch's checkpoint at once). A crash meanwhile only
+   * replays events the projection ignores. Not with `replayCache`.
+   */
+  readonly deferCheckpointMs?: number;
+  /**
    * Only for a document projection and a table that nothing reads or writes but this subscription
    * (a rebuild's): keeps up to this many documents in memory (a ReplayDocumentCache; at least as
    * many as a batch holds events), written to the table when they leave it and when it is drained
@@ -66,6 +74,13 @@ type Phase = 'idle' | 'running' | 'closing' | 'closed' | 'failed';
  * batches while pages are being read.
  */
 export const CATCH_UP_LINGER_MS = 1_000;
+
+/**
+ * How long the stored checkpoint may stay behind the one in memory after batches the projection
+ * ignores: a service with many projections would otherwise commit a transaction in each of them for
+ * every event any of them reads.
+ */
+export const DEFERRED_CHECKPOINT_MS = 1_000;
 
 /**
  * One subscription to the global log feeding one table: collects events into batches (until the
@@ -99,6 +114,11 @@ export class BatchingSubscription {
   private waiters: { position: bigint; resolve: () => void; reject: (error: unknown) => void }[] = [];
 
   private readonly cache: ReplayDocumentCache | undefined;
+  private readonly accepts: (type: string) => boolean;
+  private readonly deferMs: number;
+  /** The position committed in memory and not yet in the table (batches the projection ignores). */
+  private deferred: bigint | undefined;
+  private deferTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: BatchingSubscriptionOptions) {
     this.committed = options.from;
@@ -107,6 +127,8 @@ export class BatchingSubscription {
     // A batch's documents always fit (so those of the batch being written are still in it).
     const capacity = Math.max(options.replayCache ?? 0, options.batchSize, options.catchUpBatchSize ?? 0);
     this.cache = options.replayCache !== undefined && options.projection.kind === 'document' ? new ReplayDocumentCache(capacity) : undefined;
+    this.accepts = eventTypeFilter(options.projection);
+    this.deferMs = this.cache ? 0 : (options.deferCheckpointMs ?? DEFERRED_CHECKPOINT_MS);
   }
 
   /** The checkpoint written last by this subscription (its start position before the first batch). */
@@ -159,6 +181,8 @@ export class BatchingSubscription {
     if (!failed && flush) await this.enqueueFlush({ drain: true }).catch(() => undefined);
     await this.chain;
     await this.writing;
+    // What the projection ignored is not replayed by the next start (unless this write fails: then it is).
+    if (this.phase !== 'failed') await this.writeDeferredCheckpoint({ failOnError: false });
     if (this.phase === 'closing') this.phase = 'closed';
     this.buffer = [];
     for (const waiter of this.waiters.splice(0)) waiter.reject(this.failure ?? new Error('The subscription was closed'));
@@ -226,6 +250,36 @@ export class BatchingSubscription {
     this.timer = undefined;
   }
 
+  private armDeferTimer(): void {
+    if (this.deferTimer) return;
+    this.deferTimer = setTimeout(() => {
+      this.deferTimer = undefined;
+      const write = this.writing.then(() => this.writeDeferredCheckpoint({ failOnError: true }));
+      this.writing = write.catch(() => undefined);
+    }, this.deferMs);
+    this.deferTimer.unref();
+  }
+
+  private clearDeferTimer(): void {
+    if (this.deferTimer) clearTimeout(this.deferTimer);
+    this.deferTimer = undefined;
+  }
+
+  /** Writes the checkpoint that batches the projection ignored moved in memory (in the write order). */
+  private async writeDeferredCheckpoint({ failOnError }: { failOnError: boolean }): Promise<void> {
+    const position = this.deferred;
+    if (position === undefined || this.phase === 'failed') return;
+    this.deferred = undefined;
+    this.clearDeferTimer();
+    const { sql, table, checkpointKey } = this.options;
+    try {
+      await sql.transaction((tx) => advanceCheckpoint(tx, checkpointKey, table, position));
+    } catch (error) {
+      // A table switched by a rebuild elsewhere, or the database gone: as for a batch.
+      if (failOnError) this.fail(error);
+    }
+  }
+
   /**
    * Queues a flush of whatever is buffered when its turn comes (behind the flushes queued before);
    * resolves once it is written, rejects when it fails. `drain`: also every document the cache
@@ -283,6 +337,13 @@ export class BatchingSubscription {
   private async write(batch: readonly RecordedEvent[], position: bigint, folded: { applied: number; writes: DocumentWrite[] } | undefined): Promise<void> {
     if (this.phase === 'failed') throw this.failure;
     const { sql, projection, table, checkpointKey } = this.options;
+    if (!folded && this.deferMs > 0 && !batch.some((event) => this.accepts(event.type))) {
+      // Nothing to write in the table: the checkpoint moves in memory now and in the table later.
+      this.deferred = position;
+      this.armDeferTimer();
+      await this.committedAt(batch, position, 0);
+      return;
+    }
     let applied: number;
     try {
       applied = await sql.transaction(async (tx) => {
@@ -303,6 +364,14 @@ export class BatchingSubscription {
       throw error;
     }
     if (folded) this.cache?.written(folded.writes);
+    // This batch's checkpoint covers what earlier ignored batches left in memory.
+    this.deferred = undefined;
+    this.clearDeferTimer();
+    await this.committedAt(batch, position, applied);
+  }
+
+  /** After a batch is committed (or only moved the checkpoint in memory): tells the cache, then the waiters, then onBatch. */
+  private async committedAt(batch: readonly RecordedEvent[], position: bigint, applied: number): Promise<void> {
     this.committed = position;
     try {
       this.options.onCommitted?.(batch);
@@ -327,6 +396,7 @@ export class BatchingSubscription {
     this.phase = 'failed';
     this.failure = error;
     this.clearTimer();
+    this.clearDeferTimer();
     this.buffer = [];
     // Not awaited: this may run inside the handler, and stop() waits for the handler to return.
     void this.subscription?.stop().catch(() => undefined);

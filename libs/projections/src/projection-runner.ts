@@ -97,6 +97,12 @@ export interface ProjectionRunnerOptions {
   readonly catchUpBatchSize?: number;
   /** How long a partial batch waits for more events before it is written (default 10 ms). */
   readonly lingerMs?: number;
+  /**
+   * How long the stored checkpoint may lag behind batches the projection ignores (none of its
+   * types): they move it in memory at once and in the table with the next batch written, on stop,
+   * or after this long (default DEFERRED_CHECKPOINT_MS, 1 s; 0: at once, a transaction per batch).
+   */
+  readonly deferCheckpointMs?: number;
   /** Backoff after a failure (default 200 ms doubling to 30 s). */
   readonly retry?: Partial<RetryPolicy>;
   /** Told about every failure (a logger); the runner itself retries. */
@@ -403,6 +409,7 @@ class ProjectionWorker {
         batchSize: this.batchSize,
         catchUpBatchSize: this.catchUpBatchSize,
         lingerMs: this.lingerMs,
+        ...(this.options.deferCheckpointMs !== undefined ? { deferCheckpointMs: this.options.deferCheckpointMs } : {}),
         onCommitted: (events) => this.forget(events),
         onBatch: ({ position }) => {
           if (this.session !== session) return;

@@ -120,6 +120,60 @@ export function describeProjectionRunner(engine: string, open: () => Promise<Pro
     );
 
     it(
+      'given batches of events the projection ignores, then their waiters are told at once and the stored checkpoint follows with the next batch written, or on stop',
+      () =>
+        withRunner({ deferCheckpointMs: 60_000 }, async ({ store, sql, runner }) => {
+          const stored = async () =>
+            (await sql.query<{ position: bigint }>(`SELECT position FROM ${CHECKPOINTS_TABLE} WHERE projection = 'counters_v1'`)).rows[0]!.position;
+          const a = stream('a');
+          await append(store, a, [incremented(1)]);
+          await runner.start();
+          const first = await waitUntilLiveAtHead(runner);
+          expect(await stored()).toBe(first.position);
+
+          // Only events it ignores: read-your-writes holds at once, the table's checkpoint waits.
+          await append(store, stream('other'), [unrelated(), unrelated()]);
+          const ignored = await store.headPosition();
+          await runner.waitForPosition('counters', ignored, { timeoutMs: 5_000 });
+          expect((await runner.status('counters')).position).toBe(ignored);
+          expect(await stored()).toBe(first.position);
+
+          // A batch it writes carries the checkpoint past them.
+          await append(store, a, [incremented(2)]);
+          const written = await store.headPosition();
+          await runner.waitForPosition('counters', written, { timeoutMs: 5_000 });
+          expect(await stored()).toBe(written);
+
+          // On stop, what it ignored since is stored too: a restart does not read it again.
+          await append(store, stream('other'), [unrelated()]);
+          const last = await store.headPosition();
+          await runner.waitForPosition('counters', last, { timeoutMs: 5_000 });
+          expect(await stored()).toBe(written);
+          await runner.stop();
+          expect(await stored()).toBe(last);
+          expect(await storedCounters(runner)).toEqual(new Map([[a, { stream: a, total: 3, applied: 2, revisions: [0, 1] }]]));
+        }),
+      TIMEOUT,
+    );
+
+    it(
+      'given a short checkpoint deferral, then the checkpoint of ignored events reaches the table without another batch',
+      () =>
+        withRunner({ deferCheckpointMs: 50 }, async ({ store, sql, runner }) => {
+          await append(store, stream('a'), [incremented(1)]);
+          await runner.start();
+          await waitUntilLiveAtHead(runner);
+          await append(store, stream('other'), [unrelated()]);
+          const head = await store.headPosition();
+          await waitFor(async () => {
+            const { rows } = await sql.query<{ position: bigint }>(`SELECT position FROM ${CHECKPOINTS_TABLE} WHERE projection = 'counters_v1'`);
+            return rows[0]!.position === head;
+          }, 'the deferred checkpoint to be written');
+        }),
+      TIMEOUT,
+    );
+
+    it(
       'given a built read model, when its events are applied again or the checkpoint is lost, then nothing changes',
       () =>
         withRunner({}, async ({ store, sql, runner, newRunner }) => {
