@@ -36,4 +36,48 @@ describe('OutboxRelay live', () => {
       await db.dispose();
     }
   });
+
+  it('given events without messages, then their checkpoint is reported at once and stored with the next published batch, or on stop', async () => {
+    const db = await freshPgSchema('relay_defer');
+    const store = await PostgresEventStore.create(db.sql, { pollIntervalMs: 60_000 });
+    const bus = new InProcessMessageBus({ log: await SqlMessageLog.create(db.sql, { logger: silentLogger, pollIntervalMs: 50 }), logger: silentLogger });
+    const some = (event: RecordedEvent): OutgoingMessage[] => (event.type === 'Quiet' ? [] : toMessages(event));
+    const relay = await OutboxRelay.create({ name: 'relay-defer', store, sql: db.sql, bus, toMessages: some, logger: silentLogger, deferCheckpointMs: 60_000 });
+    const stored = async () => {
+      const { rows } = await db.sql.query<{ position: bigint | string }>("SELECT position FROM msg_outbox_checkpoints WHERE name = 'relay-defer'");
+      return rows[0] === undefined ? undefined : BigInt(rows[0].position);
+    };
+    const received: IncomingMessage[] = [];
+    const consumer = await bus.consume({ groupId: 'g', topics: ['t'], handler: async (m) => void received.push(m) });
+    try {
+      await consumer.ready;
+      await relay.start();
+      await store.appendToStream('s-1', [{ eventId: randomUUID(), type: 'Happened', data: {} }]);
+      await waitFor(async () => (await stored()) === (await store.headPosition()), 'the first checkpoint', 10_000);
+      const first = await stored();
+
+      await store.appendToStream('s-2', [{ eventId: randomUUID(), type: 'Quiet', data: {} }]);
+      const quiet = await store.headPosition();
+      await waitFor(async () => (await relay.checkpoint()) === quiet, 'the relay to pass the quiet event', 10_000);
+      expect(await stored()).toBe(first);
+
+      await store.appendToStream('s-1', [{ eventId: randomUUID(), type: 'Happened', data: {} }]);
+      const loud = await store.headPosition();
+      await waitFor(async () => (await stored()) === loud, 'the published batch to store the checkpoint', 10_000);
+      expect(received).toHaveLength(2);
+
+      await store.appendToStream('s-2', [{ eventId: randomUUID(), type: 'Quiet', data: {} }]);
+      const last = await store.headPosition();
+      await waitFor(async () => (await relay.checkpoint()) === last, 'the relay to pass the second quiet event', 10_000);
+      expect(await stored()).toBe(loud);
+      await relay.stop();
+      expect(await stored()).toBe(last);
+    } finally {
+      await consumer.stop();
+      await relay.stop();
+      await bus.close();
+      await store.close();
+      await db.dispose();
+    }
+  });
 });

@@ -29,6 +29,12 @@ export interface OutboxRelayOptions {
   batchSize?: number;
   /** How long a partial batch waits for more events while catching up or live. Default 5 ms. */
   lingerMs?: number;
+  /**
+   * A batch of events with no messages publishes nothing: its checkpoint is stored with the next
+   * batch that publishes, on stop, or this long after at most (default 1 s; 0: at once). `checkpoint()`
+   * reports it meanwhile; a crash before it is stored only reads those events again.
+   */
+  deferCheckpointMs?: number;
   /** Wait between retries when publishing, checkpointing or subscribing fails. Default 100 ms doubling to 10 s. */
   retryBackoff?: Backoff;
   logger?: MessagingLogger;
@@ -68,10 +74,15 @@ export class OutboxRelay {
   /** Set when a flush was abandoned: no later batch may be checkpointed until resubscribing. */
   private broken = false;
   private lastCheckpoint?: bigint;
+  private readonly deferMs: number;
+  /** The position of batches without messages, not stored yet. */
+  private deferred?: bigint;
+  private deferTimer?: NodeJS.Timeout;
 
   private constructor(private readonly options: OutboxRelayOptions) {
     this.batchSize = Math.max(1, options.batchSize ?? 100);
     this.lingerMs = options.lingerMs ?? 5;
+    this.deferMs = options.deferCheckpointMs ?? 1_000;
     this.backoff = options.retryBackoff ?? exponentialBackoff({ initialMs: 100, maxMs: 10_000 });
     this.logger = options.logger ?? stderrLogger;
   }
@@ -107,15 +118,25 @@ export class OutboxRelay {
     await this.subscription?.stop().catch(() => undefined);
     await this.flushing;
     await this.loop;
+    clearTimeout(this.deferTimer);
+    this.deferTimer = undefined;
+    // Events without messages are not read again by the next relay (once: a failure only means they are).
+    if (this.deferred !== undefined) await this.writeCheckpoint(this.deferred).catch(() => undefined);
+    this.deferred = undefined;
   }
 
-  /** The stored checkpoint: the global position up to which every event was published. */
+  /**
+   * The global position up to which every event was published: the stored checkpoint, or further
+   * when this relay has since passed events without messages whose checkpoint is not stored yet.
+   */
   async checkpoint(): Promise<bigint | undefined> {
+    const deferred = this.deferred;
     const { rows } = await this.options.sql.query<{ position: bigint | string }>(
       'SELECT position FROM msg_outbox_checkpoints WHERE name = $1',
       [this.options.name],
     );
-    return rows[0] === undefined ? undefined : BigInt(rows[0].position);
+    const stored = rows[0] === undefined ? undefined : BigInt(rows[0].position);
+    return deferred !== undefined && (stored === undefined || deferred > stored) ? deferred : stored;
   }
 
   /** Head of the store's log minus the checkpoint (in global positions, which may have gaps). */
@@ -203,17 +224,41 @@ export class OutboxRelay {
     }
     try {
       const messages = batch.flatMap((entry) => entry.messages);
+      const position = batch[batch.length - 1]!.position;
+      if (messages.length === 0 && this.deferMs > 0) {
+        // Nothing to publish: the checkpoint is stored later, with the next batch or on stop.
+        this.deferred = position;
+        this.lastCheckpoint = position;
+        this.deferTimer ??= setTimeout(() => {
+          this.deferTimer = undefined;
+          this.flushing = this.flushing.then(() => this.writeDeferred());
+        }, this.deferMs);
+        this.deferTimer.unref();
+        return;
+      }
       for (let i = 0; i < messages.length; i += this.batchSize) {
         const chunk = messages.slice(i, i + this.batchSize);
         await this.retry('publish', () => this.options.bus.publish(chunk));
       }
-      const position = batch[batch.length - 1]!.position;
       await this.retry('write the checkpoint', () => this.writeCheckpoint(position));
       this.lastCheckpoint = position;
+      if (this.deferred !== undefined && this.deferred <= position) this.deferred = undefined;
     } catch (error) {
       // Only Stopped gets here: the batch stays unpublished or unchecked, and so does every later one.
       this.broken = true;
       if (!(error instanceof Stopped)) throw error;
+    }
+  }
+
+  /** Stores the checkpoint of batches without messages (behind any batch in flight); a failure leaves it for the next try. */
+  private async writeDeferred(): Promise<void> {
+    const position = this.deferred;
+    if (position === undefined || this.broken) return;
+    try {
+      await this.writeCheckpoint(position);
+      if (this.deferred === position) this.deferred = undefined;
+    } catch (error) {
+      this.logger.warn({ relay: this.options.name, err: errorMessage(error) }, 'outbox relay could not write the checkpoint; it is written with the next batch');
     }
   }
 
