@@ -19,6 +19,40 @@ async function openStore(options: PostgresEventStoreOptions = {}) {
 describeEventStoreContract('PostgreSQL (pg)', () => openStore());
 
 describe('PostgresEventStore on PostgreSQL', () => {
+  it('given several subscriptions at the head, when events are appended, then each page is read from the database once and every subscription gets every event', async () => {
+    const { store, dispose } = await openStore({ pollIntervalMs: 60_000 });
+    const subscriptions: { stop(): Promise<void> }[] = [];
+    try {
+      const seen: RecordedEvent[][] = Array.from({ length: 6 }, () => []);
+      let heads = 0;
+      for (const list of seen) {
+        subscriptions.push(store.subscribeToAll(async (event) => void list.push(event), { onHead: () => void heads++ }));
+      }
+      await waitFor(() => heads >= 6, 'the subscriptions to reach the (empty) head');
+      const before = { ...store.sharedReads };
+
+      const stream = freshStream('shared');
+      let revision: bigint | 'no_stream' = 'no_stream';
+      for (let i = 0; i < 20; i++) {
+        revision = (await store.appendToStream(stream, makeEvents(1), { expectedRevision: revision })).nextExpectedRevision;
+        const head = await store.headPosition();
+        await waitFor(() => seen.every((list) => list.at(-1)?.globalPosition === head), `every subscription to get event ${i}`);
+      }
+
+      const positions = seen[0]!.map((event) => event.globalPosition);
+      expect(positions).toHaveLength(20);
+      for (const list of seen) expect(list.map((event) => event.globalPosition)).toEqual(positions);
+      const queried = store.sharedReads.queried - before.queried;
+      const joined = store.sharedReads.joined - before.joined;
+      // One notification wakes all six at once: five of them join the first one's read, nearly every time.
+      expect(joined).toBeGreaterThan(queried * 2);
+      expect(queried).toBeLessThan(20 * 6 * 0.5);
+    } finally {
+      for (const subscription of subscriptions) await subscription.stop();
+      await dispose();
+    }
+  });
+
   it('given events appended by concurrent transactions, when the log is read while they commit, then no event is skipped or repeated', async () => {
     const { store, dispose } = await openStore();
     try {

@@ -107,6 +107,16 @@ export class PostgresEventStore implements EventStore {
   private writing = false;
   /** Transactions written by group commit, and the appends they held (for metrics and tests). */
   readonly groupCommits = { batches: 0, appends: 0 };
+  /**
+   * Subscriptions' page reads in flight, by `after`: the subscriptions of one process woken by one
+   * notification read the same page once (a service with eight projections and a relay reads the
+   * new event once, not nine times). `notices` counts notifications seen by any subscription: a read
+   * is only joined while none came in since it started, so a joiner never misses one.
+   */
+  private readonly pageReads = new Map<bigint, { notices: number; read: Promise<RecordedEvent[]> }>();
+  private notices = 0;
+  /** Subscription page reads sent to the database, and those that joined one in flight (for tests). */
+  readonly sharedReads = { queried: 0, joined: 0 };
 
   private constructor(
     private readonly sql: SqlClient,
@@ -333,6 +343,23 @@ export class PostgresEventStore implements EventStore {
     return rows.map(toRecorded);
   }
 
+  /** A subscription's page after `after`: joins the same read in flight when no notification came in since it started. */
+  private async readPage(after: bigint): Promise<RecordedEvent[]> {
+    const inFlight = this.pageReads.get(after);
+    if (inFlight && inFlight.notices === this.notices) {
+      this.sharedReads.joined++;
+      return [...(await inFlight.read)];
+    }
+    this.sharedReads.queried++;
+    const entry = { notices: this.notices, read: this.readAll({ after, maxCount: this.pageSize }) };
+    this.pageReads.set(after, entry);
+    try {
+      return [...(await entry.read)];
+    } finally {
+      if (this.pageReads.get(after) === entry) this.pageReads.delete(after);
+    }
+  }
+
   async headPosition(): Promise<bigint> {
     const { rows } = await this.sql.query<{ head: bigint }>(
       'SELECT coalesce(max(global_position), 0)::bigint AS head FROM es_events',
@@ -375,6 +402,7 @@ export class PostgresEventStore implements EventStore {
     let notified = false;
     let wake: (() => void) | undefined;
     const wakeUp = (): void => {
+      this.notices++;
       notified = true;
       wake?.();
     };
@@ -389,7 +417,7 @@ export class PostgresEventStore implements EventStore {
         const read = (after: bigint): Promise<RecordedEvent[]> => {
           // A notification from here on means: read again (this read may not see what it announces).
           notified = false;
-          return this.readAll({ after, maxCount: this.pageSize });
+          return this.readPage(after);
         };
         while (!stopped) {
           const page = await (ahead ?? read(position));
