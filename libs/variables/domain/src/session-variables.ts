@@ -356,9 +356,10 @@ function claimChangesOf(values: [string, VariableValue][], current: Record<strin
 
 /** Records after `changes`: each verified change vouched for by `kid`. */
 function withChanges(records: Record<string, VariableState>, changes: readonly VariableChange[], at: string, setBy: string | undefined, kid: string | undefined) {
-  const next = new Map(Object.entries(records));
-  for (const c of changes)
-    next.set(c.name, {
+  // Spread copies own data properties (an own '__proto__' key stays an own key).
+  const next: Record<string, VariableState> = { ...records };
+  for (const c of changes) {
+    const record: VariableState = {
       value: c.value,
       source: c.source,
       verified: c.verified,
@@ -366,9 +367,12 @@ function withChanges(records: Record<string, VariableState>, changes: readonly V
       updatedAt: at,
       ...(setBy ? { setBy } : {}),
       ...(c.verified && kid ? { kid } : {}),
-    });
-  // Object.fromEntries defines own properties: no name can reach an object's prototype.
-  return Object.fromEntries(next);
+    };
+    // Defined, not assigned: no name can reach an object's prototype.
+    if (c.name === '__proto__') Object.defineProperty(next, c.name, { value: record, enumerable: true, writable: true, configurable: true });
+    else next[c.name] = record;
+  }
+  return next;
 }
 
 /** The active state after replacing its session-scope or metadata records (link and the other records kept). */

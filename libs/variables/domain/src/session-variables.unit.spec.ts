@@ -80,6 +80,14 @@ const firstMetadata = [
 ];
 
 describe('session variables decider', () => {
+
+  it('given events naming __proto__ and constructor, then they are the session\'s own records and no prototype changes', () => {
+    const state = given(setEvent([{ name: 'plan', value: 'gold', version: 1 }]), setEvent([{ name: '__proto__', value: 'x', version: 1 }, { name: 'constructor', value: 1, version: 1 }]));
+    expect(state.status === 'active' && Object.getPrototypeOf(state.variables)).toBe(Object.prototype);
+    expect(state.status === 'active' && Object.keys(state.variables)).toEqual(['plan', '__proto__', 'constructor']);
+    expect(valuesOf(state)).toEqual(JSON.parse('{"plan": "gold", "__proto__": "x", "constructor": 1}'));
+    expect(({} as Record<string, unknown>).plan).toBeUndefined();
+  });
   it('registers every event type once, by an explicit name; streams and keys carry the org', () => {
     expect(SESSION_VARIABLES_EVENT_TYPES).toEqual([
       'SessionVariablesSet',
