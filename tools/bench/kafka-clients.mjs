@@ -98,7 +98,8 @@ async function assertDurability(platformaticBus, kafkajsBus) {
 export async function kafkaClientsScenario({ brokers, mode, measure }) {
   const brokerList = typeof brokers === 'string' ? brokers.split(',').map((b) => b.trim()) : brokers;
   const messaging = await import(pathToFileURL(join(root, 'libs/messaging/dist/index.js')).href);
-  const { KafkaMessageBus, PlatformaticMessageBus, silentLogger } = messaging;
+  const { KafkaMessageBus, silentLogger } = messaging;
+  const { PlatformaticMessageBus } = await messaging.loadPlatformaticMessageBus();
   const common = { brokers: brokerList, logger: silentLogger, numPartitions: PARTITIONS };
   const platformatic = new PlatformaticMessageBus({ ...common, clientId: 'bench-g-platformatic' });
   const kafkajs = new KafkaMessageBus({ ...common, clientId: 'bench-g-kafkajs' });

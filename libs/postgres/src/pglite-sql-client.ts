@@ -1,4 +1,6 @@
-import { PGlite } from '@electric-sql/pglite';
+// A type only: PGlite (a WASM build of PostgreSQL) is imported by open(), so a process on a real
+// PostgreSQL server, which imports this package for PgSqlClient, never loads it.
+import type { PGlite } from '@electric-sql/pglite';
 import type { SqlClient, SqlExecutor, SqlResult } from './sql-client.js';
 
 export interface PGliteSqlClientOptions {
@@ -16,6 +18,7 @@ export class PGliteSqlClient implements SqlClient {
   private constructor(readonly db: PGlite) {}
 
   static async open(options: PGliteSqlClientOptions = {}): Promise<PGliteSqlClient> {
+    const { PGlite } = await import('@electric-sql/pglite');
     const db = await PGlite.create(options.dataDir ? { dataDir: options.dataDir, parsers } : { parsers });
     return new PGliteSqlClient(db);
   }

@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ConfigEnv, ServiceName } from '@svp/contracts';
-import { type EventStore, KurrentDbEventStore, PostgresEventStore } from '@svp/event-store';
-import { InProcessMessageBus, KafkaMessageBus, type MessageBus, PlatformaticMessageBus, SqlMessageLog } from '@svp/messaging';
+import { type EventStore, PostgresEventStore, loadKurrentDb } from '@svp/event-store';
+import { InProcessMessageBus, KafkaMessageBus, type MessageBus, SqlMessageLog, loadPlatformaticMessageBus } from '@svp/messaging';
 import { PGliteSqlClient, PgSqlClient, type SqlClient } from '@svp/postgres';
 import type { Logger } from 'pino';
 import { type ApiKeyIntrospector, HttpApiKeyIntrospector } from './auth.js';
@@ -29,8 +29,11 @@ export async function openSql(env: ConfigEnv, service: ServiceName): Promise<Sql
   return PGliteSqlClient.open({ dataDir: dir });
 }
 
+// The adapters a configuration does not select are never imported: the KurrentDB gRPC client, PGlite
+// and @platformatic/kafka are loaded here, on demand (a service on PostgreSQL and kafkajs carries none
+// of them; test: infra-lazy-adapters.unit.spec.ts).
 export async function openEventStore(env: ConfigEnv, sql: SqlClient): Promise<EventStore> {
-  if (env.EVENT_STORE === 'kurrentdb') return KurrentDbEventStore.connect(env.KURRENTDB_URL!);
+  if (env.EVENT_STORE === 'kurrentdb') return (await loadKurrentDb()).KurrentDbEventStore.connect(env.KURRENTDB_URL!);
   return PostgresEventStore.create(sql);
 }
 
@@ -39,7 +42,8 @@ export async function openBus(env: ConfigEnv, service: ServiceName, logger: Logg
   if (selectAdapters(env).bus === 'kafka') {
     if (!env.KAFKA_BROKERS) throw new Error('BUS=kafka needs KAFKA_BROKERS');
     const options = { brokers: env.KAFKA_BROKERS, clientId: env.KAFKA_CLIENT_ID ?? `svp-${service}`, logger };
-    return selectAdapters(env).kafkaClient === 'platformatic' ? new PlatformaticMessageBus(options) : new KafkaMessageBus(options);
+    if (selectAdapters(env).kafkaClient === 'platformatic') return new (await loadPlatformaticMessageBus()).PlatformaticMessageBus(options);
+    return new KafkaMessageBus(options);
   }
   return new InProcessMessageBus({ log: await SqlMessageLog.create(sql, { logger }), logger });
 }

@@ -27,7 +27,9 @@
  * lease runs out (`leaseMs`, default 3 × timeout + 15 s) another attempt is made. Receivers dedupe
  * on X-Event-Id / webhook-id.
  */
-import { Agent, fetch } from 'undici';
+// undici is imported at the first attempt (client()): a sessions service with nothing to deliver
+// does not load it (issue 7 f: idle memory).
+import type { Agent, fetch as undiciFetch } from 'undici';
 import type { ClaimedDelivery, WebhookDeliveryStore } from './delivery-store.js';
 import { renderWebhookBody, type WebhookFormat } from './payload.js';
 import { DEFAULT_RETRY_SCHEDULE, nextAttemptAt, type RetrySchedule } from './schedule.js';
@@ -103,7 +105,8 @@ export class WebhookDispatcher {
   private readonly now: () => Date;
   private readonly random: () => number;
   private readonly target: WebhookTargetOptions;
-  private agent?: Agent;
+  /** undici's fetch and the guarded Agent, made at the first attempt after start(). */
+  private http?: Promise<{ agent: Agent; fetch: typeof undiciFetch }>;
   private running = false;
   private loopDone?: Promise<void>;
   private readonly inFlight = new Set<Promise<void>>();
@@ -129,13 +132,26 @@ export class WebhookDispatcher {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
-    this.agent = new Agent({
-      connect: { lookup: guardedLookup(this.target), timeout: this.timeoutMs },
-      headersTimeout: this.timeoutMs,
-      bodyTimeout: this.timeoutMs,
-      keepAliveTimeout: 10_000,
-    });
     this.loopDone = this.loop();
+  }
+
+  private client(): Promise<{ agent: Agent; fetch: typeof undiciFetch }> {
+    if (this.http) return this.http;
+    const http = import('undici').then(({ Agent, fetch }) => ({
+      fetch,
+      agent: new Agent({
+        connect: { lookup: guardedLookup(this.target), timeout: this.timeoutMs },
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+        keepAliveTimeout: 10_000,
+      }),
+    }));
+    // A failed import is the attempt's error (recorded, retried), and the next attempt imports again.
+    http.catch(() => {
+      if (this.http === http) this.http = undefined;
+    });
+    this.http = http;
+    return http;
   }
 
   /** Stops claiming, lets the attempts in flight finish (each within the timeout), and closes connections. */
@@ -145,8 +161,9 @@ export class WebhookDispatcher {
     this.notify();
     await this.loopDone;
     await Promise.allSettled([...this.inFlight]);
-    await this.agent?.close().catch(() => undefined);
-    this.agent = undefined;
+    const http = this.http;
+    this.http = undefined;
+    if (http) await http.then(({ agent }) => agent.close()).catch(() => undefined);
   }
 
   /** Look for due deliveries now (call after an enqueue commits). */
@@ -258,13 +275,14 @@ export class WebhookDispatcher {
     };
     const signal = AbortSignal.timeout(this.timeoutMs);
     try {
+      const { agent, fetch } = await this.client();
       const response = await fetch(check.url, {
         method: 'POST',
         headers,
         body,
         redirect: 'manual',
         signal,
-        dispatcher: this.agent,
+        dispatcher: agent,
       });
       const excerpt = await readExcerpt(response.body, ERROR_BODY_LIMIT);
       const status = response.status;
