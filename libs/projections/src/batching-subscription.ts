@@ -14,6 +14,8 @@ export interface BatchCommitted {
   readonly events: number;
   /** Events the projection applied (its types; for documents, not skipped). */
   readonly applied: number;
+  /** False for a batch the projection ignored: its checkpoint moved in memory only (stored later). */
+  readonly stored: boolean;
 }
 
 export interface BatchingSubscriptionOptions {
@@ -128,7 +130,7 @@ export class BatchingSubscription {
     const capacity = Math.max(options.replayCache ?? 0, options.batchSize, options.catchUpBatchSize ?? 0);
     this.cache = options.replayCache !== undefined && options.projection.kind === 'document' ? new ReplayDocumentCache(capacity) : undefined;
     this.accepts = eventTypeFilter(options.projection);
-    this.deferMs = this.cache ? 0 : (options.deferCheckpointMs ?? DEFERRED_CHECKPOINT_MS);
+    this.deferMs = options.replayCache !== undefined ? 0 : (options.deferCheckpointMs ?? DEFERRED_CHECKPOINT_MS);
   }
 
   /** The checkpoint written last by this subscription (its start position before the first batch). */
@@ -341,7 +343,7 @@ export class BatchingSubscription {
       // Nothing to write in the table: the checkpoint moves in memory now and in the table later.
       this.deferred = position;
       this.armDeferTimer();
-      await this.committedAt(batch, position, 0);
+      await this.committedAt(batch, position, 0, false);
       return;
     }
     let applied: number;
@@ -367,11 +369,11 @@ export class BatchingSubscription {
     // This batch's checkpoint covers what earlier ignored batches left in memory.
     this.deferred = undefined;
     this.clearDeferTimer();
-    await this.committedAt(batch, position, applied);
+    await this.committedAt(batch, position, applied, true);
   }
 
   /** After a batch is committed (or only moved the checkpoint in memory): tells the cache, then the waiters, then onBatch. */
-  private async committedAt(batch: readonly RecordedEvent[], position: bigint, applied: number): Promise<void> {
+  private async committedAt(batch: readonly RecordedEvent[], position: bigint, applied: number, stored: boolean): Promise<void> {
     this.committed = position;
     try {
       this.options.onCommitted?.(batch);
@@ -385,7 +387,7 @@ export class BatchingSubscription {
       }
     }
     try {
-      await this.options.onBatch?.({ position, events: batch.length, applied });
+      await this.options.onBatch?.({ position, events: batch.length, applied, stored });
     } catch {
       // A progress callback must not stop the projection.
     }

@@ -411,15 +411,16 @@ class ProjectionWorker {
         lingerMs: this.lingerMs,
         ...(this.options.deferCheckpointMs !== undefined ? { deferCheckpointMs: this.options.deferCheckpointMs } : {}),
         onCommitted: (events) => this.forget(events),
-        onBatch: ({ position }) => {
+        onBatch: ({ position, stored }) => {
           if (this.session !== session) return;
           this.setPosition(position);
-          this.failures = 0;
+          // Only a batch written to the table shows the database takes writes again (an ignored one
+          // wrote nothing: a checkpoint that keeps failing must keep backing off).
+          if (stored) this.failures = 0;
         },
         onCaughtUp: () => {
           if (this.session !== session) return;
           this.state = 'live';
-          this.failures = 0;
         },
         onFailure: (error) => this.onFailure(session, error),
       });

@@ -19,6 +19,32 @@ async function openStore(options: PostgresEventStoreOptions = {}) {
 describeEventStoreContract('PostgreSQL (pg)', () => openStore());
 
 describe('PostgresEventStore on PostgreSQL', () => {
+  it('given several subscriptions sharing page reads, when appends race the reads, then every subscription gets every event once, in order, without the poll', async () => {
+    // A subscription must not join a read that started before a notification it has taken: the poll
+    // (60 s here) would be the only way to the events that notification announced.
+    const { store, dispose } = await openStore({ pollIntervalMs: 60_000 });
+    const subscriptions: { stop(): Promise<void> }[] = [];
+    try {
+      const seen: bigint[][] = Array.from({ length: 6 }, () => []);
+      for (const list of seen) subscriptions.push(store.subscribeToAll(async (event) => void list.push(event.globalPosition)));
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          const stream = freshStream('race-shared');
+          let revision: bigint | 'no_stream' = 'no_stream';
+          for (let i = 0; i < 25; i++) revision = (await store.appendToStream(stream, makeEvents(1), { expectedRevision: revision })).nextExpectedRevision;
+        }),
+      );
+      const all = (await store.readAll()).map((event) => event.globalPosition);
+      expect(all).toHaveLength(200);
+      await waitFor(() => seen.every((list) => list.length >= all.length), 'every subscription to get all 200 events (not waiting for the poll)', 15_000);
+      for (const list of seen) expect(list).toEqual(all);
+      expect(store.sharedReads.joined).toBeGreaterThan(0);
+    } finally {
+      for (const subscription of subscriptions) await subscription.stop();
+      await dispose();
+    }
+  });
+
   it('given several subscriptions at the head, when events are appended, then each page is read from the database once and every subscription gets every event', async () => {
     const { store, dispose } = await openStore({ pollIntervalMs: 60_000 });
     const subscriptions: { stop(): Promise<void> }[] = [];

@@ -64,7 +64,7 @@ describe('OutboxRelay live', () => {
       await store.appendToStream('s-1', [{ eventId: randomUUID(), type: 'Happened', data: {} }]);
       const loud = await store.headPosition();
       await waitFor(async () => (await stored()) === loud, 'the published batch to store the checkpoint', 10_000);
-      expect(received).toHaveLength(2);
+      await waitFor(() => received.length === 2, 'the two published messages', 10_000);
 
       await store.appendToStream('s-2', [{ eventId: randomUUID(), type: 'Quiet', data: {} }]);
       const last = await store.headPosition();

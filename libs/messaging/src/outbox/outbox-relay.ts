@@ -120,6 +120,7 @@ export class OutboxRelay {
     await this.loop;
     clearTimeout(this.deferTimer);
     this.deferTimer = undefined;
+    await this.flushing; // a deferred write the timer queued meanwhile
     // Events without messages are not read again by the next relay (once: a failure only means they are).
     if (this.deferred !== undefined) await this.writeCheckpoint(this.deferred).catch(() => undefined);
     this.deferred = undefined;
@@ -253,7 +254,7 @@ export class OutboxRelay {
   /** Stores the checkpoint of batches without messages (behind any batch in flight); a failure leaves it for the next try. */
   private async writeDeferred(): Promise<void> {
     const position = this.deferred;
-    if (position === undefined || this.broken) return;
+    if (position === undefined || this.broken || !this.running) return; // stop() stores it
     try {
       await this.writeCheckpoint(position);
       if (this.deferred === position) this.deferred = undefined;

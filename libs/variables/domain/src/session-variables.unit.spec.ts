@@ -87,6 +87,14 @@ describe('session variables decider', () => {
     expect(state.status === 'active' && Object.keys(state.variables)).toEqual(['plan', '__proto__', 'constructor']);
     expect(valuesOf(state)).toEqual(JSON.parse('{"plan": "gold", "__proto__": "x", "constructor": 1}'));
     expect(({} as Record<string, unknown>).plan).toBeUndefined();
+    // A later set copies the records, the own __proto__ among them, and can change it again.
+    const later = given(
+      setEvent([{ name: '__proto__', value: 'x', version: 1 }]),
+      setEvent([{ name: 'lang', value: 'sv', version: 1 }]),
+      setEvent([{ name: '__proto__', value: 'y', version: 2 }]),
+    );
+    expect(state.status === 'active' && later.status === 'active' && Object.getPrototypeOf(later.variables)).toBe(Object.prototype);
+    expect(valuesOf(later)).toEqual(JSON.parse('{"__proto__": "y", "lang": "sv"}'));
   });
   it('registers every event type once, by an explicit name; streams and keys carry the org', () => {
     expect(SESSION_VARIABLES_EVENT_TYPES).toEqual([
