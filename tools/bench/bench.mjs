@@ -16,7 +16,7 @@ import { markdown, svgChart, table } from './report.mjs';
 import { deleteTopics, kafkaClientsScenario } from './kafka-clients.mjs';
 import { compare } from './stats.mjs';
 import { openLoopLatency } from './open-loop.mjs';
-import { memoryScenario, rebuildScenario, seedSizeFor, seedVariableEvents } from './rebuild.mjs';
+import { SERVICES, cpuSeconds, memoryScenario, rebuildScenario, seedSizeFor, seedVariableEvents } from './rebuild.mjs';
 
 const root = resolve(import.meta.dirname, '../..');
 const quick = process.argv.includes('--quick');
@@ -436,6 +436,35 @@ async function startPlatform() {
   };
 }
 
+/**
+ * Waits until the services are back to their idle CPU use (`idle`: CPU seconds per second measured
+ * right after start; within 1.5x of it or 2 % of a core more, at most 2 minutes): after the writes
+ * of a, the other services still consume tens of thousands of integration events (an inbox
+ * transaction each), and a scenario started meanwhile would measure that too. Resolves to the
+ * seconds waited.
+ */
+async function settle(platform, idle) {
+  const started = Date.now();
+  const total = () => SERVICES.reduce((sum, service) => sum + cpuSeconds(/** @type {number} */ (platform.processes[service].pid)), 0);
+  let before = total();
+  while (Date.now() - started < 120_000) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const now = total();
+    if (now - before <= Math.max(idle * 1.5, idle + 0.02)) break;
+    before = now;
+  }
+  return (Date.now() - started) / 1000;
+}
+
+/** The services' CPU seconds per second while nothing is asked of them (over 3 s). */
+async function idleCpu(platform) {
+  const total = () => SERVICES.reduce((sum, service) => sum + cpuSeconds(/** @type {number} */ (platform.processes[service].pid)), 0);
+  await new Promise((r) => setTimeout(r, 2000));
+  const before = total();
+  await new Promise((r) => setTimeout(r, 3000));
+  return (total() - before) / 3;
+}
+
 const SCENARIOS = {
   a: writesScenario,
   b: readsScenario,
@@ -457,9 +486,11 @@ async function main() {
     const log = (/** @type {string} */ line) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
     // f. idle first: before any scenario has loaded the services.
     const idle = wanted('f') ? await memoryScenario(platform, MODE, { phase: 'idle' }) : [];
+    const idleRate = await idleCpu(platform);
+    log(`the services idle at ${(idleRate * 100).toFixed(1)} % of a core together`);
     for (const [letter, scenario] of Object.entries(SCENARIOS)) {
       if (!wanted(letter)) continue;
-      log(`scenario ${letter}`);
+      log(`scenario ${letter} (after ${(await settle(platform, idleRate)).toFixed(0)} s for the services to go back to idle)`);
       const outcome = await scenario(platform);
       results.push(...(Array.isArray(outcome) ? outcome : [outcome]));
     }

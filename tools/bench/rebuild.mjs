@@ -240,7 +240,7 @@ export function rssMb(/** @type {number} */ pid) {
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat; 0 once it is gone. */
-function cpuSeconds(/** @type {number} */ pid) {
+export function cpuSeconds(/** @type {number} */ pid) {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
