@@ -377,7 +377,7 @@ async function readsScenario(platform) {
         id,
         title,
         unit: 'ms',
-        figureLabel: `variables GET p99 at ${rate} requests/s evenly spaced (open loop, latency from the scheduled send), at most ${MODE.connections} connections (p50 ${compare({ figure: p99.p50, baseline: p99.p50, higherIsBetter: false }).figure} ms)`,
+        figureLabel: `variables GET p99 at ${rate} requests/s evenly spaced (open loop, latency from the scheduled send), at most ${MODE.connections} connections (p50 ${compare({ figure: p99.p50, baseline: p99.p50, higherIsBetter: false }).figure.toFixed(1)} ms)`,
         baselineLabel: `the bare handler's p99 at the same rate`,
         runs: MODE.runs,
         ...compared,
