@@ -364,7 +364,7 @@ async function readsScenario(platform) {
     for (const [fraction, id, title] of [[0.5, 'reads-p99', 'b. Reads p99 at half the peak'], [0.1, 'reads-p99-tenth', 'b. Reads p99 at a tenth of the peak']]) {
       const rate = Math.max(1, Math.round(peak * fraction));
       // Open loop, evenly spaced (tools/bench/open-loop.mjs: autocannon's overallRate sends in bursts at the peak).
-      const tail = (target, headers = {}) => openLoopLatency({ url: target, headers, rate, seconds: Math.max(MODE.seconds, 3), connections: MODE.connections });
+      const tail = (target, headers = {}) => openLoopLatency({ url: target, headers, rate, seconds: MODE.seconds, connections: MODE.connections });
       const p99 = { figure: [], baseline: [], p50: [] };
       for (let i = 0; i < MODE.runs; i++) {
         const figure = await tail(url, { authorization: `Bearer ${org.apiKey}` });
