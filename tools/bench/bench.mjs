@@ -47,12 +47,7 @@ async function inProcessRate(operation, seconds, connections = MODE.connections)
   return done / seconds;
 }
 
-/** Runs warm-up (discarded) then MODE.runs measured runs of figure and baseline, alternating. */
-function measure(figure, baseline) {
-  return measureRuns(MODE.runs)(figure, baseline);
-}
-
-/** measure() with another number of runs. */
+/** Runs warm-up (discarded) then `count` measured runs of figure and baseline, alternating. */
 const measureRuns = (count) => async (figure, baseline) => {
   await figure(MODE.warmupSeconds);
   await baseline(MODE.warmupSeconds);
@@ -62,7 +57,10 @@ const measureRuns = (count) => async (figure, baseline) => {
     runs.baseline.push(await baseline(MODE.seconds));
   }
   return runs;
-}
+};
+
+/** measureRuns with MODE.runs. */
+const measure = measureRuns(MODE.runs);
 
 async function post(url, key, body) {
   const answer = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -452,7 +450,7 @@ async function startPlatform() {
  */
 async function settle(platform, idle) {
   const started = Date.now();
-  const total = () => SERVICES.reduce((sum, service) => sum + cpuSeconds(/** @type {number} */ (platform.processes[service].pid)), 0);
+  const total = () => servicesCpu(platform);
   let before = total();
   while (Date.now() - started < 120_000) {
     await new Promise((r) => setTimeout(r, 1000));
@@ -465,11 +463,15 @@ async function settle(platform, idle) {
 
 /** The services' CPU seconds per second while nothing is asked of them (over 3 s). */
 async function idleCpu(platform) {
-  const total = () => SERVICES.reduce((sum, service) => sum + cpuSeconds(/** @type {number} */ (platform.processes[service].pid)), 0);
   await new Promise((r) => setTimeout(r, 2000));
-  const before = total();
+  const before = servicesCpu(platform);
   await new Promise((r) => setTimeout(r, 3000));
-  return (total() - before) / 3;
+  return (servicesCpu(platform) - before) / 3;
+}
+
+/** CPU seconds the four service processes have used so far. */
+function servicesCpu(platform) {
+  return SERVICES.reduce((sum, service) => sum + cpuSeconds(/** @type {number} */ (platform.processes[service].pid)), 0);
 }
 
 const SCENARIOS = {
@@ -478,7 +480,10 @@ const SCENARIOS = {
   d: propagationScenario,
   e: jwtScenario,
   // Quick mode: 2 runs a figure (g has six), to keep within 3 minutes.
-  g: (platform) => kafkaClientsScenario({ brokers: platform.kafkaBrokers, mode: quick ? { ...MODE, runs: 2 } : MODE, measure: quick ? measureRuns(2) : measure }),
+  g: (platform) => {
+    const mode = quick ? { ...MODE, runs: 2 } : MODE;
+    return kafkaClientsScenario({ brokers: platform.kafkaBrokers, mode, measure: measureRuns(mode.runs) });
+  },
 };
 // --only a,d: some scenarios (while working on one; the report then holds only those).
 const onlyAt = process.argv.indexOf('--only');

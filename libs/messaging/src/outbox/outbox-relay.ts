@@ -73,7 +73,6 @@ export class OutboxRelay {
   private flushing: Promise<void> = Promise.resolve();
   /** Set when a flush was abandoned: no later batch may be checkpointed until resubscribing. */
   private broken = false;
-  private lastCheckpoint?: bigint;
   private readonly deferMs: number;
   /** The position of batches without messages, not stored yet. */
   private deferred?: bigint;
@@ -152,7 +151,6 @@ export class OutboxRelay {
     while (this.running) {
       try {
         const after = await this.retry('read the checkpoint', () => this.checkpoint());
-        this.lastCheckpoint = after;
         this.broken = false;
         const subscription = this.options.store.subscribeToAll((event) => this.onEvent(event), {
           after,
@@ -229,7 +227,6 @@ export class OutboxRelay {
       if (messages.length === 0 && this.deferMs > 0) {
         // Nothing to publish: the checkpoint is stored later, with the next batch or on stop.
         this.deferred = position;
-        this.lastCheckpoint = position;
         this.deferTimer ??= setTimeout(() => {
           this.deferTimer = undefined;
           this.flushing = this.flushing.then(() => this.writeDeferred());
@@ -242,7 +239,6 @@ export class OutboxRelay {
         await this.retry('publish', () => this.options.bus.publish(chunk));
       }
       await this.retry('write the checkpoint', () => this.writeCheckpoint(position));
-      this.lastCheckpoint = position;
       if (this.deferred !== undefined && this.deferred <= position) this.deferred = undefined;
     } catch (error) {
       // Only Stopped gets here: the batch stays unpublished or unchecked, and so does every later one.
