@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type EventStore, PostgresEventStore } from '@svp/event-store';
+import { type EventStore, PostgresEventStore, WrongExpectedRevisionError } from '@svp/event-store';
 import { InProcessMessageBus, OutboxRelay, SqlMessageLog, silentLogger } from '@svp/messaging';
 import { PGliteSqlClient, type SqlClient } from '@svp/postgres';
 import { ProjectionRunner } from '@svp/projections';
@@ -187,13 +187,31 @@ describe.each(engines)('variables stream deletions (%s)', (_engine, open) => {
     await discard(sessionId, new Date(clock.getTime() + 86_400_000).toISOString());
     const stream = sessionVariablesStream(orgId, sessionId);
     const [discardEvent] = (await store.readStream(stream)).filter((e) => e.type === 'SessionVariablesDiscarded');
-    await relay.stop();
     const timer = { key: `delete:${stream}`, kind: DELETE_STREAM_TIMER, dueAt: clock, payload: { orgId, stream, eventId: discardEvent!.eventId, seq: '0' }, attempts: 1, lastError: null, leasedUntil: clock, claim: 'x' };
-    // The deletion waits for the stopped relay; meanwhile the session is erased (an event appended).
-    const firing = handler(2000)(timer);
-    await runSessionCommand(writer, { type: 'EraseSessionVariables', data: { orgId, sessionId, erasureId: 'era_x', now: clock.toISOString() } }, DEFAULT_LIMITS);
-    await relay.start();
-    await expect(firing).rejects.toBeDefined();
+    // The deletion has read the stream and waits (here: for the relay, held until the append is
+    // done); meanwhile the session is erased (an event appended).
+    let asked!: () => void;
+    const waiting = new Promise<void>((resolve) => (asked = resolve));
+    let appended!: () => void;
+    const released = new Promise<void>((resolve) => (appended = resolve));
+    const firing = variablesTimerHandler({
+      store,
+      writer,
+      runner,
+      outboxCheckpoint: async () => {
+        asked();
+        await released;
+        return relay.checkpoint();
+      },
+      logger,
+      timeoutMs: 2000,
+      now: () => clock,
+    })(timer);
+    await waiting;
+    const erased = await runSessionCommand(writer, { type: 'EraseSessionVariables', data: { orgId, sessionId, erasureId: 'era_x', now: clock.toISOString() } }, DEFAULT_LIMITS);
+    expect(erased.ok).toBe(true);
+    appended();
+    await expect(firing).rejects.toThrow(WrongExpectedRevisionError);
     expect((await store.readStream(stream)).map((e) => e.type)).toContain('SessionVariablesErased');
     // The next firing sees the new event, waits for it to be published, then deletes.
     await handler()(timer);
