@@ -5,6 +5,8 @@ export * from './dead-letter.js';
 export * from './transient-errors.js';
 export * from './consume-envelopes.js';
 export * from './kafka/kafka-message-bus.js';
+export * from './consumer-lag.js';
+export * from './kafka/consumer-lag.js';
 // The @platformatic/kafka adapter is loaded on demand (loadPlatformaticMessageBus), so that a process
 // on the default client (kafkajs) or the in-process bus does not carry a second Kafka client.
 export type { PlatformaticMessageBus, PlatformaticMessageBusOptions } from './platformatic/platformatic-message-bus.js';

@@ -1,3 +1,5 @@
+import type { ConsumerGroupLag, ConsumerGroupRef } from './consumer-lag.js';
+
 /**
  * The messaging port. Adapters: Kafka through kafkajs (the default of every distributed mode) or
  * @platformatic/kafka (KAFKA_CLIENT=platformatic), and an in-process bus (the embedded
@@ -66,5 +68,10 @@ export interface MessageBus {
   ensureTopics(topics: readonly string[]): Promise<void>;
   /** True when the broker answers (for /readyz). */
   ping(): Promise<boolean>;
+  /**
+   * How far each group's committed offsets trail its topics' ends (consumer-lag.ts). Optional: an
+   * adapter that cannot tell leaves it out (@platformatic/kafka 1.x has no offset admin calls).
+   */
+  consumerLag?(groups: readonly ConsumerGroupRef[]): Promise<ConsumerGroupLag[]>;
   close(): Promise<void>;
 }

@@ -34,6 +34,7 @@ export function consumerWorker<S extends EnvelopeSchemaMap>(options: ConsumerWor
   let consumer: Consumer | undefined;
   return {
     name: options.name,
+    consumes: { groupId: options.name, topics: [...options.topics] },
     async start() {
       const inbox = await SqlInbox.create(options.sql);
       consumer = await consumeEnvelopes({

@@ -1,7 +1,7 @@
 import type { DynamicModule } from '@nestjs/common';
 import type { ConfigEnv, ServiceName } from '@svp/contracts';
 import type { EventStore } from '@svp/event-store';
-import type { MessageBus } from '@svp/messaging';
+import type { ConsumerGroupRef, MessageBus } from '@svp/messaging';
 import type { ProjectionRunner } from '@svp/projections';
 import type { SqlClient } from '@svp/postgres';
 import type { Logger } from 'pino';
@@ -33,6 +33,8 @@ export interface ServiceInfra {
 /** Background work that must happen (projections, outbox relay, consumers): durable and restartable. */
 export interface Worker {
   name: string;
+  /** The consumer group it runs and its topics, for the consumer lag (GET /admin/v1/consumers). */
+  consumes?: ConsumerGroupRef;
   start(): Promise<void>;
   stop(): Promise<void>;
 }

@@ -84,6 +84,11 @@ export class LiveHub implements Worker {
     metrics?.gauge('svp_gateway_live_subscriptions', 'Active subscriptions fed by this instance', [], async (gauge) => gauge.set(this.active));
   }
 
+  /** Its group, for the consumer lag (GET /admin/v1/consumers). */
+  get consumes() {
+    return { groupId: this.groupId, topics: [TOPICS.sessions, TOPICS.variables], fromBeginning: false };
+  }
+
   async start(): Promise<void> {
     await this.bus.ensureTopics([TOPICS.sessions, TOPICS.variables]);
     this.consumer = await this.bus.consume({

@@ -2,6 +2,7 @@ import { dlqTopic } from '@svp/contracts';
 import { backoffDelay, delay, exponentialBackoff, type Backoff } from '../backoff.js';
 import { handleUntilDone } from '../internal/handle-until-done.js';
 import { errorMessage, stderrLogger, type MessagingLogger } from '../logger.js';
+import { type ConsumerGroupLag, type ConsumerGroupRef, groupLag } from '../consumer-lag.js';
 import type { Consumer, ConsumerOptions, IncomingMessage, MessageBus, OutgoingMessage } from '../message-bus.js';
 import { MemoryMessageLog, type LogAppend, type MessageLog } from './message-log.js';
 import { partitionForKey } from './partitioner.js';
@@ -94,6 +95,20 @@ export class InProcessMessageBus implements MessageBus {
   async ping(): Promise<boolean> {
     if (this.closed) return false;
     return this.log.ping().catch(() => false);
+  }
+
+  /** Each group's committed offsets against the log's ends (consumer-lag.ts). */
+  async consumerLag(groups: readonly ConsumerGroupRef[]): Promise<ConsumerGroupLag[]> {
+    this.assertOpen();
+    return Promise.all(
+      groups.map(async (group) => {
+        const offsets = [];
+        for (const topic of group.topics)
+          for (const p of await this.log.groupOffsets(group.groupId, topic))
+            offsets.push({ topic, partition: p.partition, low: BigInt(p.low), high: BigInt(p.high), committed: p.committed === null ? null : BigInt(p.committed) });
+        return groupLag(group, offsets);
+      }),
+    );
   }
 
   async close(): Promise<void> {

@@ -43,6 +43,11 @@ export interface MessageLog {
   commit(groupId: string, topic: string, partition: number, nextOffset: number): Promise<void>;
   /** Deletes every committed offset of the group (an ephemeral group whose consumer stopped). */
   forgetGroup(groupId: string): Promise<void>;
+  /**
+   * Every partition of the topic (none when it does not exist): the oldest offset kept, the next
+   * offset, and the group's committed offset (null before it joined). For consumer lag.
+   */
+  groupOffsets(groupId: string, topic: string): Promise<Array<{ partition: number; low: number; high: number; committed: number | null }>>;
   /** A value that changes whenever the topic may have new messages: take it before reading. */
   version(topic: string): number;
   /**
@@ -116,6 +121,15 @@ export class MemoryMessageLog implements MessageLog {
 
   async forgetGroup(groupId: string): Promise<void> {
     for (const key of [...this.committed.keys()]) if (key.startsWith(`${groupId}\u0000`)) this.committed.delete(key);
+  }
+
+  async groupOffsets(groupId: string, topic: string): Promise<Array<{ partition: number; low: number; high: number; committed: number | null }>> {
+    return (this.topics.get(topic) ?? []).map((log, partition) => ({
+      partition,
+      low: log.start,
+      high: log.end,
+      committed: this.committed.get(committedKey(groupId, topic, partition)) ?? null,
+    }));
   }
 
   version(topic: string): number {

@@ -194,6 +194,19 @@ export class SqlMessageLog implements MessageLog {
     await this.sql.query('DELETE FROM msg_bus_offsets WHERE group_id = $1', [groupId]);
   }
 
+  async groupOffsets(groupId: string, topic: string): Promise<Array<{ partition: number; low: number; high: number; committed: number | null }>> {
+    type Row = { partition: number; low: bigint | number | string; high: bigint | number | string; committed: bigint | number | string | null };
+    const { rows } = await this.sql.query<Row>(
+      `SELECT p.partition, p.next_offset AS high, o.next_offset AS committed,
+              COALESCE((SELECT min(m."offset") FROM msg_bus_messages m WHERE m.topic = p.topic AND m.partition = p.partition), p.next_offset) AS low
+       FROM msg_bus_partitions p
+       LEFT JOIN msg_bus_offsets o ON o.group_id = $1 AND o.topic = p.topic AND o.partition = p.partition
+       WHERE p.topic = $2 ORDER BY p.partition`,
+      [groupId, topic],
+    );
+    return rows.map((row) => ({ partition: Number(row.partition), low: Number(row.low), high: Number(row.high), committed: row.committed === null ? null : Number(row.committed) }));
+  }
+
   version(topic: string): number {
     return this.signals.version(topic);
   }

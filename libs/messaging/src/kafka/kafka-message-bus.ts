@@ -15,6 +15,8 @@ import { handleUntilDone } from '../internal/handle-until-done.js';
 import { errorMessage, stderrLogger, type MessagingLogger } from '../logger.js';
 import type { Consumer, ConsumerOptions, IncomingMessage, MessageBus, MessageHeaders, OutgoingMessage } from '../message-bus.js';
 import { kafkaLogCreator } from './kafka-logger.js';
+import type { ConsumerGroupLag, ConsumerGroupRef } from '../consumer-lag.js';
+import { kafkaConsumerLag } from './consumer-lag.js';
 
 const { Kafka: KafkaClient, Partitioners, logLevel } = kafkajs;
 
@@ -177,6 +179,18 @@ export class KafkaMessageBus implements MessageBus {
       // Not awaited: a connect still retrying in the background must not stretch the answer.
       void this.resetAdmin(admin);
       return false;
+    }
+  }
+
+  /** Committed offsets against high watermarks, through the admin client (consumer-lag.ts). */
+  async consumerLag(groups: readonly ConsumerGroupRef[]): Promise<ConsumerGroupLag[]> {
+    this.assertOpen();
+    const admin = this.getAdmin();
+    try {
+      return await kafkaConsumerLag(await admin, groups);
+    } catch (error) {
+      await this.resetAdmin(admin);
+      throw new Error(`Reading consumer lag from Kafka failed: ${errorMessage(error)}`, { cause: error });
     }
   }
 

@@ -94,6 +94,7 @@ export function variableActivityConsumer(deps: { bus: MessageBus; sql: SqlClient
   let consumer: Consumer | undefined;
   return {
     name: VARIABLE_ACTIVITY_CONSUMER,
+    consumes: { groupId: VARIABLE_ACTIVITY_CONSUMER, topics: [TOPICS.variables] },
     async start() {
       await deps.store.setup();
       const inbox = await SqlInbox.create(deps.sql);
