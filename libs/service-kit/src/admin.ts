@@ -42,6 +42,17 @@ const ProjectionStatusJson = z.object({
   rebuild: z
     .object({ table: z.string(), position: z.string(), head: z.string(), eventsApplied: z.number().int(), progress: z.number() })
     .optional(),
+  /** The last rebuild asked of this process (in memory): running, switched, failed or abandoned. */
+  lastRebuild: z
+    .object({
+      state: z.enum(['running', 'switched', 'failed', 'abandoned']),
+      startedAt: z.string(),
+      finishedAt: z.string().optional(),
+      table: z.string().optional(),
+      eventsApplied: z.number().int().optional(),
+      error: z.string().optional(),
+    })
+    .optional(),
 });
 
 /** Liveness, readiness and metrics, served by every service. */
@@ -76,7 +87,7 @@ export const adminRouteDocs: RouteDoc[] = [
     summary: 'Rebuild a projection from position 0 beside the live table, then switch (root token); runs in the background',
     tags: ['admin'],
     params: z.object({ name: z.string() }),
-    responses: { 202: z.object({ projection: z.string(), state: z.literal('rebuilding'), statusUrl: z.string() }) },
+    responses: { 202: z.object({ projection: z.string(), state: z.literal('rebuilding'), startedAt: z.string(), statusUrl: z.string() }) },
     errors: [401, 403, 404, 409],
     auth: 'rootToken',
   },

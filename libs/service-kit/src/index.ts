@@ -17,6 +17,7 @@ export * from './standalone.js';
 export * from './admin.js';
 export * from './root-token.js';
 export * from './ops.controller.js';
+export * from './ops-admin.js';
 export * from './integration-message.js';
 export * from './signatures.js';
 export * from './secret-box.js';

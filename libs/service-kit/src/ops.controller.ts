@@ -62,6 +62,9 @@ export class HealthController {
  */
 @Controller('admin/v1/projections')
 export class ProjectionsAdminController {
+  /** The last rebuild asked of this process per projection, and how it ended (`lastRebuild` in the list). */
+  private readonly rebuilds = new Map<string, LastRebuild>();
+
   constructor(@Inject(OPS_OPTIONS) private readonly options: OpsOptions) {}
 
   private get runner(): ProjectionRunner {
@@ -71,7 +74,12 @@ export class ProjectionsAdminController {
   @Get()
   async list(@Headers('authorization') authorization: string | undefined) {
     requireRootToken(authorization, this.options.rootToken);
-    return { projections: (await this.runner.statuses()).map(projectionStatusJson) };
+    return {
+      projections: (await this.runner.statuses()).map((status) => {
+        const last = this.rebuilds.get(status.name);
+        return { ...projectionStatusJson(status), ...(last ? { lastRebuild: last } : {}) };
+      }),
+    };
   }
 
   @Post(':name/rebuild')
@@ -84,19 +92,40 @@ export class ProjectionsAdminController {
     const known = this.runner.projectionNames;
     if (!known.includes(name)) throw new AppError('NOT_FOUND', `No projection '${name}' here`, { projections: known });
     if (this.runner.isRebuilding(name)) throw new AppError('CONFLICT', new RebuildInProgressError(name).message);
+    const startedAt = new Date().toISOString();
+    const record: LastRebuild = { state: 'running', startedAt };
+    this.rebuilds.set(name, record);
+    const finish = (done: Omit<LastRebuild, 'startedAt' | 'finishedAt'>) => {
+      if (this.rebuilds.get(name) === record) this.rebuilds.set(name, { ...done, startedAt, finishedAt: new Date().toISOString() });
+    };
     void this.runner
       .rebuild(name, {
         onProgress: (p) => logger.info({ projection: name, position: p.position.toString(), head: p.head.toString(), ratio: p.ratio }, 'rebuild progress'),
       })
       .then(
-        (result) => logger.info({ projection: name, table: result.table, eventsApplied: result.eventsApplied }, 'rebuild switched in'),
-        (err: unknown) =>
-          err instanceof RebuildAbortedError
-            ? logger.warn({ projection: name }, 'rebuild abandoned: the runner was stopped; the live table stays active')
-            : logger.error({ err, projection: name }, 'rebuild failed; the live table carries on'),
+        (result) => {
+          finish({ state: 'switched', table: result.table, eventsApplied: result.eventsApplied });
+          logger.info({ projection: name, table: result.table, eventsApplied: result.eventsApplied }, 'rebuild switched in');
+        },
+        (err: unknown) => {
+          finish({ state: err instanceof RebuildAbortedError ? 'abandoned' : 'failed', error: err instanceof Error ? err.message : String(err) });
+          if (err instanceof RebuildAbortedError) logger.warn({ projection: name }, 'rebuild abandoned: the runner was stopped; the live table stays active');
+          else logger.error({ err, projection: name }, 'rebuild failed; the live table carries on');
+        },
       );
-    return { projection: name, state: 'rebuilding', statusUrl: '/admin/v1/projections' };
+    return { projection: name, state: 'rebuilding', startedAt, statusUrl: '/admin/v1/projections' };
   }
+}
+
+/** How the last rebuild this process ran of a projection went (kept in memory: gone on restart). */
+export interface LastRebuild {
+  state: 'running' | 'switched' | 'failed' | 'abandoned';
+  startedAt: string;
+  finishedAt?: string;
+  /** The table switched in. */
+  table?: string;
+  eventsApplied?: number;
+  error?: string;
 }
 
 @Module({})

@@ -46,6 +46,8 @@ export interface ServiceParts {
   workers?: readonly Worker[];
   /** The service's projections, for the admin endpoints. */
   projections?: ProjectionRunner;
+  /** The service's streams that belong to a session: served as its event history (GET /admin/v1/orgs/{orgId}/sessions/{sessionId}/events). */
+  sessionStreams?: (orgId: string, sessionId: string) => readonly string[];
   /** How the service's shared routes (GET /v1/usage) check keys, when not infra.introspector (identity checks its own). */
   introspector?: ApiKeyIntrospector;
   /** Route prefixes that answer errors in another API's shape. */
@@ -131,6 +133,12 @@ export async function runService(
       shutdownGraceMs: Math.floor(infra.env.SHUTDOWN_TIMEOUT_MS / 4),
       projections: parts.projections,
       rootToken: infra.rootToken ?? infra.env.PLATFORM_ROOT_TOKEN,
+      opsAdmin: {
+        bus: infra.bus,
+        consumers: (parts.workers ?? []).flatMap((worker) => (worker.consumes ? [worker.consumes] : [])),
+        store: infra.store,
+        ...(parts.sessionStreams ? { sessionStreams: parts.sessionStreams } : {}),
+      },
       meter,
       introspector: parts.introspector ?? infra.introspector,
       ...(parts.errorRenderers ? { errorRenderers: parts.errorRenderers } : {}),

@@ -11,6 +11,7 @@ import { ErrorBodyFilter, type ErrorRenderer, renderError } from './exception.fi
 import { PinoNestLogger } from './logger.js';
 import { adminRouteDocs, healthRouteDocs } from './admin.js';
 import { OpsModule } from './ops.controller.js';
+import { type OpsAdminOptions, OpsAdminModule, consumersRouteDocs, sessionEventsRouteDocs } from './ops-admin.js';
 import type { ApiKeyIntrospector } from './auth.js';
 import type { OrgMeter } from './metering.js';
 import { MeteringModule, usageRouteDocs } from './metering.module.js';
@@ -35,6 +36,8 @@ export interface ServiceAppOptions {
   projections?: ProjectionRunner;
   /** The root token the admin endpoints require. */
   rootToken?: string;
+  /** What the consumer-lag and session-export admin endpoints read (ops-admin.ts). */
+  opsAdmin?: Pick<OpsAdminOptions, 'bus' | 'consumers' | 'store' | 'sessionStreams'>;
   /** Meters every request ApiKeyGuard authenticates (per org, 429 past the quota). */
   meter?: OrgMeter;
   /** With a meter: authenticates `GET /v1/usage`, which then is served. */
@@ -100,6 +103,7 @@ export async function startServiceApp(options: ServiceAppOptions): Promise<Runni
         rootToken: options.rootToken,
       }),
       ...(options.meter ? [MeteringModule.register({ meter: options.meter, introspector: options.introspector })] : []),
+      ...(options.opsAdmin ? [OpsAdminModule.register({ service: options.name, logger, rootToken: options.rootToken, ...options.opsAdmin })] : []),
     ],
   };
   const app = await NestFactory.create<NestFastifyApplication>(root, adapter, {
@@ -139,6 +143,8 @@ export async function startServiceApp(options: ServiceAppOptions): Promise<Runni
     ...healthRouteDocs,
     ...(options.meter && options.introspector ? usageRouteDocs : []),
     ...(options.projections ? adminRouteDocs : []),
+    ...(options.opsAdmin ? consumersRouteDocs : []),
+    ...(options.opsAdmin?.sessionStreams && options.opsAdmin.store ? sessionEventsRouteDocs : []),
   ]);
   await fastify.register(fastifySwagger as never, { mode: 'static', specification: { document } });
   await fastify.register(fastifySwaggerUi as never, { routePrefix: '/docs' });

@@ -186,7 +186,27 @@ export const WebhookDelivery = z.object({
 export const WebhookDeliveriesResponse = z.object({ deliveries: z.array(WebhookDelivery) });
 /** `POST /v1/webhooks/{id}/replay`: sends again every IM_Session_Status event of the org since `from` (default: all). */
 export const ReplayWebhookBody = z.strictObject({ from: z.iso.datetime({ offset: true }).optional() });
-export const ReplayWebhookResponse = z.object({ enqueued: z.number().int() });
+export const ReplayWebhookResponse = z.object({
+  enqueued: z.number().int(),
+  /** Follows the replay: `GET /v1/webhooks/{webhookId}/replays/{replayId}`. */
+  replayId: z.string(),
+});
+/** `GET /v1/webhooks`: the org's subscriptions (deleted ones too, with their status), oldest first. */
+export const WebhooksResponse = z.object({ webhooks: z.array(WebhookView) });
+export const ReplayIdParams = z.object({ webhookId: OpaqueId, replayId: z.uuid() });
+/** `GET /v1/webhooks/{webhookId}/replays/{replayId}`: how far a replay's deliveries got. */
+export const WebhookReplayStatus = z.object({
+  webhookId: z.string(),
+  replayId: z.string(),
+  enqueued: z.number().int(),
+  pending: z.number().int(),
+  delivered: z.number().int(),
+  failed: z.number().int(),
+  cancelled: z.number().int(),
+  /** Nothing pending any more. */
+  done: z.boolean(),
+});
+export type WebhookReplayStatus = z.infer<typeof WebhookReplayStatus>;
 
 /** Each session asked for, in order; null for one the org does not have. */
 export const SessionsBatchResponse = z.object({ sessions: z.array(SessionView.nullable()) });

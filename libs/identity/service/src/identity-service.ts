@@ -1,4 +1,5 @@
 import { type ServiceDefinition, TimerStore, TimerWorker, ReadCache, documentReader, outboxWorker, projectionWorker } from '@svp/service-kit';
+import { sessionIdentityStream } from '@svp/identity-domain';
 import { LocalApiKeyIntrospector } from './api-keys.js';
 import { IDENTITY_TIMERS_TABLE, identityDeletionsProjection, identityTimerHandler, visitorErasedConsumer } from './erasure.js';
 import { IdentityCore } from './identity-core.js';
@@ -53,6 +54,8 @@ export function identityService(options: IdentityServiceOptions): ServiceDefinit
         routes: identityRoutes,
         readiness: [projection.readiness],
         projections: projection.runner,
+        // The session's identity record: every verification attempt and its outcome.
+        sessionStreams: (orgId, sessionId) => [sessionIdentityStream(orgId, sessionId)],
         workers: [
           // The timers table the deletions projection writes into exists before it runs.
           { name: 'identity-setup', start: () => timers.setup(), stop: async () => undefined },

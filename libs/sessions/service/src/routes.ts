@@ -5,6 +5,7 @@ import {
   CreateWebhookBody,
   CreateWebhookResponse,
   ListSessionsQuery,
+  ReplayIdParams,
   ReplayWebhookBody,
   ReplayWebhookResponse,
   ReplyStatusQuery,
@@ -24,7 +25,9 @@ import {
   UpdateChannelBody,
   WebhookDeliveriesResponse,
   WebhookIdParams,
+  WebhookReplayStatus,
   WebhookView,
+  WebhooksResponse,
 } from '@svp/contracts';
 import type { RouteDoc } from '@svp/service-kit';
 import { z } from 'zod';
@@ -182,6 +185,23 @@ export const sessionsRoutes: RouteDoc[] = [
     body: CreateWebhookBody,
     responses: { 201: CreateWebhookResponse },
     errors: [400, 401, 403, 429],
+  },
+  {
+    method: 'get',
+    path: '/v1/webhooks',
+    summary: "The org's webhook subscriptions, oldest first (deleted ones too, with their status)",
+    tags: ['webhooks'],
+    responses: { 200: WebhooksResponse },
+    errors: [401, 403, 429],
+  },
+  {
+    method: 'get',
+    path: '/v1/webhooks/{webhookId}/replays/{replayId}',
+    summary: "How far a replay got: its deliveries pending, delivered, failed, cancelled; done once none is pending",
+    tags: ['webhooks'],
+    params: ReplayIdParams,
+    responses: { 200: WebhookReplayStatus },
+    errors: [400, 401, 403, 404, 429],
   },
   {
     method: 'get',

@@ -11,6 +11,7 @@ import {
   outboxWorker,
   projectionWorker,
 } from '@svp/service-kit';
+import { sessionStream } from '@svp/sessions-domain';
 import { sessionDeletionsProjection, sessionsErasureConsumer } from './erasure.js';
 import { toIntegrationMessages } from './integration-events.js';
 import {
@@ -119,6 +120,8 @@ export function sessionsService(options: SessionsServiceOptions = {}): ServiceDe
         routes: sessionsRoutes,
         readiness: [projection.readiness],
         projections: projection.runner,
+        // The session's lifecycle: created, routed, assigned, messages, hold, end.
+        sessionStreams: (orgId, sessionId) => [sessionStream(orgId, sessionId)],
         workers: [
           // The tables the projections write into (timers, deliveries) exist before they run.
           { name: 'sessions-setup', start: async () => { await timers.setup(); await deliveries.setup(); }, stop: async () => undefined },

@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query, UseGuards } from '@nestjs/common';
-import { CreateWebhookBody, ReplayWebhookBody, WebhookIdParams } from '@svp/contracts';
+import { CreateWebhookBody, ReplayIdParams, ReplayWebhookBody, WebhookIdParams } from '@svp/contracts';
 import { ApiKeyGuard, Auth, type AuthContext, RequireScopes, ZodPipe } from '@svp/service-kit';
 import { z } from 'zod';
 import { WEBHOOKS } from './tokens.js';
@@ -19,6 +19,12 @@ export class WebhooksController {
   @RequireScopes('webhooks:admin')
   create(@Body(new ZodPipe(CreateWebhookBody, 'body')) body: z.infer<typeof CreateWebhookBody>, @Auth() auth: AuthContext) {
     return this.webhooks.create(auth.orgId, body);
+  }
+
+  @Get()
+  @RequireScopes('webhooks:admin')
+  async list(@Auth() auth: AuthContext) {
+    return { webhooks: await this.webhooks.list(auth.orgId) };
   }
 
   @Get(':webhookId')
@@ -48,6 +54,13 @@ export class WebhooksController {
     @Auth() auth: AuthContext,
   ) {
     return this.webhooks.replay(auth.orgId, params.webhookId, body?.from);
+  }
+
+  /** How far a replay's deliveries got (pending, delivered, failed, cancelled). */
+  @Get(':webhookId/replays/:replayId')
+  @RequireScopes('webhooks:admin')
+  replayStatus(@Param(new ZodPipe(ReplayIdParams, 'path')) params: z.infer<typeof ReplayIdParams>, @Auth() auth: AuthContext) {
+    return this.webhooks.replayStatus(auth.orgId, params.webhookId, params.replayId);
   }
 
   @Post(':webhookId/enable')

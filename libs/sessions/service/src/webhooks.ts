@@ -184,6 +184,27 @@ export class Webhooks {
     return view;
   }
 
+  /** The org's subscriptions, oldest first (deleted ones too: their status says so). */
+  async list(orgId: string) {
+    const table = quoteIdent(await this.deps.runner.activeTable('webhooks'));
+    const { rows } = await this.deps.sql.query<{ doc: WebhookDoc }>(
+      `SELECT doc FROM ${table} WHERE doc IS NOT NULL AND doc->>'orgId' = $1 ORDER BY doc->>'createdAt', id`,
+      [orgId],
+    );
+    return rows.map(({ doc }) => {
+      const { secretSealed: _sealed, orgId: _org, ...view } = doc;
+      return view;
+    });
+  }
+
+  /** How far a replay got: its deliveries by status (none enqueued: done at once). */
+  async replayStatus(orgId: string, webhookId: string, replayId: string) {
+    await this.get(orgId, webhookId);
+    const counts = await this.deps.deliveries.replayCounts(webhookId, replayId);
+    const enqueued = counts.pending + counts.delivered + counts.failed + counts.cancelled;
+    return { webhookId, replayId, enqueued, ...counts, done: counts.pending === 0 };
+  }
+
   async disable(orgId: string, webhookId: string, reason: string) {
     await this.get(orgId, webhookId);
     await this.command(orgId, webhookId, { type: 'DisableWebhook', data: { orgId, webhookId, reason, now: this.iso() } });
@@ -221,7 +242,7 @@ export class Webhooks {
   }
 
   /** Sends again every IM_Session_Status of the org since `from` (all kept ones without it), in order. */
-  async replay(orgId: string, webhookId: string, from?: string): Promise<{ enqueued: number }> {
+  async replay(orgId: string, webhookId: string, from?: string): Promise<{ enqueued: number; replayId: string }> {
     const hook = await this.get(orgId, webhookId);
     if (hook.status !== 'ACTIVE') throw new AppError('CONFLICT', `Webhook ${webhookId} is ${hook.status}; enable it first`, { status: hook.status });
     const log = quoteIdent(`${await this.deps.runner.activeTable('webhook_fanout')}_log`);
@@ -238,7 +259,7 @@ export class Webhooks {
       }
     });
     this.deps.notify?.();
-    return { enqueued };
+    return { enqueued, replayId: replay };
   }
 
   /** What the dispatcher needs: the target, the unsealed secret, the format, whether it is active. */

@@ -1,4 +1,5 @@
 import { type ServiceDefinition, StreamWriter, TimerStore, TimerWorker, documentReader, outboxWorker, projectionWorker } from '@svp/service-kit';
+import { sessionVariablesStream } from '@svp/variables-domain';
 import { BrandDirectory } from './brands.js';
 import { RevokedKeys } from './revoked-keys.js';
 import { VARIABLES_TIMERS_TABLE, variableDeletionsProjection, variablesTimerHandler } from './deletions.js';
@@ -63,6 +64,8 @@ export const variablesService: ServiceDefinition = {
       routes: variablesRoutes,
       readiness: [projection.readiness],
       projections: projection.runner,
+      // A session's variables (its visitor's are the visitor's: not part of the session's history).
+      sessionStreams: (orgId, sessionId) => [sessionVariablesStream(orgId, sessionId)],
       errorRenderers: [salesIqErrorRenderer],
       workers: [
         // The tables the projections and consumers write into exist before they run.

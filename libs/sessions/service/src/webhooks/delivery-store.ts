@@ -338,6 +338,17 @@ export class WebhookDeliveryStore {
     return rowCount;
   }
 
+  /** How many of a replay's deliveries are in each status. */
+  async replayCounts(webhookId: string, replayId: string): Promise<Record<'pending' | 'delivered' | 'failed' | 'cancelled', number>> {
+    const { rows } = await this.sql.query<{ status: string; n: string | number }>(
+      `SELECT status, count(*) AS n FROM webhook_deliveries WHERE webhook_id = $1 AND replay_id = $2 GROUP BY status`,
+      [webhookId, replayId],
+    );
+    const counts = { pending: 0, delivered: 0, failed: 0, cancelled: 0 };
+    for (const row of rows) if (row.status in counts) counts[row.status as keyof typeof counts] = Number(row.n);
+    return counts;
+  }
+
   /** The delivery log of a webhook, newest first, with every attempt; `before` pages by delivery id. */
   async deliveries(webhookId: string, options: { limit?: number; before?: string } = {}): Promise<DeliveryRecord[]> {
     const limit = Math.min(Math.max(Math.trunc(options.limit ?? 50), 1), 1_000);
