@@ -8,6 +8,8 @@ import { checkOperability, checkSlice } from './__fixtures__/slice-checks.js';
 import { checkIdentity } from './__fixtures__/identity-checks.js';
 import { WEBHOOK_TEST_ENV, checkSessions, checkTimeoutAfterRestart, checkTimeouts, checkWebhooks } from './__fixtures__/sessions-checks.js';
 import { createOrg } from './__fixtures__/slice.js';
+import { checkTracing, tracingTestEnv } from './__fixtures__/tracing-checks.js';
+import { type OtlpReceiver, startOtlpReceiver } from '@svp/testing';
 import { KafkaMessageBus, silentLogger } from '@svp/messaging';
 import { checkVisitorTokens } from './__fixtures__/visitor-checks.js';
 import { GATEWAY_TEST_ENV, checkGateway } from './__fixtures__/gateway-checks.js';
@@ -38,8 +40,11 @@ describe('distributed mode: a process per service, real PostgreSQL and Kafka', (
   const prefix = `${uniqueName('e2e')}_`;
   const output: string[] = [];
   let running: RunningDistributed;
+  // Every service exports its spans here (OTLP/HTTP): tracing is on for the whole run.
+  let receiver: OtlpReceiver;
 
   beforeAll(async () => {
+    receiver = await startOtlpReceiver();
     const ports = { gateway: await freePort(), identity: await freePort(), sessions: await freePort(), variables: await freePort() } as Record<ServiceName, number>;
     running = await startDistributed({
       root: resolve(import.meta.dirname, '../../..'),
@@ -48,13 +53,14 @@ describe('distributed mode: a process per service, real PostgreSQL and Kafka', (
       ports,
       schemaPrefix: prefix,
       // Introspection off and one page origin here (on and any page in the embedded run): both settings are checked.
-      env: { ...WEBHOOK_TEST_ENV, ...GATEWAY_TEST_ENV, GRAPHQL_INTROSPECTION: 'false', GATEWAY_CORS_ORIGINS: 'https://shop.example', LOG_LEVEL: 'info' },
+      env: { ...WEBHOOK_TEST_ENV, ...GATEWAY_TEST_ENV, ...tracingTestEnv(receiver), GRAPHQL_INTROSPECTION: 'false', GATEWAY_CORS_ORIGINS: 'https://shop.example', LOG_LEVEL: 'info' },
       onOutput: (service, line) => output.push(`[${service}] ${line}`),
     });
   }, 180_000);
 
   afterAll(async () => {
     await running?.stop();
+    await receiver?.close();
     const sql = await PgSqlClient.connect({ connectionString: infra.databaseUrl });
     for (const service of ['identity', 'sessions', 'variables', 'gateway'])
       await sql.exec(`DROP SCHEMA IF EXISTS "${prefix}${service}" CASCADE`);
@@ -64,6 +70,10 @@ describe('distributed mode: a process per service, real PostgreSQL and Kafka', (
   it('serves health, readiness, metrics and docs on every service', async () => {
     await checkOperability(running.urls);
   });
+
+  it('follows a variable set as one trace: gateway (HTTP, GraphQL, calls) → variables (command, append, projection, relay) → Kafka → sessions and the gateway; and a session start through sessions and Kafka to the variables projection', async () => {
+    await withOutput(() => checkTracing(running.urls, running.rootToken, receiver));
+  }, 60_000);
 
   it('runs the slice across processes: the integration event reaches the sessions process over Kafka', async () => {
     try {

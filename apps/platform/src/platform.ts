@@ -16,6 +16,7 @@ import {
   createLogger,
   portOf,
   runService,
+  startTracing,
 } from '@svp/service-kit';
 import { sessionsService } from '@svp/sessions-service';
 import { variablesService } from '@svp/variables-service';
@@ -48,6 +49,8 @@ export interface RunningPlatform {
 export async function startPlatform(options: PlatformOptions = {}): Promise<RunningPlatform> {
   const env = parseConfigEnv({ WEBHOOKS_ALLOW_PRIVATE_TARGETS: 'true', DEMO_ENABLED: 'true', ...(options.env ?? process.env) });
   const logger = options.logger ?? createLogger(env.LOG_LEVEL);
+  // OpenTelemetry when the OTEL_* environment asks for it (docs/tracing.md): one SDK for the process.
+  const tracing = await startTracing({ serviceName: 'platform', env: options.env ?? process.env, logger });
   const dataDir = resolve(env.PGLITE_DATA_DIR);
   mkdirSync(dataDir, { recursive: true });
 
@@ -63,6 +66,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
     await bus.close().catch(() => undefined);
     await store.close().catch(() => undefined);
     await sql.close().catch(() => undefined);
+    await tracing.shutdown().catch((err) => logger.warn({ err }, 'exporting the last spans failed'));
   };
 
   try {

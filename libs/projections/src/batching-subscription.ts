@@ -66,7 +66,12 @@ export interface BatchingSubscriptionOptions {
   readonly onCaughtUp?: () => void;
   /** Once, when a batch or the subscription fails; nothing more is written after it. */
   readonly onFailure: (error: unknown) => void;
+  /** Wraps each batch's transaction (tracing: a span per batch); the write as it is when omitted. */
+  readonly aroundBatch?: BatchWrapper;
 }
+
+/** Runs a batch's write (`write` resolves to the events applied) inside whatever the wrapper adds. */
+export type BatchWrapper = (projection: string, events: readonly RecordedEvent[], write: () => Promise<number>) => Promise<number>;
 
 type Phase = 'idle' | 'running' | 'closing' | 'closed' | 'failed';
 
@@ -348,17 +353,19 @@ export class BatchingSubscription {
     }
     let applied: number;
     try {
-      applied = await sql.transaction(async (tx) => {
-        let count: number;
-        if (folded) {
-          await writeDocuments(tx, table, folded.writes);
-          count = folded.applied;
-        } else {
-          count = await applyBatch(tx, projection, table, batch);
-        }
-        await advanceCheckpoint(tx, checkpointKey, table, position);
-        return count;
-      });
+      const transaction = () =>
+        sql.transaction(async (tx) => {
+          let count: number;
+          if (folded) {
+            await writeDocuments(tx, table, folded.writes);
+            count = folded.applied;
+          } else {
+            count = await applyBatch(tx, projection, table, batch);
+          }
+          await advanceCheckpoint(tx, checkpointKey, table, position);
+          return count;
+        });
+      applied = await (this.options.aroundBatch ? this.options.aroundBatch(projection.name, batch, transaction) : transaction());
     } catch (error) {
       // What the cache holds (this batch's documents, and those folded after it) cannot be trusted now.
       this.cache?.clear();

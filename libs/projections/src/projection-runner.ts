@@ -1,6 +1,6 @@
 import type { EventStore, RecordedEvent } from '@svp/event-store';
 import type { SqlClient } from '@svp/postgres';
-import { BatchingSubscription } from './batching-subscription.js';
+import { type BatchWrapper, BatchingSubscription } from './batching-subscription.js';
 import {
   deleteCheckpoint,
   ensureCheckpointTable,
@@ -107,6 +107,8 @@ export interface ProjectionRunnerOptions {
   readonly retry?: Partial<RetryPolicy>;
   /** Told about every failure (a logger); the runner itself retries. */
   readonly onError?: (projection: string, error: Error) => void;
+  /** Wraps each live batch's transaction (not a rebuild's replay): the service's tracing span per batch. */
+  readonly aroundBatch?: BatchWrapper;
 }
 
 /**
@@ -411,6 +413,7 @@ class ProjectionWorker {
         lingerMs: this.lingerMs,
         ...(this.options.deferCheckpointMs !== undefined ? { deferCheckpointMs: this.options.deferCheckpointMs } : {}),
         onCommitted: (events) => this.forget(events),
+        ...(this.options.aroundBatch ? { aroundBatch: this.options.aroundBatch } : {}),
         onBatch: ({ position, stored }) => {
           if (this.session !== session) return;
           this.setPosition(position);

@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { type ApiScope, BearerCredentialFormat, IntrospectApiKeyResponse } from '@svp/contracts';
 import { AppError } from './app-error.js';
 import { ORG_METER, OrgMeter } from './metering.js';
+import { tracedFetch } from './tracing/tracing.js';
 
 /** Who is calling: the org and scopes that follow from the bearer API key. */
 export interface AuthContext {
@@ -50,11 +51,11 @@ export class HttpApiKeyIntrospector implements ApiKeyIntrospector {
     if (cached && Date.now() - cached.at < this.ttlMs) return cached.answer;
     let response: Response;
     try {
-      response = await fetch(`${this.identityUrl}/internal/v1/api-keys/introspect`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${apiKey}` },
-        signal: AbortSignal.timeout(3000),
-      });
+      response = await tracedFetch(
+        `${this.identityUrl}/internal/v1/api-keys/introspect`,
+        { method: 'POST', headers: { authorization: `Bearer ${apiKey}` }, signal: AbortSignal.timeout(3000) },
+        { route: '/internal/v1/api-keys/introspect', service: 'identity' },
+      );
     } catch (error) {
       throw new AppError('SERVICE_UNAVAILABLE', 'The identity service cannot be reached to check the API key', {
         reason: error instanceof Error ? error.message : String(error),

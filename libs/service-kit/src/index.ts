@@ -28,3 +28,4 @@ export * from './stream-writer.js';
 export * from './stream-deletion.js';
 export * from './consumer-worker.js';
 export * from './visitor-tokens.js';
+export * from './tracing/index.js';

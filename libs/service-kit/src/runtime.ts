@@ -13,6 +13,8 @@ import type { ServiceMetrics } from './metrics.js';
 import type { RouteDoc } from './openapi.js';
 import type { ReadinessCheck } from './readiness.js';
 import { type RunningServiceApp, type ServerAttachment, startServiceApp } from './service-app.js';
+import { tracedInfra } from './tracing/infra.js';
+import { tracingEnabled } from './tracing/tracing.js';
 
 /** Everything a service is built from: its config and its ports, chosen by the mode it runs in. */
 export interface ServiceInfra {
@@ -97,6 +99,8 @@ export async function runService(
   infra: ServiceInfra,
   listen: { host: string; port: number } = { host: infra.env.HOST, port: portOf(infra.env, definition.name) },
 ): Promise<RunningService> {
+  // Traced (docs/tracing.md): appends carry the trace context in the events' metadata, the bus in message headers.
+  if (tracingEnabled()) infra = tracedInfra(infra);
   const parts = await definition.build(infra);
   const meter = new OrgMeter({
     service: definition.name,

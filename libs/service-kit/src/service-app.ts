@@ -19,6 +19,8 @@ import type { ProjectionRunner } from '@svp/projections';
 import { ServiceMetrics } from './metrics.js';
 import { buildOpenApiDocument, type RouteDoc } from './openapi.js';
 import type { ReadinessCheck } from './readiness.js';
+import { installHttpTracing } from './tracing/http.js';
+import { tracingEnabled } from './tracing/tracing.js';
 
 export interface ServiceAppOptions {
   name: ServiceName;
@@ -127,6 +129,8 @@ export async function startServiceApp(options: ServiceAppOptions): Promise<Runni
     );
   }
   const fastify = app.getHttpAdapter().getInstance();
+  // A server span per request, continuing the caller's traceparent (docs/tracing.md); nothing when tracing is off.
+  if (tracingEnabled()) installHttpTracing(fastify);
 
   // Errors Fastify raises itself (bad JSON, oversized body) reach the same filter: Nest installs the
   // Fastify error handler and routes them through its exception filters.

@@ -2,6 +2,7 @@ import { ConfigError, parseConfigEnv } from '@svp/contracts';
 import { openServiceInfra } from './infra.js';
 import { createLogger } from './logger.js';
 import { type ServiceDefinition, runService } from './runtime.js';
+import { TracingConfigError, startTracing } from './tracing/sdk.js';
 
 /**
  * Runs one service as its own process (the distributed mode): config validated with zod, its own
@@ -21,6 +22,17 @@ export async function runStandalone(definition: ServiceDefinition | ((env: Retur
   }
   const def = typeof definition === 'function' ? definition(env) : definition;
   const logger = createLogger(env.LOG_LEVEL).child({ service: def.name });
+  // OpenTelemetry, only when the OTEL_* environment asks for it (docs/tracing.md); service.name = the service.
+  let tracing;
+  try {
+    tracing = await startTracing({ serviceName: def.name, logger });
+  } catch (error) {
+    if (error instanceof TracingConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
   const infra = await openServiceInfra(env, def.name, logger);
   const service = await runService(def, infra);
   let stopping = false;
@@ -35,6 +47,8 @@ export async function runStandalone(definition: ServiceDefinition | ((env: Retur
     timer.unref();
     await service.close();
     await infra.close();
+    // The spans still queued (the shutdown's own included) are exported before the process exits.
+    await tracing.shutdown().catch((err: unknown) => logger.warn({ err }, 'exporting the last spans failed'));
     clearTimeout(timer);
     process.exit(0);
   };

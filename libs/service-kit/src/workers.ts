@@ -5,6 +5,9 @@ import { AppError } from './app-error.js';
 import type { ReadinessCheck } from './readiness.js';
 import type { DocumentReader } from './read-model.js';
 import type { ServiceInfra, Worker } from './runtime.js';
+import { withTraceHeaders } from './tracing/traced-bus.js';
+import { tracingEnabled } from './tracing/tracing.js';
+import { traceProjectionBatch } from './tracing/work.js';
 
 export interface ProjectionWorker extends Worker {
   readonly runner: ProjectionRunner;
@@ -19,6 +22,8 @@ export function projectionWorker(infra: Pick<ServiceInfra, 'sql' | 'store' | 'lo
     store: infra.store,
     projections,
     onError: (projection, error) => infra.logger.error({ err: error, projection }, 'projection failed; retrying'),
+    // Traced: a span per batch, continuing the trace of the events it applies.
+    ...(tracingEnabled() ? { aroundBatch: traceProjectionBatch } : {}),
   });
   infra.metrics.gauge('svp_projection_lag_events', 'Events in the global log not yet applied by a projection', ['projection'], async (gauge) => {
     for (const status of await runner.statuses()) if (status.lag !== null) gauge.set({ projection: status.name }, Number(status.lag));
@@ -89,7 +94,9 @@ export function outboxWorker(
   return {
     name: `outbox:${name}`,
     async start() {
-      relay = await OutboxRelay.create({ name, store: infra.store as EventStore, sql: infra.sql, bus: infra.bus, toMessages, logger: infra.logger });
+      // Traced: each message carries its event's trace context in its headers (from the metadata).
+      const map = tracingEnabled() ? withTraceHeaders(toMessages) : toMessages;
+      relay = await OutboxRelay.create({ name, store: infra.store as EventStore, sql: infra.sql, bus: infra.bus, toMessages: map, logger: infra.logger });
       await relay.start();
     },
     async stop() {

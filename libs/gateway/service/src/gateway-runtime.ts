@@ -1,5 +1,6 @@
-import type { AuthContext, ServiceMetrics } from '@svp/service-kit';
-import { type ExecutionResult, type FormattedExecutionResult, type GraphQLFormattedError, type GraphQLSchema, type ValidationRule, execute } from 'graphql';
+import { type AuthContext, type ServiceMetrics, inSpan, tracingEnabled } from '@svp/service-kit';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { type ExecutionResult, type FormattedExecutionResult, type GraphQLFormattedError, type GraphQLSchema, Kind, type OperationDefinitionNode, type ValidationRule, execute } from 'graphql';
 import type { Logger } from 'pino';
 import type { GraphqlRequest } from '@svp/contracts';
 import { type GraphqlLimits, type Prepared, errorBodyOf, formatError, prepare, validationRules } from './execution.js';
@@ -97,13 +98,16 @@ export class GatewayRuntime {
         [{ message: 'Subscriptions are served over graphql-ws at /graphql (a WebSocket), not over HTTP POST', extensions: { code: 'VALIDATION_FAILED', status: 400 } }],
         type,
       );
-    const result = await execute({
-      schema: this.schema,
-      document: prepared.document,
-      variableValues: request.variables ?? undefined,
-      operationName: request.operationName ?? undefined,
-      contextValue: this.context(auth, bearer, correlationId),
-    });
+    const run = () =>
+      execute({
+        schema: this.schema,
+        document: prepared.document,
+        variableValues: request.variables ?? undefined,
+        operationName: request.operationName ?? undefined,
+        contextValue: this.context(auth, bearer, correlationId),
+      });
+    // Traced: the operation as a span, the parent of every service call it makes (docs/tracing.md).
+    const result = tracingEnabled() ? await traceOperation(prepared.operation, run) : await run();
     const formatted = this.formatResult(result);
     // No data at all: the variables did not fit the operation (a request error, GraphQL over HTTP's 400).
     if (!('data' in formatted)) return this.refused(formatted.errors ?? [], type);
@@ -115,4 +119,32 @@ export class GatewayRuntime {
     this.countOperation(type, 'refused');
     return { status: 400, body: { errors, ...errorBodyOf(errors) } };
   }
+}
+
+/**
+ * One query or mutation as a span named by its type and operation name (or its first root field:
+ * `mutation setSessionVariables`), failed when the operation produced no data.
+ */
+function traceOperation(operation: OperationDefinitionNode, run: () => Promise<ExecutionResult> | ExecutionResult): Promise<ExecutionResult> {
+  const fields = operation.selectionSet.selections.flatMap((selection) => (selection.kind === Kind.FIELD ? [selection.name.value] : []));
+  const name = operation.name?.value ?? fields[0];
+  return inSpan(
+    name ? `${operation.operation} ${name}` : operation.operation,
+    {
+      kind: SpanKind.INTERNAL,
+      attributes: {
+        'graphql.operation.type': operation.operation,
+        ...(operation.name ? { 'graphql.operation.name': operation.name.value } : {}),
+        'svp.graphql.root_fields': fields,
+      },
+    },
+    async (span) => {
+      const result = await run();
+      if (result.errors?.length) {
+        span?.setAttribute('svp.graphql.errors', result.errors.length);
+        if (!result.data) span?.setStatus({ code: SpanStatusCode.ERROR, message: result.errors[0]!.message });
+      }
+      return result;
+    },
+  );
 }

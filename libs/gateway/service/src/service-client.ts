@@ -1,6 +1,7 @@
 import { ErrorBody, type ErrorCode } from '@svp/contracts';
 import { GraphQLError } from 'graphql';
 import type { Counter, Histogram } from 'prom-client';
+import { tracedFetch } from '@svp/service-kit';
 
 export type ServiceTarget = 'identity' | 'sessions' | 'variables';
 
@@ -86,12 +87,17 @@ export class ServiceClient {
     const timer = this.metrics?.duration.startTimer({ service, route: options.route });
     let response: Response;
     try {
-      response = await fetch(url, {
-        method: options.method,
-        headers,
-        ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
+      // A client span carrying `traceparent` to the service when tracing is on (docs/tracing.md).
+      response = await tracedFetch(
+        url,
+        {
+          method: options.method,
+          headers,
+          ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+          signal: AbortSignal.timeout(this.timeoutMs),
+        },
+        { route: options.route, service },
+      );
     } catch (error) {
       timer?.();
       this.metrics?.calls.inc({ service, route: options.route, status: 'unreachable' });
