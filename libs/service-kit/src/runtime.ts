@@ -10,6 +10,9 @@ import type { SignatureVerifier } from './signatures.js';
 import type { ErrorRenderer } from './exception.filter.js';
 import { OrgMeter } from './metering.js';
 import type { ServiceMetrics } from './metrics.js';
+import { registerConsumerLag } from './consumer-lag-metrics.js';
+import { selectAdapters } from './infra.js';
+import { ObservedEventStore } from './store-metrics.js';
 import type { RouteDoc } from './openapi.js';
 import type { ReadinessCheck } from './readiness.js';
 import { type RunningServiceApp, type ServerAttachment, startServiceApp } from './service-app.js';
@@ -101,7 +104,9 @@ export async function runService(
 ): Promise<RunningService> {
   // Traced (docs/tracing.md): appends carry the trace context in the events' metadata, the bus in message headers.
   if (tracingEnabled()) infra = tracedInfra(infra);
-  const parts = await definition.build(infra);
+  // Every append of the service is timed (svp_event_store_append_duration_seconds), whichever path makes it.
+  const parts = await definition.build({ ...infra, store: new ObservedEventStore(infra.store, infra.metrics.appendDuration, selectAdapters(infra.env).store) });
+  registerConsumerLag(infra.metrics, infra.bus, parts.workers ?? []);
   const meter = new OrgMeter({
     service: definition.name,
     sql: infra.sql,

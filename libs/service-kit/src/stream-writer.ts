@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type EventStore, type RecordedEvent, WrongExpectedRevisionError } from '@svp/event-store';
 import { delay, isTransientError } from '@svp/messaging';
+import type { CommandMetrics } from './metrics.js';
 
 /** How a stream folds into the state its decider reads. */
 export interface StreamFold<S, E> {
@@ -13,6 +14,8 @@ export type WriterDecision<E, F, Extra = object> = ({ ok: true; events: E[] } & 
 
 /** One command for a stream: a pure decision on the state, and what its events are stored with. */
 export interface StreamCommand<S, E, F, Extra = object> {
+  /** The command's type (`SetSessionVariables`), for the command metrics. */
+  type?: string;
   decide(state: S): WriterDecision<E, F, Extra>;
   /** The org, and the request or message the events belong to. */
   metadata: { orgId: string; correlationId?: string; causationId?: string };
@@ -36,6 +39,8 @@ export interface StreamWriterOptions {
   maxBatch?: number;
   /** Wait before retry n after a conflict: a random share of `n * 10` ms (at most 200 ms). */
   conflictBackoff?: (attempt: number) => number;
+  /** Counts each command by type and outcome, with its latency from `run()` to its settling (the queue included). */
+  metrics?: CommandMetrics;
 }
 
 interface Queued<S, E, F, Extra> {
@@ -73,6 +78,7 @@ export class StreamWriter {
   private readonly maxConflictRetries: number;
   private readonly maxBatch: number;
   private readonly conflictBackoff: (attempt: number) => number;
+  private readonly metrics?: CommandMetrics;
 
   constructor(
     private readonly store: EventStore,
@@ -81,10 +87,33 @@ export class StreamWriter {
     this.maxConflictRetries = Math.max(1, options.maxConflictRetries ?? 8);
     this.maxBatch = Math.max(1, options.maxBatch ?? 200);
     this.conflictBackoff = options.conflictBackoff ?? ((attempt) => Math.random() * Math.min(200, attempt * 10));
+    this.metrics = options.metrics;
   }
 
   /** Runs one command on `stream`; resolves once its events are stored (or it was refused). */
   run<S, E extends { type: string; data: unknown }, F, Extra = object>(
+    stream: string,
+    fold: StreamFold<S, E>,
+    command: StreamCommand<S, E, F, Extra>,
+  ): Promise<WriterResult<E, F, Extra>> {
+    const settled = this.enqueue(stream, fold, command);
+    const metrics = this.metrics;
+    if (!metrics) return settled;
+    const started = performance.now();
+    const type = command.type ?? 'unknown';
+    return settled.then(
+      (result) => {
+        metrics.observe(type, result.ok ? 'ok' : 'refused', (performance.now() - started) / 1000);
+        return result;
+      },
+      (error: unknown) => {
+        metrics.observe(type, error instanceof WrongExpectedRevisionError ? 'conflict' : 'error', (performance.now() - started) / 1000);
+        throw error;
+      },
+    );
+  }
+
+  private enqueue<S, E extends { type: string; data: unknown }, F, Extra>(
     stream: string,
     fold: StreamFold<S, E>,
     command: StreamCommand<S, E, F, Extra>,

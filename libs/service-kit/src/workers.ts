@@ -1,6 +1,6 @@
 import type { EventStore, RecordedEvent } from '@svp/event-store';
 import { type OutgoingMessage, OutboxRelay } from '@svp/messaging';
-import { type DocumentCacheOptions, type DocumentProjection, type Projection, ProjectionRunner } from '@svp/projections';
+import { type DocumentCacheOptions, type DocumentProjection, type Projection, ProjectionRunner, type ProjectionState, type ProjectionStatus } from '@svp/projections';
 import { AppError } from './app-error.js';
 import type { ReadinessCheck } from './readiness.js';
 import type { DocumentReader } from './read-model.js';
@@ -15,6 +15,8 @@ export interface ProjectionWorker extends Worker {
   readonly readiness: ReadinessCheck;
 }
 
+const PROJECTION_STATES: readonly ProjectionState[] = ['catching-up', 'live', 'stopped', 'failed'];
+
 /** Runs a service's projections from the store's global log into its SQL database. */
 export function projectionWorker(infra: Pick<ServiceInfra, 'sql' | 'store' | 'logger' | 'metrics'>, projections: readonly Projection[]): ProjectionWorker {
   const runner = new ProjectionRunner({
@@ -25,8 +27,15 @@ export function projectionWorker(infra: Pick<ServiceInfra, 'sql' | 'store' | 'lo
     // Traced: a span per batch, continuing the trace of the events it applies.
     ...(tracingEnabled() ? { aroundBatch: traceProjectionBatch } : {}),
   });
-  infra.metrics.gauge('svp_projection_lag_events', 'Events in the global log not yet applied by a projection', ['projection'], async (gauge) => {
-    for (const status of await runner.statuses()) if (status.lag !== null) gauge.set({ projection: status.name }, Number(status.lag));
+  // One read of the statuses (the store's head, stopped projections' checkpoints) serves both gauges of a scrape.
+  let reading: Promise<ProjectionStatus[]> | undefined;
+  const statuses = () => (reading ??= runner.statuses().finally(() => (reading = undefined)));
+  infra.metrics.gauge('svp_projection_lag_events', 'Global positions a projection is behind the head of the log (about events on PostgreSQL)', ['projection'], async (gauge) => {
+    for (const status of await statuses()) if (status.lag !== null) gauge.set({ projection: status.name }, Number(status.lag));
+  });
+  infra.metrics.gauge('svp_projection_state', 'A projection\'s state: 1 for the state it is in (catching-up, live, stopped, failed), 0 for the others', ['projection', 'state'], async (gauge) => {
+    for (const status of await statuses())
+      for (const state of PROJECTION_STATES) gauge.set({ projection: status.name, state }, status.state === state ? 1 : 0);
   });
   infra.metrics.gauge('svp_read_cache_lookups', 'Lookups in the in-memory caches of read models since start, by outcome', ['projection', 'outcome'], async (gauge) => {
     for (const stats of runner.cacheStats()) {

@@ -6,6 +6,7 @@ import { type ProjectedEvent, type ProjectionRunner, defineProjection } from '@s
 import {
   type ClaimedTimer,
   DELETE_STREAM_TIMER,
+  type ServiceMetrics,
   type StreamDeletionPayload,
   type TimerStore,
   type Worker,
@@ -65,7 +66,7 @@ export function identityTimerHandler(deps: { store: EventStore; runner: Projecti
 }
 
 /** Consumes VisitorErased: erases the identity records of the visitor's sessions, once per event id. */
-export function visitorErasedConsumer(deps: { bus: MessageBus; sql: SqlClient; store: EventStore; logger: Logger }): Worker {
+export function visitorErasedConsumer(deps: { bus: MessageBus; sql: SqlClient; store: EventStore; logger: Logger; metrics?: ServiceMetrics }): Worker {
   return consumerWorker({
     name: VARIABLES_CONSUMER,
     bus: deps.bus,
@@ -89,6 +90,7 @@ export function visitorErasedConsumer(deps: { bus: MessageBus; sql: SqlClient; s
           identityDecider,
           { type: 'EraseSessionIdentity', data: { orgId: event.orgId, sessionId, erasureId, now: event.occurredAt } },
           { orgId: event.orgId, causationId: event.eventId, ...(event.correlationId ? { correlationId: event.correlationId } : {}) },
+          deps.metrics ? { metrics: deps.metrics.commands } : {},
         );
       }
     },

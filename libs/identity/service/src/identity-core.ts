@@ -43,7 +43,7 @@ import {
   sessionIdentityStream,
   signingKeysStream,
 } from '@svp/identity-domain';
-import { AppError, type Decider, type DocumentReader, type ServiceMetrics, randomId, runCommand } from '@svp/service-kit';
+import { AppError, type CommandRunner, type Decider, type DocumentReader, type ServiceMetrics, commandRunner, randomId } from '@svp/service-kit';
 import type { Counter } from 'prom-client';
 import type { Logger } from 'pino';
 import { generateApiKey, hashApiKey, isApiKeyShaped } from './api-keys.js';
@@ -103,10 +103,12 @@ const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8
  */
 export class IdentityCore {
   private readonly now: () => Date;
+  private readonly run: CommandRunner;
   private readonly verifications?: Counter<'outcome' | 'reason' | 'purpose'>;
 
   constructor(private readonly deps: IdentityDeps) {
     this.now = deps.now ?? (() => new Date());
+    this.run = commandRunner(deps.store, deps.metrics);
     this.verifications = deps.metrics?.counter('svp_identity_verifications_total', 'Token verifications by outcome and reason', [
       'outcome',
       'reason',
@@ -119,8 +121,7 @@ export class IdentityCore {
   async createOrg(name: string): Promise<{ orgId: string; apiKey: string }> {
     const orgId = randomId('org');
     const { apiKey, keyHash } = generateApiKey();
-    const { position } = await runCommand(
-      this.deps.store,
+    const { position } = await this.run(
       orgStream(orgId),
       orgDecider,
       { type: 'CreateOrg', data: { orgId, name, keyId: randomId('key'), keyHash, scopes: [...API_SCOPES], now: this.iso() } },
@@ -168,8 +169,7 @@ export class IdentityCore {
     const keyId = randomId('key');
     const { apiKey, keyHash } = generateApiKey();
     const unique = [...new Set(scopes)];
-    const { position } = await runCommand(
-      this.deps.store,
+    const { position } = await this.run(
       orgStream(orgId),
       orgDecider,
       { type: 'IssueApiKey', data: { orgId, keyId, keyHash, scopes: unique, ...(name ? { name } : {}), now: this.iso() } },
@@ -224,8 +224,7 @@ export class IdentityCore {
     const org = await this.getOrg(orgId);
     const made = await this.makeKey(body.alg, body);
     const now = this.iso();
-    const { position } = await runCommand(
-      this.deps.store,
+    const { position } = await this.run(
       signingKeysStream(orgId),
       keysDecider,
       {
@@ -255,8 +254,7 @@ export class IdentityCore {
     const made = await this.makeKey(current.alg, body);
     const now = this.now();
     const graceUntil = new Date(now.getTime() + (body.graceSeconds ?? this.deps.settings.graceSeconds) * 1000).toISOString();
-    const { position } = await runCommand(
-      this.deps.store,
+    const { position } = await this.run(
       signingKeysStream(orgId),
       keysDecider,
       { type: 'RotateSigningKey', data: { orgId, kid, replacement: made.key, graceUntil, now: now.toISOString() } },
@@ -275,7 +273,7 @@ export class IdentityCore {
   }
 
   async revokeSigningKey(orgId: string, kid: string): Promise<SigningKeyView> {
-    const { position } = await runCommand(this.deps.store, signingKeysStream(orgId), keysDecider, { type: 'RevokeSigningKey', data: { orgId, kid, now: this.iso() } }, { orgId });
+    const { position } = await this.run(signingKeysStream(orgId), keysDecider, { type: 'RevokeSigningKey', data: { orgId, kid, now: this.iso() } }, { orgId });
     // Verification reads this projection: once it has applied the revocation, the key is refused everywhere.
     await this.deps.readers.signingKeys.waitFor(position);
     const key = ownKey(await this.deps.readers.signingKeys.get(orgId), kid);
@@ -346,8 +344,7 @@ export class IdentityCore {
     }
     if (body.sessionId) {
       const sessionId = body.sessionId;
-      const { position } = await runCommand(
-        this.deps.store,
+      const { position } = await this.run(
         sessionIdentityStream(orgId, sessionId),
         identityDecider,
         { type: 'RecordVerification', data: { orgId, sessionId, tokenHash: sha256(body.token), outcome: command, now: now.toISOString() } },
@@ -380,7 +377,7 @@ export class IdentityCore {
   // ── internals ───────────────────────────────────────────────────────────────────────────────
 
   private async orgCommand(orgId: string, command: OrgCommand, alsoWaitFor: DocumentReader<unknown>[] = []): Promise<void> {
-    const { position } = await runCommand(this.deps.store, orgStream(orgId), orgDecider, command, { orgId });
+    const { position } = await this.run(orgStream(orgId), orgDecider, command, { orgId });
     await this.deps.readers.orgs.waitFor(position);
     for (const reader of alsoWaitFor) await reader.waitFor(position);
   }

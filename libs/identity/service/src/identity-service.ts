@@ -67,7 +67,7 @@ export function identityService(options: IdentityServiceOptions): ServiceDefinit
             logger: infra.logger,
             fire: identityTimerHandler({ store: infra.store, runner: projection.runner, outboxCheckpoint: () => outbox.checkpoint(), logger: infra.logger }),
           }),
-          visitorErasedConsumer({ bus: infra.bus, sql: infra.sql, store: infra.store, logger: infra.logger }),
+          visitorErasedConsumer({ bus: infra.bus, sql: infra.sql, store: infra.store, logger: infra.logger, metrics: infra.metrics }),
         ],
       };
     },

@@ -43,7 +43,7 @@ import {
   sessionSettingsStream,
   sessionStream,
 } from '@svp/sessions-domain';
-import { AppError, type Decider, type DocumentReader, type VisitorTokens, randomId, runCommand, waitForProjection } from '@svp/service-kit';
+import { AppError, type CommandRunner, type Decider, type DocumentReader, type ServiceMetrics, type VisitorTokens, commandRunner, randomId, waitForProjection } from '@svp/service-kit';
 import { z } from 'zod';
 import { type ChannelDoc, type SessionDoc, type SettingsDoc, channelUsage } from './projections.js';
 
@@ -79,6 +79,8 @@ export interface SessionsCoreDeps {
   visitorTokens?: VisitorTokens;
   /** How long a visitor token lasts, in seconds. Default 900. */
   visitorTokenTtlSeconds?: number;
+  /** Where the commands are counted (svp_commands_total, svp_command_duration_seconds). */
+  metrics?: ServiceMetrics;
   now?: () => Date;
 }
 
@@ -102,9 +104,11 @@ export interface Starter {
  */
 export class SessionsCore {
   private readonly now: () => Date;
+  private readonly run: CommandRunner;
 
   constructor(private readonly deps: SessionsCoreDeps) {
     this.now = deps.now ?? (() => new Date());
+    this.run = commandRunner(deps.store, deps.metrics);
   }
 
   // ── sessions ───────────────────────────────────────────────────────────────────────────────
@@ -120,8 +124,7 @@ export class SessionsCore {
     if (credential && this.deps.variablesCheck && body.sessionVariableValues && body.sessionVariableValues.length > 0)
       await this.deps.variablesCheck.check(credential, body.sessionVariableValues);
     const sessionId = randomId('ses');
-    const { position } = await runCommand(
-      this.deps.store,
+    const { position } = await this.run(
       sessionStream(orgId, sessionId),
       sessionDecider,
       {
@@ -271,7 +274,7 @@ export class SessionsCore {
         }
         break;
     }
-    const { position } = await runCommand(this.deps.store, sessionStream(orgId, sessionId), sessionDecider, command, meta(orgId, correlationId));
+    const { position } = await this.run(sessionStream(orgId, sessionId), sessionDecider, command, meta(orgId, correlationId));
     await this.waitFor('sessions', position);
     // An agent's or bot's message counts against the channel's limits: the next check sees it.
     if (body.type === 'MESSAGE' && body.from !== 'VISITOR') await this.waitFor('channel_usage', position);
@@ -295,7 +298,7 @@ export class SessionsCore {
         ? { type: 'Expire', data: { ...ref, activity: timer.activity ?? -1 } }
         : { type: 'EndExpired', data: { ...ref, expiredAt: timer.expiredAt ?? '' } };
     try {
-      await runCommand(this.deps.store, sessionStream(timer.orgId, timer.sessionId), sessionDecider, command, { orgId: timer.orgId, cause: `timer:${timer.kind}` });
+      await this.run(sessionStream(timer.orgId, timer.sessionId), sessionDecider, command, { orgId: timer.orgId, cause: `timer:${timer.kind}` });
     } catch (error) {
       // The session is gone (erased with its visitor): nothing to expire.
       if (error instanceof AppError && error.code === 'NOT_FOUND') return;
@@ -353,8 +356,7 @@ export class SessionsCore {
   // ── settings ───────────────────────────────────────────────────────────────────────────────
 
   async setTimeouts(orgId: string, timeouts: SessionTimeouts): Promise<SessionTimeouts> {
-    const { position } = await runCommand(
-      this.deps.store,
+    const { position } = await this.run(
       sessionSettingsStream(orgId),
       settingsDecider,
       { type: 'SetSessionTimeouts', data: { orgId, ...timeouts, now: this.iso() } },
@@ -373,7 +375,7 @@ export class SessionsCore {
   // ── internals ──────────────────────────────────────────────────────────────────────────────
 
   private async channelCommand(orgId: string, channelId: string, command: ChannelCommand): Promise<void> {
-    const { position } = await runCommand(this.deps.store, channelStream(orgId, channelId), channelDecider, command, { orgId });
+    const { position } = await this.run(channelStream(orgId, channelId), channelDecider, command, { orgId });
     await this.deps.readers.channels.waitFor(position);
   }
 

@@ -68,6 +68,7 @@ export function sessionsService(options: SessionsServiceOptions = {}): ServiceDe
         variablesCheck: new HttpVariablesCheck(options.variablesUrl ?? env.VARIABLES_URL ?? `http://127.0.0.1:${env.VARIABLES_PORT}`, logger),
         visitorTokens: VisitorTokens.fromConfig({ secretsKey: options.secretsKey ?? env.SIGNING_SECRETS_KEY, rootToken: infra.rootToken ?? env.PLATFORM_ROOT_TOKEN }),
         visitorTokenTtlSeconds: env.VISITOR_TOKEN_TTL_SECONDS,
+        metrics,
       });
       const wake: { dispatcher?: WebhookDispatcher } = {};
       const webhooks = new Webhooks({
@@ -79,14 +80,27 @@ export function sessionsService(options: SessionsServiceOptions = {}): ServiceDe
         secretBox,
         allowPrivateTargets: env.WEBHOOKS_ALLOW_PRIVATE_TARGETS,
         notify: () => wake.dispatcher?.notify(),
+        metrics,
       });
       const attempts = metrics.counter('svp_webhook_attempts_total', 'Webhook delivery attempts by outcome', ['outcome']);
       const latency = metrics.histogram('svp_webhook_attempt_seconds', 'Webhook delivery attempt latency', [], [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
+      const exhausted = metrics.counter('svp_webhook_deliveries_exhausted_total', 'Deliveries given up once the retry schedule ran out (the webhook is then disabled)');
+      // The backlog is read at scrape time, once for both gauges.
+      let backlog: ReturnType<WebhookDeliveryStore['backlog']> | undefined;
+      const readBacklog = () => (backlog ??= deliveries.backlog().finally(() => (backlog = undefined)));
+      metrics.gauge('svp_webhook_deliveries_pending', 'Webhook deliveries waiting to be sent or retried', [], async (gauge) => gauge.set((await readBacklog()).pending));
+      metrics.gauge('svp_webhook_oldest_pending_age_seconds', 'Age of the oldest webhook delivery still waiting (0 when none)', [], async (gauge) => {
+        const { oldestAt } = await readBacklog();
+        gauge.set(oldestAt ? Math.max(0, (Date.now() - oldestAt.getTime()) / 1000) : 0);
+      });
       const dispatcher = new WebhookDispatcher({
         store: deliveries,
         lookup: (webhookId) => webhooks.endpoint(webhookId),
         onGone: (webhookId) => webhooks.disableBySystem(webhookId, 'the receiver answered 410 Gone: subscription ended'),
-        onExhausted: (webhookId, reason) => webhooks.disableBySystem(webhookId, `deliveries kept failing: ${reason}`),
+        onExhausted: (webhookId, reason) => {
+          exhausted.inc();
+          return webhooks.disableBySystem(webhookId, `deliveries kept failing: ${reason}`);
+        },
         onAttempt: (m) => {
           attempts.inc({ outcome: m.ok ? 'delivered' : m.status === null ? 'no_response' : `http_${Math.floor(m.status / 100)}xx` });
           latency.observe(m.latencyMs / 1000);

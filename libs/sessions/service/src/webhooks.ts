@@ -13,7 +13,7 @@ import {
   initialWebhookState,
   webhookStream,
 } from '@svp/sessions-domain';
-import { AppError, type Decider, type DocumentReader, type SecretBox, runCommand, waitForProjection } from '@svp/service-kit';
+import { AppError, type CommandRunner, type Decider, type DocumentReader, type SecretBox, type ServiceMetrics, commandRunner, waitForProjection } from '@svp/service-kit';
 import { imSessionStatusOf, statusEventId } from './integration-events.js';
 import { type WebhookDeliveryStore, type WebhookEndpoint, checkWebhookTarget, generateWebhookSecret, imSessionStatusBody, webhookSecretProblem } from './webhooks/index.js';
 
@@ -149,14 +149,18 @@ export interface WebhooksDeps {
   allowPrivateTargets: boolean;
   /** Wakes the dispatcher after an enqueue (a replay). */
   notify?: () => void;
+  /** Where the commands are counted (svp_commands_total, svp_command_duration_seconds). */
+  metrics?: ServiceMetrics;
   now?: () => Date;
 }
 
 /** Webhook subscriptions: create (the target checked against SSRF), read, deliveries, replay, disable. */
 export class Webhooks {
   private readonly now: () => Date;
+  private readonly run: CommandRunner;
   constructor(private readonly deps: WebhooksDeps) {
     this.now = deps.now ?? (() => new Date());
+    this.run = commandRunner(deps.store, deps.metrics);
   }
 
   async create(orgId: string, body: { url: string; events: 'IM_Session_Status'[]; secret?: string; format: WebhookFormat }) {
@@ -278,7 +282,7 @@ export class Webhooks {
   }
 
   private async command(orgId: string, webhookId: string, command: WebhookCommand): Promise<void> {
-    const { position } = await runCommand(this.deps.store, webhookStream(orgId, webhookId), webhookDecider, command, { orgId });
+    const { position } = await this.run(webhookStream(orgId, webhookId), webhookDecider, command, { orgId });
     await this.deps.docs.waitFor(position);
     await waitForProjection(this.deps.runner, 'webhook_fanout', position);
   }

@@ -64,12 +64,17 @@ export type VisitorCommandResult = WriterResult<VisitorVariablesEvent, DecisionE
 
 export function runSessionCommand(writer: StreamWriter, command: SessionVariablesCommand, limits: VariableLimits, context: CommandContext = {}): Promise<SessionCommandResult> {
   const { orgId, sessionId } = command.data;
-  return writer.run(sessionVariablesStream(orgId, sessionId), sessionFold, { decide: (state) => decide(command, state, limits), metadata: metadataOf(orgId, context) });
+  return writer.run(sessionVariablesStream(orgId, sessionId), sessionFold, {
+    type: command.type,
+    decide: (state) => decide(command, state, limits),
+    metadata: metadataOf(orgId, context),
+  });
 }
 
 export function runVisitorCommand(writer: StreamWriter, command: VisitorVariablesCommand, limits: VariableLimits, context: CommandContext = {}): Promise<VisitorCommandResult> {
   const { orgId, visitorId } = command.data;
   return writer.run(visitorVariablesStream(orgId, visitorId), visitorFold, {
+    type: command.type,
     decide: (state) => decideVisitorVariables(command, state, limits),
     metadata: metadataOf(orgId, context),
   });
@@ -77,6 +82,7 @@ export function runVisitorCommand(writer: StreamWriter, command: VisitorVariable
 
 export function runSettingsCommand(writer: StreamWriter, command: VariableSettingsCommand, defaults: VariableSettings, context: CommandContext = {}) {
   return writer.run(variableSettingsStream(command.data.orgId), settingsFold, {
+    type: command.type,
     decide: (state) => decideSettings(command, state, defaults),
     metadata: metadataOf(command.data.orgId, context),
   });
@@ -85,6 +91,7 @@ export function runSettingsCommand(writer: StreamWriter, command: VariableSettin
 export function runErasureCommand(writer: StreamWriter, command: ErasureCommand, context: CommandContext = {}) {
   const { orgId, erasureId } = command.data;
   return writer.run(erasureStream(orgId, erasureId), erasureFold, {
+    type: command.type,
     decide: (state) => ({ ok: true as const, events: decideErasure(command, state) }),
     metadata: metadataOf(orgId, context),
   });

@@ -25,7 +25,7 @@ export const variablesService: ServiceDefinition = {
   title: 'Variables service',
   async build(infra) {
     const { env, sql, store, logger, metrics } = infra;
-    const writer = new StreamWriter(store);
+    const writer = new StreamWriter(store, { metrics: metrics.commands });
     const timers = new TimerStore(sql, VARIABLES_TIMERS_TABLE);
     const projection = projectionWorker(infra, [
       sessionVariablesProjection,

@@ -188,6 +188,15 @@ export class WebhookDeliveryStore {
     });
   }
 
+  /** Deliveries waiting (due or scheduled for a retry), and when the oldest of them was enqueued (for the metrics). */
+  async backlog(): Promise<{ pending: number; oldestAt: Date | null }> {
+    const { rows } = await this.sql.query<{ pending: string | number; oldest: Date | string | null }>(
+      `SELECT count(*) AS pending, min(created_at) AS oldest FROM webhook_deliveries WHERE status = 'pending'`,
+    );
+    const row = rows[0];
+    return { pending: Number(row?.pending ?? 0), oldestAt: row?.oldest ? new Date(row.oldest) : null };
+  }
+
   /**
    * Enqueues one delivery, in the caller's transaction. Returns its id, or undefined when the same
    * (webhook, event, replay) is already queued (a redelivered source event).
