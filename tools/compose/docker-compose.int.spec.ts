@@ -4,7 +4,7 @@
 // and parse with parseConfigEnv, the ports are those of DESIGN.md §5, and every service that others
 // wait for has a health check. See docs/docker-compose.md.
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,8 @@ type App = keyof typeof APP_PORTS;
 const APPS = Object.keys(APP_PORTS) as App[];
 const PORT_KEY = { gateway: 'GATEWAY_PORT', identity: 'IDENTITY_PORT', sessions: 'SESSIONS_PORT', variables: 'VARIABLES_PORT' } as const;
 const INFRA = ['kafka', 'kurrentdb', 'postgres'] as const;
+/** Optional, behind the `monitoring` profile: `docker compose up` leaves them out. */
+const MONITORING = ['prometheus', 'grafana'] as const;
 /** The services with their own event store (the gateway keeps none). */
 const EVENT_SOURCED: App[] = ['identity', 'sessions', 'variables'];
 
@@ -30,6 +32,9 @@ interface ComposeService {
   ports?: Array<string | { published?: number | string; target?: number | string }>;
   healthcheck?: { test?: string[] | string; disable?: boolean };
   depends_on?: Record<string, { condition?: string }> | string[];
+  profiles?: string[];
+  volumes?: string[];
+  command?: string[];
 }
 interface ComposeFile {
   services: Record<string, ComposeService>;
@@ -123,7 +128,18 @@ beforeAll(() => {
 
 describe('docker-compose.yml', () => {
   it('is accepted by docker-compose config and declares the infrastructure and the four services', () => {
-    expect(Object.keys(resolved.services).sort()).toEqual([...INFRA, ...APPS].sort());
+    expect(Object.keys(resolved.services).sort()).toEqual([...INFRA, ...APPS, ...MONITORING].sort());
+  });
+
+  it('keeps Prometheus and Grafana behind the monitoring profile, mounting files that exist (docs/metrics.md)', () => {
+    for (const name of MONITORING) {
+      expect({ name, profiles: source.services[name]?.profiles }).toEqual({ name, profiles: ['monitoring'] });
+      for (const volume of source.services[name]?.volumes ?? []) {
+        const host = volume.split(':')[0]!;
+        expect({ name, host, exists: existsSync(join(repoRoot, host)) }).toEqual({ name, host, exists: true });
+      }
+    }
+    expect(source.services.prometheus?.command).toEqual(['--config.file=/etc/prometheus/prometheus.compose.yml']);
   });
 
   describe.each(INFRA)('infrastructure service %s', (name) => {

@@ -8,6 +8,7 @@ import { checkOperability, checkSlice } from './__fixtures__/slice-checks.js';
 import { checkIdentity } from './__fixtures__/identity-checks.js';
 import { WEBHOOK_TEST_ENV, checkSessions, checkTimeoutAfterRestart, checkTimeouts, checkWebhooks } from './__fixtures__/sessions-checks.js';
 import { createOrg } from './__fixtures__/slice.js';
+import { checkMetrics } from './__fixtures__/metrics-checks.js';
 import { checkTracing, tracingTestEnv } from './__fixtures__/tracing-checks.js';
 import { type OtlpReceiver, startOtlpReceiver } from '@svp/testing';
 import { KafkaMessageBus, silentLogger } from '@svp/messaging';
@@ -74,6 +75,10 @@ describe('distributed mode: a process per service, real PostgreSQL and Kafka', (
   it('follows a variable set as one trace: gateway (HTTP, GraphQL, calls) → variables (command, append, projection, relay) → Kafka → sessions and the gateway; and a session start through sessions and Kafka to the variables projection', async () => {
     await withOutput(() => checkTracing(running.urls, running.rootToken, receiver));
   }, 60_000);
+
+  it('exposes the metrics of commands, appends, consumer lag, projections, outbox, webhooks and orgs, as the dashboard and alerts name them', async () => {
+    await withOutput(() => checkMetrics(running.urls, running.rootToken));
+  }, 90_000);
 
   it('runs the slice across processes: the integration event reaches the sessions process over Kafka', async () => {
     try {
