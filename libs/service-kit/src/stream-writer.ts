@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { type EventStore, type RecordedEvent, WrongExpectedRevisionError } from '@svp/event-store';
 import { delay, isTransientError } from '@svp/messaging';
 import type { CommandMetrics } from './metrics.js';
+import type { Context } from '@opentelemetry/api';
+import { traceCommand, traceMetadata, tracingEnabled, withContext } from './tracing/index.js';
 
 /** How a stream folds into the state its decider reads. */
 export interface StreamFold<S, E> {
@@ -47,6 +49,8 @@ interface Queued<S, E, F, Extra> {
   command: StreamCommand<S, E, F, Extra>;
   resolve(result: WriterResult<E, F, Extra>): void;
   reject(error: unknown): void;
+  /** The command's span (tracing on): its events carry it in their metadata. */
+  trace?: Context;
 }
 
 /** How one command of a batch ended: a result, or an error thrown for it alone. */
@@ -96,7 +100,8 @@ export class StreamWriter {
     fold: StreamFold<S, E>,
     command: StreamCommand<S, E, F, Extra>,
   ): Promise<WriterResult<E, F, Extra>> {
-    const settled = this.enqueue(stream, fold, command);
+    // Traced: a span per command, whose context its events carry in their metadata.
+    const settled = tracingEnabled() ? traceCommand(command, stream, (trace) => this.enqueue(stream, fold, command, trace)) : this.enqueue(stream, fold, command);
     const metrics = this.metrics;
     if (!metrics) return settled;
     const started = performance.now();
@@ -117,10 +122,11 @@ export class StreamWriter {
     stream: string,
     fold: StreamFold<S, E>,
     command: StreamCommand<S, E, F, Extra>,
+    trace?: Context,
   ): Promise<WriterResult<E, F, Extra>> {
     return new Promise((resolve, reject) => {
       let queue = this.queues.get(stream);
-      const job = { command, resolve, reject } as Queued<S, E, F, Extra>;
+      const job = { command, resolve, reject, trace } as Queued<S, E, F, Extra>;
       if (queue) {
         queue.jobs.push(job);
         return;
@@ -143,7 +149,9 @@ export class StreamWriter {
       while (queue.jobs.length > 0) {
         // The batch stays in the queue while it is written, so new commands join the queue behind it.
         const batch = queue.jobs.slice(0, this.maxBatch);
-        await this.settle(stream, fold, batch);
+        // Traced: the batch's append is a child of its first command's span (the others are linked).
+        const trace = batch[0]!.trace;
+        await (trace ? withContext(trace, () => this.settle(stream, fold, batch)) : this.settle(stream, fold, batch));
         queue.jobs.splice(0, batch.length);
       }
     } finally {
@@ -207,7 +215,7 @@ export class StreamWriter {
       const causes = new Set(stored.map((e: RecordedEvent) => e.metadata.causationId).filter((c): c is string => typeof c === 'string'));
       const toAppend: { eventId: string; type: string; data: unknown; metadata: Record<string, unknown> }[] = [];
       const outcomes: ({ ok: true; events: { type: string; data: unknown }[]; duplicate: boolean; extra: object } | { ok: false; error: unknown } | { thrown: unknown })[] = [];
-      for (const { command } of batch) {
+      for (const { command, trace } of batch) {
         const cause = command.metadata.causationId;
         if (cause && causes.has(cause)) {
           outcomes.push({ ok: true, events: [], duplicate: true, extra: {} });
@@ -232,6 +240,7 @@ export class StreamWriter {
           orgId: command.metadata.orgId,
           ...(command.metadata.correlationId ? { correlationId: command.metadata.correlationId } : {}),
           ...(cause ? { causationId: cause } : {}),
+          ...(trace ? traceMetadata(trace) : {}),
         };
         for (const e of events) toAppend.push({ eventId: randomUUID(), type: e.type, data: e.data, metadata });
         outcomes.push({ ok: true, events, duplicate: false, extra });

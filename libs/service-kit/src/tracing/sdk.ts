@@ -7,8 +7,11 @@ export type TracingEnv = Record<string, string | undefined>;
 /** What a started SDK gives back: flush and stop (exports what is still queued). */
 export interface TracingHandle {
   readonly enabled: boolean;
-  /** Exports every span still queued, then stops recording. Idempotent. */
-  shutdown(): Promise<void>;
+  /**
+   * Exports every span still queued, then stops recording; idempotent. Waits `timeoutMs` at most
+   * (default 3 s: a collector that does not answer must not hold up the service's shutdown).
+   */
+  shutdown(timeoutMs?: number): Promise<void>;
 }
 
 const DISABLED: TracingHandle = { enabled: false, shutdown: async () => undefined };
@@ -121,11 +124,15 @@ export async function startTracing(options: StartTracingOptions): Promise<Tracin
   let stopping: Promise<void> | undefined;
   return {
     enabled: true,
-    shutdown: () =>
+    shutdown: (timeoutMs = 3000) =>
       (stopping ??= (async () => {
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), timeoutMs)));
         try {
-          await provider.shutdown();
+          if ((await Promise.race([provider.shutdown(), late])) === 'late')
+            options.logger?.warn({ timeoutMs }, 'opentelemetry: the last spans were not exported in time; exiting without them');
         } finally {
+          clearTimeout(timer);
           setTracingEnabled(false);
           trace.disable();
           propagation.disable();

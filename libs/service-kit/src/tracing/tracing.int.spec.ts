@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { type AddressInfo, type Socket, createServer } from 'node:net';
 import { Body, Controller, Get, Module, Post } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { trace } from '@opentelemetry/api';
@@ -269,6 +270,25 @@ describe('tracing shutdown (OTLP/HTTP protobuf, a long batch delay)', () => {
     } finally {
       restoreEnv();
       await receiver.close();
+    }
+  });
+
+  it('gives up on a collector that does not answer after the shutdown\'s timeout, so the service still stops in time', async () => {
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => void sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const restoreEnv = setEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`, OTEL_BSP_SCHEDULE_DELAY: '600000' });
+    try {
+      const tracing = await startTracing({ serviceName: 'tracing-timeout-test' });
+      await inSpan('never exported', {}, async () => undefined);
+      const began = Date.now();
+      await tracing.shutdown(300);
+      expect(Date.now() - began).toBeLessThan(2000);
+      expect(tracingEnabled()).toBe(false);
+    } finally {
+      restoreEnv();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
     }
   });
 });
