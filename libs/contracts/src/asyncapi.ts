@@ -33,6 +33,8 @@ export function buildAsyncApiDocument() {
             'x-event-id': { type: 'string', description: 'the envelope eventId (consumers dedupe on it)' },
             'x-event-type': { type: 'string', const: shape.type.value },
             'x-event-version': { type: 'string', const: String(shape.version.value) },
+            traceparent: { type: 'string', description: 'W3C Trace Context of the publish span, when tracing is on (docs/tracing.md); optional' },
+            tracestate: { type: 'string', description: 'W3C Trace Context vendor state, with traceparent; optional' },
           },
         },
         payload: z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }),
