@@ -3,6 +3,8 @@ import type { ErrorCode } from '@svp/contracts';
 import { type EventStore, WrongExpectedRevisionError } from '@svp/event-store';
 import { AppError } from './app-error.js';
 import type { CommandMetrics, CommandOutcome, ServiceMetrics } from './metrics.js';
+import { tracingEnabled } from './tracing/tracing.js';
+import { type TracedCommand, traceCommand } from './tracing/work.js';
 
 /** A pure decider as the command runner sees it. */
 export interface Decider<C, S, E extends { type: string; data: unknown }> {
@@ -89,7 +91,11 @@ export type CommandRunner = <C, S, E extends { type: string; data: unknown }>(
 
 export function commandRunner(store: EventStore, metrics?: ServiceMetrics): CommandRunner {
   const options: RunCommandOptions = metrics ? { metrics: metrics.commands } : {};
-  return (stream, decider, command, metadata) => runCommand(store, stream, decider, command, metadata, options);
+  const run: CommandRunner = (stream, decider, command, metadata) => runCommand(store, stream, decider, command, metadata, options);
+  if (!tracingEnabled()) return run;
+  // Traced: a span per command; its append stamps the span's context into the events' metadata.
+  return (stream, decider, command, metadata) =>
+    traceCommand({ type: commandType(command), metadata: metadata as TracedCommand['metadata'] }, stream, () => run(stream, decider, command, metadata));
 }
 
 /** A command's `type` (every command of the platform has one), for the metrics. */

@@ -11,6 +11,7 @@ import { createLogger } from '../logger.js';
 import { ServiceMetrics } from '../metrics.js';
 import { type RunningServiceApp, startServiceApp } from '../service-app.js';
 import { type StreamCommand, type StreamFold, StreamWriter } from '../stream-writer.js';
+import { commandRunner } from '../aggregate.js';
 import { type TracingHandle, startTracing } from './sdk.js';
 import { TracedMessageBus, withTraceHeaders } from './traced-bus.js';
 import { TracedEventStore } from './traced-store.js';
@@ -215,6 +216,36 @@ describe('tracing on (OTLP/HTTP JSON to a receiver): HTTP, commands, the event s
       await db.dispose();
     }
   }, 60_000);
+
+  it('runs a decider command (identity, sessions) in a span that its events continue; a refusal is an outcome, not a failure', async () => {
+    const db = await freshPgSchema('tracing_cmd');
+    const rawStore = await PostgresEventStore.create(db.sql, { pollIntervalMs: 50 });
+    const run = commandRunner(new TracedEventStore(rawStore));
+    const decider = {
+      initial: () => 0,
+      evolve: (s: number) => s + 1,
+      decide: (command: { type: 'Count'; data: { refuse: boolean } }) =>
+        command.data.refuse ? ({ ok: false, error: { code: 'VALIDATION_FAILED', message: 'no' } } as const) : ({ ok: true, events: [{ type: 'Counted', data: {} }] } as const),
+    };
+    try {
+      const stream = `counter-${randomUUID()}`;
+      let rootTrace = '';
+      await inSpan('counting', {}, async (span) => {
+        rootTrace = span!.spanContext().traceId;
+        await run(stream, decider, { type: 'Count', data: { refuse: false } }, { orgId: 'org1' });
+        await expect(run(stream, decider, { type: 'Count', data: { refuse: true } }, { orgId: 'org1' })).rejects.toThrow('no');
+      });
+      const spans = await receiver.waitFor((s) => s.filter((span) => span.name === 'command Count' && span.traceId === rootTrace).length === 2);
+      const [done, refused] = spans.filter((span) => span.name === 'command Count' && span.traceId === rootTrace);
+      expect(done!.attributes).toMatchObject({ 'svp.command.outcome': 'ok', 'svp.event_count': 1 });
+      expect([refused!.attributes['svp.command.outcome'], refused!.status]).toEqual(['refused', 0]);
+      const [stored] = await rawStore.readStream(stream);
+      expect(stored!.metadata.traceparent).toBe(traceparentOf(done!));
+    } finally {
+      await rawStore.close();
+      await db.dispose();
+    }
+  });
 
   it('appends the commands of several requests together, each event keeping its own trace, the append linking the others', async () => {
     const db = await freshPgSchema('tracing_batch');

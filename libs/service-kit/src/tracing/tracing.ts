@@ -83,14 +83,21 @@ export function recordError(span: Span, error: unknown): void {
  * Runs `fn` in a new span (a child of `parent`, the active context by default), ended when `fn`
  * settles and marked failed when it throws. With tracing off it only calls `fn(undefined)`.
  */
-export async function inSpan<T>(name: string, options: SpanOptions, fn: (span: Span | undefined) => Promise<T>, parent?: Context): Promise<T> {
+export async function inSpan<T>(
+  name: string,
+  options: SpanOptions & { isFailure?: (error: unknown) => boolean },
+  fn: (span: Span | undefined) => Promise<T>,
+  parent?: Context,
+): Promise<T> {
   if (!enabled) return fn(undefined);
   const base = parent ?? context.active();
-  const span = tracer().startSpan(name, options, base);
+  const { isFailure, ...spanOptions } = options;
+  const span = tracer().startSpan(name, spanOptions, base);
   try {
     return await context.with(trace.setSpan(base, span), () => fn(span));
   } catch (error) {
-    recordError(span, error);
+    // A refusal the caller answers (a 4xx) is an outcome, not a failure of the span.
+    if (!isFailure || isFailure(error)) recordError(span, error);
     throw error;
   } finally {
     span.end();

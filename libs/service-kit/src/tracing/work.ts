@@ -65,6 +65,7 @@ export function traceCommand<R>(command: TracedCommand, stream: string, run: (tr
     `command ${command.type ?? streamCategory(stream)}`,
     {
       kind: SpanKind.INTERNAL,
+      isFailure: (error) => !isRefusal(error),
       attributes: {
         'svp.stream': stream,
         'svp.org_id': orgId,
@@ -74,15 +75,31 @@ export function traceCommand<R>(command: TracedCommand, stream: string, run: (tr
       },
     },
     async (span) => {
-      const result = await run(context.active());
-      const outcome = result as { ok?: boolean; duplicate?: boolean; events?: unknown[] } | undefined;
+      let result: R;
+      try {
+        result = await run(context.active());
+      } catch (error) {
+        if (isRefusal(error)) span?.setAttribute('svp.command.outcome', 'refused');
+        throw error;
+      }
+      // A stream writer's result ({ ok, duplicate, events }) or runCommand's ({ decided }).
+      const outcome = result as { ok?: boolean; duplicate?: boolean; events?: unknown[]; decided?: number } | undefined;
       if (outcome && typeof outcome.ok === 'boolean') {
         span?.setAttribute('svp.command.outcome', !outcome.ok ? 'refused' : outcome.duplicate ? 'duplicate' : 'ok');
         if (Array.isArray(outcome.events)) span?.setAttribute('svp.event_count', outcome.events.length);
+      } else if (outcome && typeof outcome.decided === 'number') {
+        span?.setAttribute('svp.command.outcome', 'ok');
+        span?.setAttribute('svp.event_count', outcome.decided);
       }
       return result;
     },
   );
+}
+
+/** An error the caller answers with a 4xx (an AppError refusal, a conflict): the command's outcome, not a fault. */
+function isRefusal(error: unknown): boolean {
+  const status = (error as { status?: unknown } | null)?.status;
+  return typeof status === 'number' && status < 500;
 }
 
 /** The `traceparent`/`tracestate` entries of a command's trace, for its events' metadata ({} without one). */
