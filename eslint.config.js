@@ -67,6 +67,8 @@ function depConstraints({ tests }) {
       sourceTag: `scope:${scope}`,
       onlyDependOnLibsWithTags: [`scope:${scope}`, 'scope:shared'],
     })),
+    // The operations CLI talks to the services over HTTP only: the contracts' types, nothing of a service.
+    { sourceTag: 'scope:ops', onlyDependOnLibsWithTags: ['scope:shared'] },
     {
       sourceTag: 'scope:platform',
       onlyDependOnLibsWithTags: ['scope:platform', 'scope:shared', ...SCOPES.map((s) => `scope:${s}`)],

@@ -26,6 +26,8 @@ const projects = [
   ['apps/sessions', '@svp/sessions', ['scope:sessions', 'type:app'], ['libs/sessions/service', 'libs/service-kit']],
   ['apps/variables', '@svp/variables', ['scope:variables', 'type:app'], ['libs/variables/service', 'libs/service-kit']],
   ['apps/gateway', '@svp/gateway', ['scope:gateway', 'type:app'], ['libs/gateway/service', 'libs/service-kit']],
+  // The operations CLI (svp-ops): HTTP to the services, the contracts' types only.
+  ['apps/ops-cli', '@svp/ops-cli', ['scope:ops', 'type:app'], ['libs/contracts']],
   ['apps/platform', '@svp/platform', ['scope:platform', 'type:app'], ['libs/identity/service', 'libs/sessions/service', 'libs/variables/service', 'libs/gateway/service', 'libs/service-kit', 'libs/contracts', 'libs/postgres', 'libs/event-store', 'libs/messaging', 'libs/testing']],
 ];
 
@@ -42,6 +44,7 @@ for (const [dir, name, tags, refs, compilerOptions] of projects) {
     ...(isApp
       ? { main: './dist/main.js' }
       : { exports: { '.': { types: './dist/index.d.ts', default: './dist/index.js' } } }),
+    bin: existing.bin,
     scripts: existing.scripts,
     dependencies: existing.dependencies,
     nx: { tags },

@@ -8,6 +8,7 @@ import { checkOperability, checkSlice } from './__fixtures__/slice-checks.js';
 import { checkIdentity } from './__fixtures__/identity-checks.js';
 import { WEBHOOK_TEST_ENV, checkSessions, checkTimeoutAfterRestart, checkTimeouts, checkWebhooks } from './__fixtures__/sessions-checks.js';
 import { createOrg } from './__fixtures__/slice.js';
+import { checkOpsCli } from './__fixtures__/ops-cli-checks.js';
 import { checkMetrics } from './__fixtures__/metrics-checks.js';
 import { checkTracing, tracingTestEnv } from './__fixtures__/tracing-checks.js';
 import { type OtlpReceiver, startOtlpReceiver } from '@svp/testing';
@@ -163,6 +164,10 @@ describe('distributed mode: a process per service, real PostgreSQL and Kafka', (
       await withOutput(() => checkRebuild(running.urls, running.rootToken));
     }, 90_000);
   });
+
+  it('runs the ops CLI (the built svp-ops, --json) against every process: rebuild, lag, webhook replay, key rotation and revocation, session export, visitor erasure', async () => {
+    await withOutput(() => checkOpsCli(running.urls, running.rootToken));
+  }, 150_000);
 
   it('fires session timeouts after the sessions process was killed and restarted', async () => {
     await withOutput(async () => {

@@ -7,6 +7,7 @@ import { checkOperability, checkSlice, sessionScope } from './__fixtures__/slice
 import { checkIdentity } from './__fixtures__/identity-checks.js';
 import { WEBHOOK_TEST_ENV, checkSessions, checkTimeoutAfterRestart, checkTimeouts, checkWebhooks } from './__fixtures__/sessions-checks.js';
 import { createOrg } from './__fixtures__/slice.js';
+import { checkOpsCli } from './__fixtures__/ops-cli-checks.js';
 import { pino } from 'pino';
 import { eventually } from '@svp/testing';
 import { call } from './__fixtures__/slice.js';
@@ -176,6 +177,10 @@ describe('embedded mode (npm start): one process, PGlite, in-process bus', () =>
       await checkRebuild(platform.urls, platform.rootToken);
     }, 90_000);
   });
+
+  it('runs the ops CLI (the built svp-ops, --json) against the embedded platform too: rebuild, lag from the in-process bus, replay, keys, export, erasure', async () => {
+    await checkOpsCli(platform.urls, platform.rootToken);
+  }, 150_000);
 
   it('keeps its data across a restart (PGlite files under the data directory)', async () => {
     const key = platform.demoOrg.apiKey;

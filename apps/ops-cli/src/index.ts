@@ -1,0 +1,3 @@
+export * from './cli.js';
+export * from './client.js';
+export * from './output.js';
