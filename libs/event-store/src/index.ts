@@ -1,4 +1,5 @@
 export * from './event-store.js';
+export * from './delegating-event-store.js';
 export * from './postgres/postgres-event-store.js';
 // The KurrentDB adapter is loaded on demand (loadKurrentDb): its gRPC client (@grpc/grpc-js,
 // protobuf, OpenTelemetry; some 300 modules) would otherwise sit in every process, also those that

@@ -22,7 +22,7 @@ describe('svp_consumer_lag_messages against a real Kafka broker', () => {
     const topic = uniqueName('lag_metric');
     const groupId = uniqueName('lag_metric_group');
     const metrics = new ServiceMetrics('sessions');
-    registerConsumerLag(metrics, bus, [{ name: groupId, consumes: { groupId, topics: [topic] }, start: async () => undefined, stop: async () => undefined }]);
+    registerConsumerLag(metrics, bus, [{ groupId, topics: [topic] }]);
     try {
       await bus.ensureTopics([topic]);
       const empty = await scrapeLag(metrics, groupId);

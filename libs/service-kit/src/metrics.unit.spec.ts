@@ -80,16 +80,16 @@ describe('consumer lag gauge', () => {
     partitions: partitions.map(([partition, lag]) => ({ topic: 'sessions.events.v1', partition, low: 0n, high: 10n, committed: 10n - lag, lag })),
   });
   const busWith = (consumerLag: MessageBus['consumerLag']) => ({ consumerLag }) as MessageBus;
-  const worker = (groupId: string) => ({ name: groupId, consumes: { groupId, topics: ['sessions.events.v1'] }, start: async () => undefined, stop: async () => undefined });
+  const group = (groupId: string): ConsumerGroupRef => ({ groupId, topics: ['sessions.events.v1'] });
 
-  it("given a service's consumer workers, when scraped, then the bus is asked for exactly their groups and each partition's lag is a sample", async () => {
+  it("given a service's consumer groups, when scraped, then the bus is asked for exactly those and each partition's lag is a sample", async () => {
     const metrics = new ServiceMetrics('variables');
     const asked: ConsumerGroupRef[][] = [];
     const bus = busWith(async (groups) => {
       asked.push([...groups]);
       return [lagOf('variables-sessions', [[0, 3n], [1, 0n]])];
     });
-    registerConsumerLag(metrics, bus, [worker('variables-sessions'), { name: 'projections', start: async () => undefined, stop: async () => undefined }]);
+    registerConsumerLag(metrics, bus, [group('variables-sessions')]);
 
     const values = await samples(metrics, 'svp_consumer_lag_messages');
     expect(asked).toEqual([[{ groupId: 'variables-sessions', topics: ['sessions.events.v1'] }]]);
@@ -101,7 +101,7 @@ describe('consumer lag gauge', () => {
 
   it('given a broker that does not answer, when scraped, then the rest of the scrape is served within the timeout', async () => {
     const metrics = new ServiceMetrics('variables');
-    registerConsumerLag(metrics, busWith(() => new Promise(() => undefined)), [worker('g')], 50);
+    registerConsumerLag(metrics, busWith(() => new Promise(() => undefined)), [group('g')], 50);
     const started = Date.now();
     const text = await metrics.registry.metrics();
     expect(Date.now() - started).toBeLessThan(2000);
@@ -111,7 +111,7 @@ describe('consumer lag gauge', () => {
 
   it('given a bus that cannot tell (no consumerLag), then no lag family is registered', () => {
     const metrics = new ServiceMetrics('variables');
-    registerConsumerLag(metrics, {} as MessageBus, [worker('g')]);
+    registerConsumerLag(metrics, {} as MessageBus, [group('g')]);
     expect(metrics.registry.getSingleMetric('svp_consumer_lag_messages')).toBeUndefined();
   });
 });

@@ -106,7 +106,9 @@ export async function runService(
   if (tracingEnabled()) infra = tracedInfra(infra);
   // Every append of the service is timed (svp_event_store_append_duration_seconds), whichever path makes it.
   const parts = await definition.build({ ...infra, store: new ObservedEventStore(infra.store, infra.metrics.appendDuration, selectAdapters(infra.env).store) });
-  registerConsumerLag(infra.metrics, infra.bus, parts.workers ?? []);
+  // The consumer groups the service's workers run: their lag on /metrics and GET /admin/v1/consumers.
+  const consumers = (parts.workers ?? []).flatMap((worker) => (worker.consumes ? [worker.consumes] : []));
+  registerConsumerLag(infra.metrics, infra.bus, consumers);
   const meter = new OrgMeter({
     service: definition.name,
     sql: infra.sql,
@@ -144,7 +146,7 @@ export async function runService(
       rootToken: infra.rootToken ?? infra.env.PLATFORM_ROOT_TOKEN,
       opsAdmin: {
         bus: infra.bus,
-        consumers: (parts.workers ?? []).flatMap((worker) => (worker.consumes ? [worker.consumes] : [])),
+        consumers,
         store: infra.store,
         ...(parts.sessionStreams ? { sessionStreams: parts.sessionStreams } : {}),
       },

@@ -1,15 +1,11 @@
 import { type Attributes, type Link, SpanKind, context, trace } from '@opentelemetry/api';
-import type {
-  AppendResult,
-  EventHandler,
-  EventStore,
-  EventToAppend,
-  ExpectedRevision,
-  ReadAllOptions,
-  ReadStreamOptions,
-  RecordedEvent,
-  SubscribeToAllOptions,
-  Subscription,
+import {
+  type AppendResult,
+  DelegatingEventStore,
+  type EventToAppend,
+  type ExpectedRevision,
+  type ReadStreamOptions,
+  type RecordedEvent,
 } from '@svp/event-store';
 import { TRACEPARENT, carrierOf, inSpan, linkFrom, streamCategory } from './tracing.js';
 
@@ -21,10 +17,8 @@ import { TRACEPARENT, carrierOf, inSpan, linkFrom, streamCategory } from './trac
  * that trace; events whose metadata already names another trace (a group commit of several
  * requests' commands) are linked from the append span.
  */
-export class TracedEventStore implements EventStore {
-  constructor(private readonly inner: EventStore) {}
-
-  appendToStream(streamName: string, events: readonly EventToAppend[], options?: { expectedRevision?: ExpectedRevision }): Promise<AppendResult> {
+export class TracedEventStore extends DelegatingEventStore {
+  override appendToStream(streamName: string, events: readonly EventToAppend[], options?: { expectedRevision?: ExpectedRevision }): Promise<AppendResult> {
     const parent = context.active();
     const carrier = carrierOf(parent);
     const links: Link[] = [];
@@ -57,7 +51,7 @@ export class TracedEventStore implements EventStore {
     );
   }
 
-  readStream(streamName: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {
+  override readStream(streamName: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {
     // Reads outside any trace (a timer, a relay) make no root spans of their own.
     if (!trace.getSpanContext(context.active())) return this.inner.readStream(streamName, options);
     return inSpan(`read ${streamCategory(streamName)}`, { kind: SpanKind.INTERNAL, attributes: { 'svp.stream': streamName } }, async (span) => {
@@ -65,33 +59,5 @@ export class TracedEventStore implements EventStore {
       span?.setAttribute('svp.event_count', events.length);
       return events;
     });
-  }
-
-  streamRevision(streamName: string): Promise<bigint | undefined> {
-    return this.inner.streamRevision(streamName);
-  }
-
-  readAll(options?: ReadAllOptions): Promise<RecordedEvent[]> {
-    return this.inner.readAll(options);
-  }
-
-  subscribeToAll(handler: EventHandler, options?: SubscribeToAllOptions): Subscription {
-    return this.inner.subscribeToAll(handler, options);
-  }
-
-  deleteStream(streamName: string, options?: { expectedRevision?: bigint }): Promise<void> {
-    return this.inner.deleteStream(streamName, options);
-  }
-
-  truncateStream(streamName: string, beforeRevision: bigint): Promise<void> {
-    return this.inner.truncateStream(streamName, beforeRevision);
-  }
-
-  headPosition(): Promise<bigint> {
-    return this.inner.headPosition();
-  }
-
-  close(): Promise<void> {
-    return this.inner.close();
   }
 }
