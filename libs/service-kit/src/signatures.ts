@@ -1,6 +1,7 @@
 import { type SigningAlg, VerifySignatureResponse } from '@svp/contracts';
 import { AppError } from './app-error.js';
 import { ErrorBody } from '@svp/contracts';
+import { tracedFetch } from './tracing/tracing.js';
 
 /**
  * The signature check other services use for signed data (the variables service, for signed visitor
@@ -19,12 +20,16 @@ export class HttpSignatureVerifier implements SignatureVerifier {
   async verifySignature(apiKey: string, token: string, alg?: SigningAlg): Promise<VerifySignatureResponse> {
     let response: Response;
     try {
-      response = await fetch(`${this.identityUrl}/internal/v1/signatures/verify`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ token, ...(alg ? { alg } : {}) }),
-        signal: AbortSignal.timeout(3000),
-      });
+      response = await tracedFetch(
+        `${this.identityUrl}/internal/v1/signatures/verify`,
+        {
+          method: 'POST',
+          headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ token, ...(alg ? { alg } : {}) }),
+          signal: AbortSignal.timeout(3000),
+        },
+        { route: '/internal/v1/signatures/verify', service: 'identity' },
+      );
     } catch (error) {
       throw new AppError('SERVICE_UNAVAILABLE', 'The identity service cannot be reached to check the signature', {
         reason: error instanceof Error ? error.message : String(error),

@@ -98,6 +98,9 @@ export async function checkTracing(urls: Record<ServiceName, string>, rootToken:
     const sessions = start.get('sessions', 'POST /v1/sessions', SPAN_KIND.server);
     expect(sessions.parentSpanId).toBe(client.spanId);
     expect(sessions.attributes).toMatchObject({ 'http.route': '/v1/sessions', 'http.response.status_code': 201 });
+    // Sessions asks variables to check the initial values first: that call is in the trace too.
+    const check = start.get('sessions', 'POST /internal/v1/variables/check', SPAN_KIND.client, sessions);
+    expect(start.get('variables', 'POST /internal/v1/variables/check', SPAN_KIND.server).parentSpanId).toBe(check.spanId);
     start.get('sessions', /^append /, SPAN_KIND.internal, sessions);
     const publish = start.get('sessions', 'publish sessions.events.v1', SPAN_KIND.producer, sessions);
     const consumed = start.get('variables', 'process sessions.events.v1', SPAN_KIND.consumer);

@@ -1,5 +1,5 @@
 import { ErrorBody, type NameValue } from '@svp/contracts';
-import { AppError } from '@svp/service-kit';
+import { AppError, tracedFetch } from '@svp/service-kit';
 import type { Logger } from 'pino';
 
 /**
@@ -28,12 +28,16 @@ export class HttpVariablesCheck implements VariablesCheck {
   async check(apiKey: string, values: readonly NameValue[]): Promise<void> {
     let response: Response;
     try {
-      response = await fetch(`${this.variablesUrl}/internal/v1/variables/check`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ sessionVariableValues: values }),
-        signal: AbortSignal.timeout(3000),
-      });
+      response = await tracedFetch(
+        `${this.variablesUrl}/internal/v1/variables/check`,
+        {
+          method: 'POST',
+          headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ sessionVariableValues: values }),
+          signal: AbortSignal.timeout(3000),
+        },
+        { route: '/internal/v1/variables/check', service: 'variables' },
+      );
     } catch (error) {
       this.logger.warn({ err: error }, 'the variables service cannot check initial variables now; the session starts, they are checked when applied');
       return;
