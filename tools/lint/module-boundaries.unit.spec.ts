@@ -84,6 +84,15 @@ describe('module boundaries', () => {
     });
   });
 
+  describe('the ops CLI (scope:ops)', () => {
+    it('may not import a service, only the shared libs (it talks to the services over HTTP)', async () => {
+      const probe = 'apps/ops-cli/src/__probe__.ts';
+      const errors = await boundaryErrors(probe, "import * as variables from '@svp/variables-service';\nexport { variables };\n");
+      expect(errors).toEqual([expect.stringContaining('"scope:ops" can only depend on libs tagged with "scope:shared"')]);
+      expect(await boundaryErrors(probe, "import type { ErasureResponse } from '@svp/contracts';\nexport type { ErasureResponse };\n")).toEqual([]);
+    });
+  });
+
   describe('the contracts (type:contracts)', () => {
     it('may not import the event store', async () => {
       const errors = await boundaryErrors(CONTRACTS, "import * as store from '@svp/event-store';\nexport { store };\n");
