@@ -5,7 +5,9 @@
 // node-<os>-<arch> packages ship the real `bin/node`) into a cache, starts the platform with it in a
 // fresh PGlite data directory on four free ports, replays the vertical slice over HTTP (create an
 // org, set and read session variables, see the integration event reach the sessions service,
-// /readyz everywhere), then sends SIGTERM and requires a clean exit 0.
+// /readyz everywhere), then sends SIGTERM and requires a clean exit 0. Tracing is on in these runs
+// (OTLP/HTTP JSON to a receiver here, docs/tracing.md): the slice must arrive as one trace, flushed
+// by the shutdown, so the OpenTelemetry SDK is checked on each version too.
 //
 //   node tools/node-matrix/node-matrix.mjs                  # every pinned version
 //   node tools/node-matrix/node-matrix.mjs --versions 24    # a subset (majors or exact versions)
@@ -15,6 +17,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -212,6 +215,40 @@ async function eventually(what, timeoutMs, probe, exited) {
   throw new MatrixError(`timed out after ${(timeoutMs / 1000).toFixed(1)} s waiting for ${what} (last: ${last})`);
 }
 
+/** A minimal OTLP/HTTP JSON trace receiver: the spans it got (name, trace, service). */
+async function otlpReceiver() {
+  const spans = [];
+  const server = createHttpServer((req, res) => {
+    const chunks = [];
+    req.on('data', (chunk) => chunks.push(chunk));
+    req.on('end', () => {
+      try {
+        for (const rs of JSON.parse(Buffer.concat(chunks).toString('utf8')).resourceSpans ?? []) {
+          const service = rs.resource?.attributes?.find((a) => a.key === 'service.name')?.value?.stringValue;
+          for (const ss of rs.scopeSpans ?? []) for (const span of ss.spans ?? []) spans.push({ name: span.name, traceId: span.traceId, service });
+        }
+      } catch {
+        // not JSON: ignored (the check below then finds no spans)
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  return { url: `http://127.0.0.1:${server.address().port}`, spans, close: () => new Promise((ok) => (server.closeAllConnections(), server.close(() => ok()))) };
+}
+
+/** The slice's trace: the PUT, its command, the projection, the relay and the sessions consumer, one trace id. */
+const SLICE_SPANS = ['PUT /v1/sessions/:sessionId/variables', 'command SetSessionVariables', 'project session_variables', 'publish variables.events.v1', 'process variables.events.v1'];
+function checkTrace(spans) {
+  const put = spans.find((span) => span.name === SLICE_SPANS[0]);
+  if (!put) throw new MatrixError(`no span ${SLICE_SPANS[0]} was exported (got ${spans.length} spans: ${[...new Set(spans.map((s) => s.name))].join(', ')})`);
+  const inTrace = new Set(spans.filter((span) => span.traceId === put.traceId).map((span) => span.name));
+  const missing = SLICE_SPANS.filter((name) => !inTrace.has(name));
+  if (missing.length) throw new MatrixError(`the slice's trace lacks ${missing.join(', ')} (it has ${[...inTrace].join(', ')})`);
+  if (put.service !== 'platform') throw new MatrixError(`the spans' service.name is ${put.service}, expected platform`);
+  return inTrace.size;
+}
+
 /** Only what a process needs from the surroundings: no inherited platform settings (DATABASE_URL, KAFKA_BROKERS, NODE_OPTIONS, …). */
 function baseEnv() {
   const keep = ['PATH', 'HOME', 'USER', 'TMPDIR', 'TMP', 'TEMP', 'LANG', 'LC_ALL', 'TZ'];
@@ -226,6 +263,7 @@ async function checkVersion(version, bin) {
   const ports = { gateway, identity, sessions, variables };
   const url = (service) => `http://127.0.0.1:${ports[service]}`;
   const rootToken = randomBytes(24).toString('base64url'); // 32 characters
+  const receiver = await otlpReceiver();
   const env = {
     ...baseEnv(),
     PGLITE_DATA_DIR: dataDir,
@@ -236,6 +274,9 @@ async function checkVersion(version, bin) {
     SESSIONS_PORT: String(sessions),
     VARIABLES_PORT: String(variables),
     PLATFORM_ROOT_TOKEN: rootToken,
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    OTEL_BSP_SCHEDULE_DELAY: '60000',
   };
 
   const started = Date.now();
@@ -322,8 +363,10 @@ async function checkVersion(version, bin) {
     if (timedOut) throw new MatrixError(`the platform did not exit within ${SHUTDOWN_TIMEOUT_MS / 1000} s of SIGTERM`);
     if (exited.code !== 0) throw new MatrixError(`the platform exited with ${exited.describe()} after SIGTERM, expected code 0`);
     const stoppedIn = Date.now() - stopping;
+    // 4. The slice as one trace, exported at the shutdown (the batch delay is a minute).
+    const traced = checkTrace(receiver.spans);
 
-    return { startedIn, sliceIn, stoppedIn };
+    return { startedIn, sliceIn, stoppedIn, traced };
   } catch (error) {
     error.output = { stdout: stdout.text, stderr: stderr.text };
     throw error;
@@ -333,6 +376,7 @@ async function checkVersion(version, bin) {
       await exit;
     }
     current = undefined;
+    await receiver.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
@@ -362,9 +406,9 @@ for (const version of versions) {
   try {
     const { bin, fetchedInMs } = ensureNode(version);
     if (fetchedInMs !== undefined) process.stdout.write(`node ${version}: fetched in ${seconds(fetchedInMs)}\n`);
-    const { startedIn, sliceIn, stoppedIn } = await checkVersion(version, bin);
+    const { startedIn, sliceIn, stoppedIn, traced } = await checkVersion(version, bin);
     process.stdout.write(
-      `node ${version}: platform started in ${seconds(startedIn)}, slice ok (${seconds(sliceIn)}), graceful shutdown ok (${seconds(stoppedIn)})\n`,
+      `node ${version}: platform started in ${seconds(startedIn)}, slice ok (${seconds(sliceIn)}), graceful shutdown ok (${seconds(stoppedIn)}), its trace exported (${traced} span names)\n`,
     );
   } catch (error) {
     failures++;
