@@ -5,6 +5,7 @@ import { testInfra, uniqueName } from '@svp/testing';
 import type { ServiceName } from '@svp/contracts';
 import { type RunningDistributed, startDistributed } from './distributed.js';
 import { checkOperability, checkSlice } from './__fixtures__/slice-checks.js';
+import { checkOpenApiDocuments } from './__fixtures__/openapi-checks.js';
 import { checkIdentity } from './__fixtures__/identity-checks.js';
 import { WEBHOOK_TEST_ENV, checkSessions, checkTimeoutAfterRestart, checkTimeouts, checkWebhooks } from './__fixtures__/sessions-checks.js';
 import { createOrg } from './__fixtures__/slice.js';
@@ -71,6 +72,10 @@ describe('distributed mode: a process per service, real PostgreSQL and Kafka', (
 
   it('serves health, readiness, metrics and docs on every service', async () => {
     await checkOperability(running.urls);
+  });
+
+  it('serves the OpenAPI documents checked in under docs/openapi (generated from the zod contracts)', async () => {
+    await checkOpenApiDocuments(running.urls);
   });
 
   it('follows a variable set as one trace: gateway (HTTP, GraphQL, calls) → variables (command, append, projection, relay) → Kafka → sessions and the gateway; and a session start through sessions and Kafka to the variables projection', async () => {
