@@ -166,6 +166,8 @@ CREATE UNIQUE INDEX IF NOT EXISTS webhook_deliveries_event_key ON webhook_delive
 CREATE INDEX IF NOT EXISTS webhook_deliveries_session_order ON webhook_deliveries (webhook_id, session_id, seq, id) WHERE status = 'pending';
 CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
 CREATE INDEX IF NOT EXISTS webhook_deliveries_log ON webhook_deliveries (webhook_id, id DESC);
+-- A replay's progress (replayCounts, polled while a replay runs): the deliveries are kept, so it must not scan them.
+CREATE INDEX IF NOT EXISTS webhook_deliveries_replay ON webhook_deliveries (webhook_id, replay_id, status) WHERE replay_id <> '';
 CREATE TABLE IF NOT EXISTS webhook_attempts (
   delivery_id bigint      NOT NULL REFERENCES webhook_deliveries (id) ON DELETE CASCADE,
   attempt     integer     NOT NULL,
@@ -176,6 +178,9 @@ CREATE TABLE IF NOT EXISTS webhook_attempts (
   PRIMARY KEY (delivery_id, attempt)
 );
 `;
+
+/** A replay's deliveries by status. `replay_id <> ''` matches the partial index's predicate (a replay id is never empty). */
+export const REPLAY_COUNTS_SQL = `SELECT status, count(*) AS n FROM webhook_deliveries WHERE webhook_id = $1 AND replay_id = $2 AND replay_id <> '' GROUP BY status`;
 
 export class WebhookDeliveryStore {
   constructor(private readonly sql: SqlClient) {}
@@ -347,12 +352,9 @@ export class WebhookDeliveryStore {
     return rowCount;
   }
 
-  /** How many of a replay's deliveries are in each status. */
+  /** How many of a replay's deliveries are in each status (from the index webhook_deliveries_replay). */
   async replayCounts(webhookId: string, replayId: string): Promise<Record<'pending' | 'delivered' | 'failed' | 'cancelled', number>> {
-    const { rows } = await this.sql.query<{ status: string; n: string | number }>(
-      `SELECT status, count(*) AS n FROM webhook_deliveries WHERE webhook_id = $1 AND replay_id = $2 GROUP BY status`,
-      [webhookId, replayId],
-    );
+    const { rows } = await this.sql.query<{ status: string; n: string | number }>(REPLAY_COUNTS_SQL, [webhookId, replayId]);
     const counts = { pending: 0, delivered: 0, failed: 0, cancelled: 0 };
     for (const row of rows) if (row.status in counts) counts[row.status as keyof typeof counts] = Number(row.n);
     return counts;

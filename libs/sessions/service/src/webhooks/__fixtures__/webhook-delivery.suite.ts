@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { SqlClient } from '@svp/postgres';
 import { waitFor } from '@svp/testing';
-import { WebhookDeliveryStore, type DeliveryRecord, type EnqueueDelivery } from '../delivery-store.js';
+import { REPLAY_COUNTS_SQL, WebhookDeliveryStore, type DeliveryRecord, type EnqueueDelivery } from '../delivery-store.js';
 import { WebhookDispatcher, type WebhookDispatcherOptions, type WebhookEndpoint } from '../dispatcher.js';
 import { imSessionStatusBody, type ImSessionStatusBody } from '../payload.js';
 import { retrySchedule } from '../schedule.js';
@@ -482,6 +482,24 @@ export function describeWebhookDelivery(engine: string, open: () => Promise<Deli
       expect(page2.map((d) => d.id)).toEqual([ids[2], ids[1]]);
       expect(page2[0]).toMatchObject({ status: 'pending', attempts: [], nextAttemptAt: expect.any(Date), firstAttemptAt: null });
       await expect(store.deliveries(webhookId, { before: '1; DROP TABLE x' })).rejects.toThrow(/delivery id/);
+    });
+
+    it("counts a replay's deliveries by status from its own index, not by scanning the webhook's kept deliveries", async () => {
+      const { webhookId } = webhook('http://127.0.0.1:9/unused');
+      const live = [1, 2, 3, 4, 5, 6].map((n) => statusEvent(webhookId, 'ses-cnt', n));
+      await enqueue(...live, ...live.slice(0, 4).map((e) => ({ ...e, replay: 'replay-a' })), ...live.slice(0, 2).map((e) => ({ ...e, replay: 'replay-b' })));
+      expect(await store.replayCounts(webhookId, 'replay-a')).toEqual({ pending: 4, delivered: 0, failed: 0, cancelled: 0 });
+      expect(await store.replayCounts(webhookId, 'replay-b')).toEqual({ pending: 2, delivered: 0, failed: 0, cancelled: 0 });
+      expect(await store.cancelPending(webhookId)).toBe(12);
+      expect(await store.replayCounts(webhookId, 'replay-a')).toEqual({ pending: 0, delivered: 0, failed: 0, cancelled: 4 });
+      expect(await store.replayCounts(webhookId, 'no-such-replay')).toEqual({ pending: 0, delivered: 0, failed: 0, cancelled: 0 });
+      // The plan the poll of `svp-ops webhooks replay` gets (sequential scans priced out, as on a big table).
+      const plan = await db.sql.transaction(async (tx) => {
+        await tx.exec('SET LOCAL enable_seqscan = off');
+        const { rows } = await tx.query(`EXPLAIN (FORMAT JSON) ${REPLAY_COUNTS_SQL}`, [webhookId, 'replay-a']);
+        return JSON.stringify(rows);
+      });
+      expect(plan).toContain('webhook_deliveries_replay');
     });
   });
 }
