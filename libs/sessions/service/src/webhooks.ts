@@ -45,6 +45,8 @@ export const webhooksProjection = defineDocumentProjection<WebhookDoc, WebhookPr
   version: 1,
   canHandle: [...WEBHOOK_TYPES],
   documentId: (event) => event.data.webhookId,
+  // `list` filters on the org (`doc #>> '{orgId}'`, the expression this index is on).
+  indexes: [{ name: 'by_org', fields: ['orgId'] }],
   evolve: (doc, event) => {
     const e = { type: event.type, data: event.data } as WebhookEvent;
     switch (e.type) {
@@ -69,6 +71,17 @@ export const webhooksProjection = defineDocumentProjection<WebhookDoc, WebhookPr
     }
   },
 });
+
+/** A webhook as the API shows it: the sealed secret and the org stay inside. */
+export type WebhookView = Omit<WebhookDoc, 'secretSealed' | 'orgId'>;
+export function webhookView(doc: WebhookDoc): WebhookView {
+  const { secretSealed: _sealed, orgId: _org, ...view } = doc;
+  return view;
+}
+
+/** The org's webhooks in `table` (the webhooks projection's), oldest first, through its by_org index. */
+export const LIST_WEBHOOKS_SQL = (table: string) =>
+  `SELECT doc FROM ${quoteIdent(table)} WHERE doc IS NOT NULL AND doc #>> '{orgId}' = $1 ORDER BY doc->>'createdAt', id`;
 
 type AnyProjected = ProjectedEvent<string, unknown>;
 
@@ -184,21 +197,14 @@ export class Webhooks {
   async get(orgId: string, webhookId: string) {
     const doc = await this.deps.docs.get(webhookId);
     if (!doc || doc.orgId !== orgId) throw new AppError('NOT_FOUND', `Webhook ${webhookId} not found`, { webhookId });
-    const { secretSealed: _sealed, orgId: _org, ...view } = doc;
-    return view;
+    return webhookView(doc);
   }
 
   /** The org's subscriptions, oldest first (deleted ones too: their status says so). */
-  async list(orgId: string) {
-    const table = quoteIdent(await this.deps.runner.activeTable('webhooks'));
-    const { rows } = await this.deps.sql.query<{ doc: WebhookDoc }>(
-      `SELECT doc FROM ${table} WHERE doc IS NOT NULL AND doc->>'orgId' = $1 ORDER BY doc->>'createdAt', id`,
-      [orgId],
-    );
-    return rows.map(({ doc }) => {
-      const { secretSealed: _sealed, orgId: _org, ...view } = doc;
-      return view;
-    });
+  async list(orgId: string): Promise<WebhookView[]> {
+    const table = await this.deps.runner.activeTable('webhooks');
+    const { rows } = await this.deps.sql.query<{ doc: WebhookDoc }>(LIST_WEBHOOKS_SQL(table), [orgId]);
+    return rows.map(({ doc }) => webhookView(doc));
   }
 
   /** How far a replay got: its deliveries by status (none enqueued: done at once). */
