@@ -10,3 +10,4 @@ export * from './http/identity.js';
 export * from './http/health.js';
 export * from './http/gateway.js';
 export * from './asyncapi.js';
+export * from './http/ops.js';

@@ -1,10 +1,10 @@
-import { HealthResponse, ReadinessResponse } from '@svp/contracts';
+import { HealthResponse, type ProjectionStatusJson, ProjectionsResponse, ReadinessResponse } from '@svp/contracts';
 import type { ProjectionStatus } from '@svp/projections';
 import { z } from 'zod';
 import type { RouteDoc } from './openapi.js';
 
 /** A projection's status as JSON (positions as strings: they are 64-bit). */
-export function projectionStatusJson(status: ProjectionStatus) {
+export function projectionStatusJson(status: ProjectionStatus): ProjectionStatusJson {
   return {
     name: status.name,
     version: status.version,
@@ -15,6 +15,7 @@ export function projectionStatusJson(status: ProjectionStatus) {
     lag: status.lag?.toString() ?? null,
     failures: status.failures,
     ...(status.error ? { error: status.error.message } : {}),
+    ...(status.retryAt ? { retryAt: status.retryAt.toISOString() } : {}),
     ...(status.rebuild
       ? {
           rebuild: {
@@ -28,32 +29,6 @@ export function projectionStatusJson(status: ProjectionStatus) {
       : {}),
   };
 }
-
-const ProjectionStatusJson = z.object({
-  name: z.string(),
-  version: z.number().int(),
-  table: z.string(),
-  state: z.enum(['catching-up', 'live', 'stopped', 'failed']),
-  position: z.string(),
-  head: z.string().nullable(),
-  lag: z.string().nullable(),
-  failures: z.number().int(),
-  error: z.string().optional(),
-  rebuild: z
-    .object({ table: z.string(), position: z.string(), head: z.string(), eventsApplied: z.number().int(), progress: z.number() })
-    .optional(),
-  /** The last rebuild asked of this process (in memory): running, switched, failed or abandoned. */
-  lastRebuild: z
-    .object({
-      state: z.enum(['running', 'switched', 'failed', 'abandoned']),
-      startedAt: z.string(),
-      finishedAt: z.string().optional(),
-      table: z.string().optional(),
-      eventsApplied: z.number().int().optional(),
-      error: z.string().optional(),
-    })
-    .optional(),
-});
 
 /** Liveness, readiness and metrics, served by every service. */
 export const healthRouteDocs: RouteDoc[] = [
@@ -77,7 +52,7 @@ export const adminRouteDocs: RouteDoc[] = [
     path: '/admin/v1/projections',
     summary: 'Projections of this service: state, checkpoint, head, lag, and rebuild progress (root token)',
     tags: ['admin'],
-    responses: { 200: z.object({ projections: z.array(ProjectionStatusJson) }) },
+    responses: { 200: ProjectionsResponse },
     errors: [401, 403],
     auth: 'rootToken',
   },

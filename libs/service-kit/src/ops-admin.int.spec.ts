@@ -1,8 +1,10 @@
 import { Module } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { ExportedEvent } from '@svp/contracts';
 import { PostgresEventStore } from '@svp/event-store';
 import { InProcessMessageBus, SqlMessageLog, silentLogger } from '@svp/messaging';
-import { PGliteSqlClient } from '@svp/postgres';
+import { PGliteSqlClient, PgSqlClient, quoteIdent } from '@svp/postgres';
+import { freshPgSchema, testInfra } from '@svp/testing';
 import { createLogger } from './logger.js';
 import { ServiceMetrics } from './metrics.js';
 import { type RunningServiceApp, startServiceApp } from './service-app.js';
@@ -69,6 +71,8 @@ describe('operator endpoints: session event export and consumer lag', () => {
     expect(response.headers.get('x-event-count')).toBe('1205');
     const lines = (await response.text()).trim().split('\n').map((line) => JSON.parse(line));
     expect(lines).toHaveLength(1205);
+    // Every line is the documented line schema (libs/contracts, the one the ops CLI parses with).
+    expect(lines.filter((line) => !ExportedEvent.safeParse(line).success)).toEqual([]);
     expect(lines.slice(0, 1203).map((e) => Number(e.streamRevision))).toEqual(Array.from({ length: 1203 }, (_, i) => i));
     expect(lines[0]).toEqual({
       service: 'sessions',
@@ -121,8 +125,69 @@ describe('operator endpoints: session event export and consumer lag', () => {
     expect(body.consumers[0]!.partitions).toHaveLength(3);
   });
 
-  it('documents both endpoints in the OpenAPI document', async () => {
-    const document = (await (await get('/docs/json')).json()) as { paths: Record<string, unknown> };
+  it('documents both endpoints in the OpenAPI document, the export as NDJSON whose line is an ExportedEvent', async () => {
+    type Response = { description: string; content?: Record<string, { schema: { $ref?: string } }> };
+    const document = (await (await get('/docs/json')).json()) as {
+      paths: Record<string, { get: { responses: Record<string, Response> } }>;
+      components: { schemas: Record<string, { type: string; required: string[] }> };
+    };
     expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(['/admin/v1/consumers', '/admin/v1/orgs/{orgId}/sessions/{sessionId}/events']));
+    const responses = document.paths['/admin/v1/orgs/{orgId}/sessions/{sessionId}/events']!.get.responses;
+    expect(Object.keys(responses['200']!.content ?? {})).toEqual(['application/x-ndjson']);
+    expect(responses['200']!.content!['application/x-ndjson']!.schema).toEqual({ $ref: '#/components/schemas/ExportedEvent' });
+    expect(responses['200']!.description).toContain('one ExportedEvent a line');
+    expect(document.components.schemas.ExportedEvent!.required).toEqual(
+      expect.arrayContaining(['service', 'stream', 'streamRevision', 'globalPosition', 'eventId', 'type', 'recordedAt', 'metadata']),
+    );
+    expect(Object.keys(responses)).toEqual(expect.arrayContaining(['200', '400', '401', '403', '503']));
+  });
+});
+
+/** A store that fails before the export's first line (here: its PostgreSQL pool gone) answers 503 with the error body, not a bare 500. */
+describe('operator endpoints: the session export when the event store fails (PostgreSQL)', () => {
+  const rootToken = 'root_ops_admin_failing';
+  let db: Awaited<ReturnType<typeof freshPgSchema>>;
+  let app: RunningServiceApp;
+
+  beforeAll(async () => {
+    db = await freshPgSchema('opsexport');
+    const store = await PostgresEventStore.create(db.sql);
+    await store.appendToStream('alpha-org_1.s1', [{ eventId: randomUUID(), type: 'Happened', data: {}, metadata: {} }]);
+    app = await startServiceApp({
+      name: 'sessions',
+      title: 'Ops admin test service (failing store)',
+      module: { module: EmptyModule },
+      routes: [],
+      readiness: [],
+      logger: createLogger('silent'),
+      metrics: new ServiceMetrics('sessions'),
+      host: '127.0.0.1',
+      port: 0,
+      bodyLimit: 64 * 1024,
+      rootToken,
+      opsAdmin: { store, sessionStreams: (orgId, sessionId) => [`alpha-${orgId}.${sessionId}`] },
+    });
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    if (!db) return;
+    const cleanup = await PgSqlClient.connect({ connectionString: testInfra().databaseUrl });
+    await cleanup.exec(`DROP SCHEMA IF EXISTS ${quoteIdent(db.schema)} CASCADE`);
+    await cleanup.close();
+  });
+
+  it('answers 503 SERVICE_UNAVAILABLE in the error body when the store cannot be read', async () => {
+    const before = await fetch(`${app.url}/admin/v1/orgs/org_1/sessions/s1/events`, { headers: { authorization: `Bearer ${rootToken}` } });
+    expect([before.status, before.headers.get('x-event-count')]).toEqual([200, '1']);
+    await before.text();
+
+    await db.sql.close();
+    const response = await fetch(`${app.url}/admin/v1/orgs/org_1/sessions/s1/events`, { headers: { authorization: `Bearer ${rootToken}` } });
+    expect(response.status).toBe(503);
+    expect(response.headers.get('content-type')).toContain('application/json');
+    expect(await response.json()).toEqual({
+      error: { code: 'SERVICE_UNAVAILABLE', message: 'The export could not begin: the event store failed', details: { reason: expect.any(String) } },
+    });
   });
 });

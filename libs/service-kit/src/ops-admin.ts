@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { Controller, type DynamicModule, Get, Headers, Inject, Module, Param, Res } from '@nestjs/common';
-import { OpaqueId } from '@svp/contracts';
+import { ConsumersResponse, ExportedEvent, OpaqueId } from '@svp/contracts';
 import type { EventStore, RecordedEvent } from '@svp/event-store';
 import { type ConsumerGroupRef, type MessageBus, consumerGroupLagJson } from '@svp/messaging';
 import type { Logger } from 'pino';
@@ -33,7 +33,7 @@ export class ConsumersAdminController {
   constructor(@Inject(OPS_ADMIN_OPTIONS) private readonly options: OpsAdminOptions) {}
 
   @Get()
-  async list(@Headers('authorization') authorization: string | undefined) {
+  async list(@Headers('authorization') authorization: string | undefined): Promise<ConsumersResponse> {
     requireRootToken(authorization, this.options.rootToken);
     const { bus, service } = this.options;
     const groups = this.options.consumers ?? [];
@@ -51,24 +51,13 @@ const SessionEventsParams = z.object({ orgId: OpaqueId, sessionId: OpaqueId });
 /** Events read from the store at a time while streaming. */
 const PAGE = 500;
 
-/** One line of the export: an event of one of the session's streams, as stored. */
-export interface ExportedEvent {
-  service: string;
-  stream: string;
-  streamRevision: string;
-  globalPosition: string;
-  eventId: string;
-  type: string;
-  recordedAt: string;
-  data: unknown;
-  metadata: Record<string, unknown>;
-}
-
 /**
  * GET /admin/v1/orgs/{orgId}/sessions/{sessionId}/events: every event of the session's streams in
  * this service, stream by stream in revision order, as NDJSON (one event a line), read a page at a
  * time. `x-event-count` says how many lines follow (each stream up to the revision it had when the
- * export began); a failure part-way ends the body with one `{"error":…}` line.
+ * export began); a failure part-way ends the body with one `{"error":…}` line. A store that fails
+ * before the first line answers 503 SERVICE_UNAVAILABLE (the error body), as a failure part-way is
+ * reported in its line.
  */
 @Controller('admin/v1/orgs/:orgId/sessions/:sessionId/events')
 export class SessionEventsAdminController {
@@ -84,17 +73,23 @@ export class SessionEventsAdminController {
     const { orgId, sessionId } = parseOrThrow(SessionEventsParams, rawParams, 'path');
     const store = this.options.store!;
     const streams = [...this.options.sessionStreams!(orgId, sessionId)];
-    // Each stream's first and last revision now: the export is bounded to what was there when it began.
-    const ranges = await Promise.all(
-      streams.map(async (stream) => {
-        const last = await store.streamRevision(stream);
-        if (last === undefined) return { stream, first: 0n, last: -1n };
-        const [first] = await store.readStream(stream, { maxCount: 1 });
-        return { stream, first: first?.streamRevision ?? 0n, last: first ? last : -1n };
-      }),
-    );
-    const count = ranges.reduce((sum, r) => sum + (r.last >= r.first ? r.last - r.first + 1n : 0n), 0n);
     const { service, logger } = this.options;
+    // Each stream's first and last revision now: the export is bounded to what was there when it began.
+    let ranges: Array<{ stream: string; first: bigint; last: bigint }>;
+    try {
+      ranges = await Promise.all(
+        streams.map(async (stream) => {
+          const last = await store.streamRevision(stream);
+          if (last === undefined) return { stream, first: 0n, last: -1n };
+          const [first] = await store.readStream(stream, { maxCount: 1 });
+          return { stream, first: first?.streamRevision ?? 0n, last: first ? last : -1n };
+        }),
+      );
+    } catch (error) {
+      logger.error({ err: error, sessionId }, 'session export failed before it began');
+      throw new AppError('SERVICE_UNAVAILABLE', 'The export could not begin: the event store failed', { reason: error instanceof Error ? error.message : String(error) });
+    }
+    const count = ranges.reduce((sum, r) => sum + (r.last >= r.first ? r.last - r.first + 1n : 0n), 0n);
     async function* lines(): AsyncGenerator<string> {
       try {
         for (const { stream, first, last } of ranges) {
@@ -151,29 +146,13 @@ export class OpsAdminModule {
   }
 }
 
-const PartitionLagJson = z.object({
-  topic: z.string(),
-  partition: z.number().int(),
-  committed: z.string().nullable(),
-  low: z.string(),
-  high: z.string(),
-  lag: z.string(),
-});
-
 export const consumersRouteDocs: RouteDoc[] = [
   {
     method: 'get',
     path: '/admin/v1/consumers',
     summary: "Consumer lag of this service's consumer groups: committed offset against high watermark per partition (root token)",
     tags: ['admin'],
-    responses: {
-      200: z.object({
-        service: z.string(),
-        supported: z.boolean(),
-        reason: z.string().optional(),
-        consumers: z.array(z.object({ groupId: z.string(), topics: z.array(z.string()), lag: z.string(), partitions: z.array(PartitionLagJson) })),
-      }),
-    },
+    responses: { 200: ConsumersResponse },
     errors: [401, 403, 503],
     auth: 'rootToken',
   },
@@ -187,8 +166,15 @@ export const sessionEventsRouteDocs: RouteDoc[] = [
       "A session's full event history in this service's streams, as NDJSON (one event a line: service, stream, streamRevision, globalPosition, eventId, type, recordedAt, data, metadata); header x-event-count (root token)",
     tags: ['admin'],
     params: SessionEventsParams,
-    responses: { 200: undefined },
-    errors: [400, 401, 403],
+    responses: {
+      200: {
+        contentType: 'application/x-ndjson',
+        schema: ExportedEvent,
+        description:
+          "NDJSON (application/x-ndjson): one ExportedEvent a line (the schema here is a line's), stream by stream in revision order; header x-event-count says how many lines follow (0 and an empty body: no event of that session here). A failure part-way ends the body with one ErrorBody line ({\"error\":{code,message,details?}}) instead of the rest.",
+      },
+    },
+    errors: [400, 401, 403, 503],
     auth: 'rootToken',
   },
 ];

@@ -1,15 +1,8 @@
+import type { ConsumerGroupJson, ConsumersResponse } from '@svp/contracts';
 import type { Service } from '../client.js';
 import type { Context } from '../context.js';
 import { table } from '../output.js';
 import { type ProjectionJson, eachService, fetchProjections } from './projections.js';
-
-/** A consumer group's lag as GET /admin/v1/consumers shows it (libs/service-kit/src/ops-admin.ts). */
-export interface ConsumerGroupJson {
-  groupId: string;
-  topics: string[];
-  lag: string;
-  partitions: Array<{ topic: string; partition: number; committed: string | null; low: string; high: string; lag: string }>;
-}
 
 export interface ServiceLag {
   service: Service;
@@ -24,7 +17,7 @@ export async function lag(ctx: Context, services: readonly Service[]): Promise<n
   const result = await eachService<ServiceLag>(services, ctx, async (service) => {
     const [projections, consumers] = await Promise.all([
       fetchProjections(ctx, service),
-      ctx.client.json<{ supported: boolean; reason?: string; consumers: ConsumerGroupJson[] }>(service, '/admin/v1/consumers', { auth: 'root' }),
+      ctx.client.json<ConsumersResponse>(service, '/admin/v1/consumers', { auth: 'root' }),
     ]);
     return {
       projections: projections.map(({ name, state, position, head, lag }) => ({ name, state, position, head, lag })),

@@ -1,28 +1,17 @@
+import type { ProjectionStatusJson, ProjectionsResponse } from '@svp/contracts';
 import { OpsError, type Service, usageError } from '../client.js';
 import { type Context, WaitTimeout, until } from '../context.js';
 import { table } from '../output.js';
 
-/** A projection as GET /admin/v1/projections shows it (libs/service-kit/src/admin.ts). */
-export interface ProjectionJson {
-  name: string;
-  version: number;
-  table: string;
-  state: 'catching-up' | 'live' | 'stopped' | 'failed';
-  position: string;
-  head: string | null;
-  lag: string | null;
-  failures: number;
-  error?: string;
-  rebuild?: { table: string; position: string; head: string; eventsApplied: number; progress: number };
-  lastRebuild?: { state: 'running' | 'switched' | 'failed' | 'abandoned'; startedAt: string; finishedAt?: string; table?: string; eventsApplied?: number; error?: string };
-}
+/** A projection as GET /admin/v1/projections shows it (the schema the services document it with, libs/contracts). */
+export type ProjectionJson = ProjectionStatusJson;
 
 /** The services that keep projections (the gateway has none). */
 export const PROJECTION_SERVICES: readonly Service[] = ['identity', 'sessions', 'variables'];
 
 /** One service's projections; a service without the endpoint (404) has none. */
 export async function fetchProjections(ctx: Context, service: Service): Promise<ProjectionJson[]> {
-  const { status, body } = await ctx.client.json<{ projections: ProjectionJson[] }>(service, '/admin/v1/projections', { auth: 'root', accept: [404] });
+  const { status, body } = await ctx.client.json<ProjectionsResponse>(service, '/admin/v1/projections', { auth: 'root', accept: [404] });
   return status === 404 ? [] : body.projections;
 }
 
