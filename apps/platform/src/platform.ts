@@ -71,12 +71,13 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
 
   try {
     const start = async (definition: ServiceDefinition, identityUrl: string) => {
+      const serviceLogger = logger.child({ service: definition.name });
       const service = await runService(
         definition,
         {
           env,
-          logger: logger.child({ service: definition.name }),
-          metrics: new ServiceMetrics(definition.name),
+          logger: serviceLogger,
+          metrics: new ServiceMetrics(definition.name, { logger: serviceLogger }),
           sql,
           store,
           bus,

@@ -62,7 +62,7 @@ export async function openServiceInfra(env: ConfigEnv, service: ServiceName, log
   return {
     env,
     logger,
-    metrics: new ServiceMetrics(service),
+    metrics: new ServiceMetrics(service, { logger }),
     sql,
     store,
     bus,

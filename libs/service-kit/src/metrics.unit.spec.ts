@@ -51,6 +51,44 @@ describe('scrape-time gauges', () => {
     expect(await metrics.registry.metrics()).toContain('svp_metrics_collect_failures_total{metric="svp_test_depth",service="test"} 1');
   });
 
+  it('given a gauge whose source keeps failing, then it is logged as a warning with the error, at most once a minute per metric', async () => {
+    const warnings: { fields: Record<string, unknown>; message: string }[] = [];
+    let clock = 1_000_000;
+    const metrics = new ServiceMetrics('test', { logger: { warn: (fields, message) => warnings.push({ fields, message }) }, now: () => clock });
+    let fail = true;
+    metrics.gauge('svp_test_depth', 'a test gauge', [], async (gauge) => {
+      if (fail) throw new Error('database down');
+      gauge.set(1);
+    });
+    metrics.gauge('svp_test_other', 'another test gauge', [], async () => {
+      throw new Error('broker down');
+    });
+
+    await metrics.registry.metrics();
+    expect(warnings.map((w) => [w.fields.metric, (w.fields.err as Error).message, w.message])).toEqual([
+      ['svp_test_depth', 'database down', 'metric collection failed; the gauge is left empty for this scrape'],
+      ['svp_test_other', 'broker down', 'metric collection failed; the gauge is left empty for this scrape'],
+    ]);
+    // Scrapes within the minute: counted, not logged.
+    clock += 15_000;
+    await metrics.registry.metrics();
+    clock += 30_000;
+    await metrics.registry.metrics();
+    expect(warnings).toHaveLength(2);
+    // A minute after the last line: logged again, with how many failures went unlogged meanwhile.
+    clock += 16_000;
+    await metrics.registry.metrics();
+    expect(warnings.slice(2).map((w) => [w.fields.metric, w.fields.suppressedSinceLastLog])).toEqual([
+      ['svp_test_depth', 2],
+      ['svp_test_other', 2],
+    ]);
+    // A source that recovers logs nothing.
+    fail = false;
+    clock += 120_000;
+    await metrics.registry.metrics();
+    expect(warnings.slice(4).map((w) => w.fields.metric)).toEqual(['svp_test_other']);
+  });
+
   it('given a gauge whose source does not answer, when scraped, then the scrape ends after the timeout and counts it', async () => {
     const metrics = new ServiceMetrics('test');
     metrics.gauge('svp_test_slow', 'a test gauge', [], () => new Promise<void>(() => undefined), { timeoutMs: 50 });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type EventStore, type RecordedEvent, WrongExpectedRevisionError } from '@svp/event-store';
 import { delay, isTransientError } from '@svp/messaging';
-import type { CommandMetrics } from './metrics.js';
+import type { CommandMetrics, CommandTypeMetrics } from './metrics.js';
 import type { Context } from '@opentelemetry/api';
 import { traceCommand, traceMetadata, tracingEnabled, withContext } from './tracing/index.js';
 
@@ -51,6 +51,9 @@ interface Queued<S, E, F, Extra> {
   reject(error: unknown): void;
   /** The command's span (tracing on): its events carry it in their metadata. */
   trace?: Context;
+  /** The command type's bound metric children, and when it arrived (process.hrtime.bigint()); with metrics only. */
+  metrics?: CommandTypeMetrics;
+  started?: bigint;
 }
 
 /** How one command of a batch ended: a result, or an error thrown for it alone. */
@@ -100,22 +103,11 @@ export class StreamWriter {
     fold: StreamFold<S, E>,
     command: StreamCommand<S, E, F, Extra>,
   ): Promise<WriterResult<E, F, Extra>> {
-    // Traced: a span per command, whose context its events carry in their metadata.
-    const settled = tracingEnabled() ? traceCommand(command, stream, (trace) => this.enqueue(stream, fold, command, trace)) : this.enqueue(stream, fold, command);
-    const metrics = this.metrics;
-    if (!metrics) return settled;
-    const started = performance.now();
-    const type = command.type ?? 'unknown';
-    return settled.then(
-      (result) => {
-        metrics.observe(type, result.ok ? 'ok' : 'refused', (performance.now() - started) / 1000);
-        return result;
-      },
-      (error: unknown) => {
-        metrics.observe(type, error instanceof WrongExpectedRevisionError ? 'conflict' : 'error', (performance.now() - started) / 1000);
-        throw error;
-      },
-    );
+    // Traced: a span per command, whose context its events carry in their metadata. Untraced, the
+    // command goes straight to its queue: no closure, no promise but its own. Its metrics are
+    // recorded where it settles (settleJob), not by a `then` around it.
+    if (tracingEnabled()) return traceCommand(command, stream, (trace) => this.enqueue(stream, fold, command, trace));
+    return this.enqueue(stream, fold, command);
   }
 
   private enqueue<S, E extends { type: string; data: unknown }, F, Extra>(
@@ -126,7 +118,8 @@ export class StreamWriter {
   ): Promise<WriterResult<E, F, Extra>> {
     return new Promise((resolve, reject) => {
       let queue = this.queues.get(stream);
-      const job = { command, resolve, reject, trace } as Queued<S, E, F, Extra>;
+      const metrics = this.metrics?.forType(command.type ?? 'unknown');
+      const job: Queued<S, E, F, Extra> = { command, resolve, reject, trace, metrics, started: metrics ? process.hrtime.bigint() : undefined };
       if (queue) {
         queue.jobs.push(job);
         return;
@@ -173,17 +166,13 @@ export class StreamWriter {
       // was refused): a conflict, or a failure whose outcome is unknown (a connection lost even on
       // the identical retry), fails the batch as it is, never writing a command twice.
       if (batch.length === 1 || error instanceof WrongExpectedRevisionError || isTransientError(error)) {
-        for (const job of batch) job.reject(error);
+        for (const job of batch) settleJob(job, { thrown: error });
         return;
       }
       for (const job of batch) await this.settle(stream, fold, [job]);
       return;
     }
-    batch.forEach((job, i) => {
-      const outcome = outcomes[i]!;
-      if ('thrown' in outcome) job.reject(outcome.thrown);
-      else job.resolve(outcome.result);
-    });
+    for (let i = 0; i < batch.length; i++) settleJob(batch[i]!, outcomes[i]!);
   }
 
   /**
@@ -236,12 +225,11 @@ export class StreamWriter {
         const { ok: _ok, events, ...extra } = decision;
         state = events.reduce((s, e) => fold.evolve(s, e), state);
         if (cause && events.length > 0) causes.add(cause);
-        const metadata = {
-          orgId: command.metadata.orgId,
-          ...(command.metadata.correlationId ? { correlationId: command.metadata.correlationId } : {}),
-          ...(cause ? { causationId: cause } : {}),
-          ...(trace ? traceMetadata(trace) : {}),
-        };
+        // Plain assignments: no spread of empty objects per command (tracing off: `trace` is undefined).
+        const metadata: Record<string, unknown> = { orgId: command.metadata.orgId };
+        if (command.metadata.correlationId) metadata.correlationId = command.metadata.correlationId;
+        if (cause) metadata.causationId = cause;
+        if (trace) Object.assign(metadata, traceMetadata(trace));
         for (const e of events) toAppend.push({ eventId: randomUUID(), type: e.type, data: e.data, metadata });
         outcomes.push({ ok: true, events, duplicate: false, extra });
       }
@@ -261,4 +249,15 @@ export class StreamWriter {
       });
     }
   }
+}
+
+/** Settles one command and, with metrics, counts its outcome and its latency from its arrival. */
+function settleJob(job: Queued<any, any, any, any>, outcome: Settled): void { // eslint-disable-line @typescript-eslint/no-explicit-any
+  if (job.metrics && job.started !== undefined) {
+    const seconds = Number(process.hrtime.bigint() - job.started) / 1e9;
+    if ('thrown' in outcome) job.metrics.record(outcome.thrown instanceof WrongExpectedRevisionError ? 'conflict' : 'error', seconds);
+    else job.metrics.record(outcome.result.ok ? 'ok' : 'refused', seconds);
+  }
+  if ('thrown' in outcome) job.reject(outcome.thrown);
+  else job.resolve(outcome.result);
 }

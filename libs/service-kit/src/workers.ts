@@ -84,7 +84,7 @@ export function documentReader<Doc>(worker: ProjectionWorker, projection: Docume
 }
 
 export interface OutboxWorker extends Worker {
-  /** Stored events not yet relayed. */
+  /** Global positions stored and not yet relayed (about events on PostgreSQL). */
   depth(): Promise<bigint>;
   /** The global position up to which every stored event was relayed (undefined before the first). */
   checkpoint(): Promise<bigint | undefined>;
@@ -97,7 +97,7 @@ export function outboxWorker(
   toMessages: (event: RecordedEvent) => readonly OutgoingMessage[],
 ): OutboxWorker {
   let relay: OutboxRelay | undefined;
-  infra.metrics.gauge('svp_outbox_depth_events', 'Stored events not yet relayed to the bus', ['relay'], async (gauge) => {
+  infra.metrics.gauge('svp_outbox_depth_events', "Global positions stored and not yet relayed to the bus: the store's head minus the relay's checkpoint (about events on PostgreSQL)", ['relay'], async (gauge) => {
     if (relay) gauge.set({ relay: name }, Number(await relay.depth()));
   });
   return {
