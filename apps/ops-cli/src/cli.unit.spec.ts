@@ -4,7 +4,7 @@ import { buildProgram, resolveUrls, runCli } from './cli.js';
 import { formatLag } from './commands/lag.js';
 import { formatProjections } from './commands/projections.js';
 import { parseFrom } from './commands/webhooks.js';
-import { fakeServices, testDeps } from './__fixtures__/fake-services.js';
+import { endlessBody, fakeServices, testDeps } from './__fixtures__/fake-services.js';
 import { table } from './output.js';
 
 const IDENTITY = 'http://127.0.0.1:4001';
@@ -434,6 +434,149 @@ describe('sessions export', () => {
     const broken = testDeps(fakeServices(exportRoutes(`${JSON.stringify({ error: { code: 'SERVICE_UNAVAILABLE', message: 'The export stopped part-way' } })}\n`)).fetch);
     expect(await runCli(['sessions', 'export', 's1', '--org', 'org_1'], broken.deps)).toBe(1);
     expect(broken.out.stderr).toContain('variables stopped the export part-way: The export stopped part-way');
+  });
+
+  it('a line that is not an ExportedEvent (libs/contracts) fails with exit 1, naming the service', async () => {
+    const { deps, json } = testDeps(fakeServices(exportRoutes(`${JSON.stringify({ service: 'variables', stream: 'x' })}\n`, 1)).fetch);
+    expect(await runCli(['sessions', 'export', 's1', '--org', 'org_1', '--json'], deps)).toBe(1);
+    expect(json().error).toMatchObject({ code: 'BAD_EXPORT', service: 'variables', message: expect.stringContaining('not an event') });
+  });
+
+  it('a service that refuses leaves no other body open: the streams already answered are cancelled (no socket keeps the process alive)', async () => {
+    const sessions = endlessBody([line('sessions', 'session-org_1.s1', 0, '2026-12-02T10:00:00Z', 'SessionStarted')]);
+    const variables = endlessBody();
+    const services = fakeServices({
+      [`GET ${IDENTITY}/admin/v1/orgs/org_1/sessions/s1/events`]: { status: 503, body: { error: { code: 'SERVICE_UNAVAILABLE', message: 'The export could not begin: the event store failed' } } },
+      [`GET ${SESSIONS}/admin/v1/orgs/org_1/sessions/s1/events`]: { stream: sessions.stream, headers: { 'x-event-count': '2' } },
+      [`GET ${VARIABLES}/admin/v1/orgs/org_1/sessions/s1/events`]: { stream: variables.stream, headers: { 'x-event-count': '0' } },
+    });
+    const { deps, json } = testDeps(services.fetch);
+    expect(await runCli(['sessions', 'export', 's1', '--org', 'org_1', '--json'], deps)).toBe(1);
+    expect(json().error).toMatchObject({ code: 'SERVICE_UNAVAILABLE', service: 'identity', status: 503 });
+    expect([sessions.state.cancelled, variables.state.cancelled]).toEqual([true, true]);
+  });
+
+  it('an export cut short in the first service cancels the bodies of the services not read yet', async () => {
+    const sessions = endlessBody();
+    const variables = endlessBody();
+    const services = fakeServices({
+      [`GET ${IDENTITY}/admin/v1/orgs/org_1/sessions/s1/events`]: { text: '', headers: { 'x-event-count': '1' } },
+      [`GET ${SESSIONS}/admin/v1/orgs/org_1/sessions/s1/events`]: { stream: sessions.stream, headers: { 'x-event-count': '2' } },
+      [`GET ${VARIABLES}/admin/v1/orgs/org_1/sessions/s1/events`]: { stream: variables.stream, headers: { 'x-event-count': '2' } },
+    });
+    const { deps, json } = testDeps(services.fetch);
+    expect(await runCli(['sessions', 'export', 's1', '--org', 'org_1', '--json'], deps)).toBe(1);
+    expect(json().error).toMatchObject({ code: 'INCOMPLETE', service: 'identity' });
+    expect([sessions.state.cancelled, variables.state.cancelled]).toEqual([true, true]);
+  });
+
+  it('a session no service has an event of is NOT_FOUND, exit 1 (the error body with --json), and no file is written', async () => {
+    const empty = { text: '', headers: { 'x-event-count': '0' } };
+    const routes = {
+      [`GET ${IDENTITY}/admin/v1/orgs/org_1/sessions/nobody/events`]: empty,
+      [`GET ${SESSIONS}/admin/v1/orgs/org_1/sessions/nobody/events`]: empty,
+      [`GET ${VARIABLES}/admin/v1/orgs/org_1/sessions/nobody/events`]: empty,
+    };
+    const a = testDeps(fakeServices(routes).fetch);
+    expect(await runCli(['sessions', 'export', 'nobody', '--org', 'org_1', '--json'], a.deps)).toBe(1);
+    expect(a.json()).toEqual({
+      error: {
+        code: 'NOT_FOUND',
+        message: 'No event of session nobody in org org_1 in identity, sessions, variables: an unknown session, or another org (--org)',
+        details: { orgId: 'org_1', sessionId: 'nobody', services: ['identity', 'sessions', 'variables'] },
+      },
+    });
+
+    const b = testDeps(fakeServices(routes).fetch);
+    expect(await runCli(['sessions', 'export', 'nobody', '--org', 'org_1', '--out', 'nobody.ndjson'], b.deps)).toBe(1);
+    expect(b.out.stderr).toContain('svp-ops: No event of session nobody in org org_1');
+    expect(b.files.has('nobody.ndjson')).toBe(false);
+  });
+});
+
+describe('progress on a terminal (stderr a TTY)', () => {
+  const HIDE_CURSOR = '\x1B[?25l';
+  const SHOW_CURSOR = '\x1B[?25h';
+  /** Drawn, then stopped: the cursor hidden while it runs, shown again (and the line ended) once it stopped. */
+  const drawnAndStopped = (stderr: string) => {
+    expect(stderr.indexOf(HIDE_CURSOR)).toBeGreaterThanOrEqual(0);
+    expect(stderr.lastIndexOf(SHOW_CURSOR)).toBeGreaterThan(stderr.indexOf(HIDE_CURSOR));
+    expect(stderr.endsWith('\n')).toBe(true);
+  };
+
+  const startedAt = '2026-12-02T12:00:00.000Z';
+  const rebuilding = () => {
+    let polls = 0;
+    return fakeServices({
+      [`GET ${VARIABLES}/admin/v1/projections`]: () => {
+        if (polls === 0) return { body: { projections: [projection('session_variables')] } };
+        polls++;
+        if (polls <= 3)
+          return { body: { projections: [projection('session_variables', { rebuild: { table: 't2', position: '1', head: '2', eventsApplied: polls * 10, progress: polls * 30 }, lastRebuild: { state: 'running', startedAt } })] } };
+        return { body: { projections: [projection('session_variables', { lastRebuild: { state: 'switched', startedAt, finishedAt: startedAt, table: 't2', eventsApplied: 40 } })] } };
+      },
+      [`POST ${VARIABLES}/admin/v1/projections/session_variables/rebuild`]: () => {
+        polls = 1;
+        return { status: 202, body: { startedAt } };
+      },
+    });
+  };
+
+  it('projections rebuild draws a bar on stderr to 100 % and stops it; stdout keeps only the result', async () => {
+    const { deps, out } = testDeps(rebuilding().fetch, {}, { tty: true });
+    expect(await runCli(['projections', 'rebuild', 'session_variables', '--service', 'variables'], deps)).toBe(0);
+    expect(out.stderr).toContain('rebuild variables/session_variables [');
+    expect(out.stderr).toContain('100% | 100/100');
+    drawnAndStopped(out.stderr);
+    expect(out.stdout).toContain('variables: session_variables rebuilt from position 0 (40 events) and switched to t2');
+    expect(out.stdout).not.toContain('\x1B');
+  });
+
+  it('with --json (or --no-progress) nothing is drawn, even on a terminal', async () => {
+    const a = testDeps(rebuilding().fetch, {}, { tty: true });
+    expect(await runCli(['projections', 'rebuild', 'session_variables', '--service', 'variables', '--json'], a.deps)).toBe(0);
+    expect(a.out.stderr).toBe('');
+    expect(a.json()).toMatchObject({ state: 'switched' });
+    const b = testDeps(rebuilding().fetch, {}, { tty: true });
+    expect(await runCli(['projections', 'rebuild', 'session_variables', '--service', 'variables', '--no-progress'], b.deps)).toBe(0);
+    expect(b.out.stderr).toBe('');
+  });
+
+  it('visitors erase shows a status line while it waits (the erasure\'s state, the time waited), stopped once completed', async () => {
+    let looks = 0;
+    const erasure = { erasureId: 'era_1', visitorId: 'v1', status: 'pending', sessions: 2, streams: 3, requestedAt: 'r', completedAt: null };
+    const services = fakeServices({
+      'DELETE /v1/visitors/v1': { status: 202, body: erasure },
+      'GET /v1/erasures/era_1': () => ({ body: ++looks < 3 ? erasure : { ...erasure, status: 'completed', completedAt: 'done' } }),
+    });
+    const { deps, out } = testDeps(services.fetch, {}, { tty: true });
+    expect(await runCli(['visitors', 'erase', 'v1'], deps)).toBe(0);
+    expect(out.stderr).toContain('erase v1 … pending: 2 session(s), 3 stream(s)');
+    expect(out.stderr).toContain('erase v1 … completed: 2 session(s), 3 stream(s)');
+    drawnAndStopped(out.stderr);
+    expect(out.stdout).toContain('visitor v1 erased (era_1)');
+
+    const quiet = testDeps(services.fetch, {}, { tty: true });
+    looks = 0;
+    expect(await runCli(['visitors', 'erase', 'v1', '--json'], quiet.deps)).toBe(0);
+    expect(quiet.out.stderr).toBe('');
+  });
+
+  it('sessions export draws its bar over the events announced', async () => {
+    const body = (service: string, n: number) => ({
+      text: Array.from({ length: n }, (_, i) => `${JSON.stringify({ service, stream: `${service}-org_1.s1`, streamRevision: String(i), globalPosition: String(i), eventId: `${service}-${i}`, type: 'T', recordedAt: `2026-12-02T10:00:0${i}Z`, data: {}, metadata: {} })}\n`).join(''),
+      headers: { 'x-event-count': String(n) },
+    });
+    const services = fakeServices({
+      [`GET ${IDENTITY}/admin/v1/orgs/org_1/sessions/s1/events`]: body('identity', 1),
+      [`GET ${SESSIONS}/admin/v1/orgs/org_1/sessions/s1/events`]: body('sessions', 2),
+      [`GET ${VARIABLES}/admin/v1/orgs/org_1/sessions/s1/events`]: body('variables', 2),
+    });
+    const { deps, out } = testDeps(services.fetch, {}, { tty: true });
+    expect(await runCli(['sessions', 'export', 's1', '--org', 'org_1', '--out', 's1.ndjson'], deps)).toBe(0);
+    expect(out.stderr).toContain('export s1 [');
+    expect(out.stderr).toContain('100% | 5/5 variables');
+    drawnAndStopped(out.stderr);
   });
 });
 

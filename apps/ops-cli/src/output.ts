@@ -14,6 +14,11 @@ export interface Output {
   note(text: string): void;
   /** A progress bar on stderr; a no-op with --json, --no-progress, or when stderr is not a terminal. */
   progress(label: string, total: number): Progress;
+  /**
+   * A status line on stderr for work whose length is not known (an erasure): the label, the detail
+   * last given and the time waited, redrawn in place; drawn under the same conditions as a bar.
+   */
+  status(label: string, detail?: string): Progress;
 }
 
 export interface Progress {
@@ -34,23 +39,24 @@ export function createOutput(streams: Streams, options: { json: boolean; progres
       if (!options.json) streams.stderr.write(ensureNewline(text));
     },
     progress(label, total) {
-      if (!bars) return noProgress;
-      const bar = new SingleBar({
-        format: `${label} [{bar}] {percentage}% | {value}/{total} {detail}`,
-        stream: streams.stderr as NodeJS.WritableStream,
-        hideCursor: true,
-        clearOnComplete: false,
-        barsize: 30,
-      });
-      bar.start(Math.max(total, 0), 0, { detail: '' });
-      return {
-        update(value, newTotal, detail) {
-          if (newTotal !== undefined) bar.setTotal(Math.max(newTotal, 0));
-          bar.update(value, { detail: detail ?? '' });
-        },
-        stop: () => bar.stop(),
-      };
+      return bars ? draw(streams, `${label} [{bar}] {percentage}% | {value}/{total} {detail}`, total) : noProgress;
     },
+    status(label, detail = '') {
+      return bars ? draw(streams, `${label} … {detail} ({duration_formatted})`, 0, detail) : noProgress;
+    },
+  };
+}
+
+/** A cli-progress bar on stderr (a terminal), in one of the formats above. */
+function draw(streams: Streams, format: string, total: number, detail = ''): Progress {
+  const bar = new SingleBar({ format, stream: streams.stderr as NodeJS.WritableStream, hideCursor: true, clearOnComplete: false, barsize: 30 });
+  bar.start(Math.max(total, 0), 0, { detail });
+  return {
+    update(value, newTotal, detail) {
+      if (newTotal !== undefined) bar.setTotal(Math.max(newTotal, 0));
+      bar.update(value, { detail: detail ?? '' });
+    },
+    stop: () => bar.stop(),
   };
 }
 

@@ -9,7 +9,8 @@ export interface SeenRequest {
   body: unknown;
 }
 
-type Answer = { status?: number; body?: unknown; text?: string; headers?: Record<string, string> };
+/** `stream`: a body of its own (NDJSON that never ends, to see whether it is cancelled). */
+type Answer = { status?: number; body?: unknown; text?: string; stream?: ReadableStream<Uint8Array>; headers?: Record<string, string> };
 export type Route = (request: SeenRequest) => Answer | Promise<Answer>;
 
 /**
@@ -33,13 +34,35 @@ export function fakeServices(routes: Record<string, Route | Answer>) {
     const route = routes[`${request.method} ${url.origin}${url.pathname}`] ?? routes[`${request.method} ${url.pathname}`];
     const answer: Answer = route === undefined ? { status: 404, body: { error: { code: 'NOT_FOUND', message: `no route ${request.method} ${url.pathname}` } } } : typeof route === 'function' ? await route(request) : route;
     const text = answer.text ?? (answer.body === undefined ? '' : JSON.stringify(answer.body));
-    return new Response(text, { status: answer.status ?? 200, headers: { 'content-type': answer.text ? 'application/x-ndjson' : 'application/json', ...(answer.headers ?? {}) } });
+    const ndjson = answer.text !== undefined || answer.stream !== undefined;
+    return new Response(answer.stream ?? text, { status: answer.status ?? 200, headers: { 'content-type': ndjson ? 'application/x-ndjson' : 'application/json', ...(answer.headers ?? {}) } });
   }) as typeof fetch;
   return { fetch: fetchImpl, seen };
 }
 
-/** CliDeps writing into strings, with a clock that jumps on sleep. */
-export function testDeps(fetchImpl: typeof fetch, env: Record<string, string | undefined> = {}) {
+/**
+ * An NDJSON body that sends `lines` and then never ends, unless it is cancelled: `cancelled` says
+ * whether the CLI let go of it.
+ */
+export function endlessBody(lines: readonly string[] = []) {
+  const state = { cancelled: false };
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const line of lines) controller.enqueue(new TextEncoder().encode(`${line}\n`));
+    },
+    pull: () => new Promise<void>(() => undefined),
+    cancel() {
+      state.cancelled = true;
+    },
+  });
+  return { stream, state };
+}
+
+/**
+ * CliDeps writing into strings, with a clock that jumps on sleep. With `tty`, stderr claims to be a
+ * terminal (so progress bars are drawn into `out.stderr`, escape codes and all).
+ */
+export function testDeps(fetchImpl: typeof fetch, env: Record<string, string | undefined> = {}, options: { tty?: boolean } = {}) {
   const out = { stdout: '', stderr: '' };
   let now = Date.parse('2026-12-02T12:00:00Z');
   const files = new Map<string, string>();
@@ -47,7 +70,7 @@ export function testDeps(fetchImpl: typeof fetch, env: Record<string, string | u
     env: { PLATFORM_ROOT_TOKEN: 'root_test', SVP_API_KEY: 'svp_test', ...env },
     fetch: fetchImpl,
     stdout: { write: (s: string) => (out.stdout += s) },
-    stderr: { write: (s: string) => (out.stderr += s), isTTY: false },
+    stderr: Object.assign({ write: (s: string) => (out.stderr += s), isTTY: options.tty === true }, options.tty ? { columns: 200 } : {}),
     sleep: async (ms) => void (now += ms),
     now: () => new Date(now),
     readFile: async (path) => {

@@ -1,21 +1,10 @@
+import { ExportedEvent } from '@svp/contracts';
 import { OpsError, type Service } from '../client.js';
 import type { Context } from '../context.js';
+import type { Progress } from '../output.js';
 
 /** The services whose streams hold a session's events. */
 export const EXPORT_SERVICES: readonly Service[] = ['identity', 'sessions', 'variables'];
-
-/** One event of the export (a line of GET /admin/v1/orgs/{orgId}/sessions/{sessionId}/events). */
-export interface ExportedEvent {
-  service: string;
-  stream: string;
-  streamRevision: string;
-  globalPosition: string;
-  eventId: string;
-  type: string;
-  recordedAt: string;
-  data: unknown;
-  metadata: Record<string, unknown>;
-}
 
 export interface SessionExport {
   orgId: string;
@@ -29,6 +18,7 @@ export interface SessionExport {
  * `sessions export <sessionId>`: the session's full event history from every service (identity's
  * verification record, the lifecycle, the variables), merged in time order. NDJSON (one event a
  * line) by default; with --json one document with the counts. To `--out <file>` or stdout.
+ * A session no service has an event of is NOT_FOUND (exit 1), not an empty export.
  */
 export async function sessionsExport(
   ctx: Context,
@@ -37,29 +27,43 @@ export async function sessionsExport(
 ): Promise<number> {
   const orgId = options.orgId ?? (await orgOfApiKey(ctx));
   const path = `/admin/v1/orgs/${encodeURIComponent(orgId)}/sessions/${encodeURIComponent(sessionId)}/events`;
-  const responses = await Promise.all(options.services.map(async (service) => ({ service, response: await ctx.client.stream(service, path, { auth: 'root' }) })));
-  const expected = responses.map(({ service, response }) => ({ service, count: Number(response.headers.get('x-event-count') ?? Number.NaN) }));
-  const total = expected.reduce((sum, e) => sum + (Number.isFinite(e.count) ? e.count : 0), 0);
-  const bar = ctx.out.progress(`export ${sessionId}`, total);
+  // The three are asked at once (their x-event-count gives the bar its total) and read one after
+  // another. Every body opened is cancelled in the end: one left unread (a request that failed, an
+  // export cut short) would keep its socket, and the process, alive.
+  const opened: Response[] = [];
   const events: ExportedEvent[] = [];
   const counts: Record<string, number> = {};
+  let bar: Progress | undefined;
   try {
-    for (const { service, response } of responses) {
+    const settled = await Promise.allSettled(
+      options.services.map(async (service) => {
+        const response = await ctx.client.stream(service, path, { auth: 'root' });
+        opened.push(response);
+        return { service, response, expected: Number(response.headers.get('x-event-count') ?? Number.NaN) };
+      }),
+    );
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const responses = settled.map((r) => (r as PromiseFulfilledResult<{ service: Service; response: Response; expected: number }>).value);
+    bar = ctx.out.progress(`export ${sessionId}`, responses.reduce((sum, r) => sum + (Number.isFinite(r.expected) ? r.expected : 0), 0));
+    for (const { service, response, expected } of responses) {
       counts[service] = 0;
       for await (const line of ndjsonLines(response)) {
-        const parsed = JSON.parse(line) as ExportedEvent | { error: { code: string; message: string; details?: unknown } };
-        if ('error' in parsed) throw new OpsError(parsed.error.code, `${service} stopped the export part-way: ${parsed.error.message}`, { service, details: parsed.error.details });
-        events.push(parsed);
+        events.push(exportLine(service, line));
         counts[service]++;
         bar.update(events.length, undefined, service);
       }
-      const want = expected.find((e) => e.service === service)!.count;
-      if (Number.isFinite(want) && counts[service] !== want)
-        throw new OpsError('INCOMPLETE', `${service} sent ${counts[service]} of the ${want} events it announced (a stream deleted or truncated while exporting?)`, { service });
+      if (Number.isFinite(expected) && counts[service] !== expected)
+        throw new OpsError('INCOMPLETE', `${service} sent ${counts[service]} of the ${expected} events it announced (a stream deleted or truncated while exporting?)`, { service });
     }
   } finally {
-    bar.stop();
+    bar?.stop();
+    await Promise.all(opened.map(cancelBody));
   }
+  if (events.length === 0)
+    throw new OpsError('NOT_FOUND', `No event of session ${sessionId} in org ${orgId} in ${options.services.join(', ')}: an unknown session, or another org (--org)`, {
+      details: { orgId, sessionId, services: options.services },
+    });
   const order = new Map(EXPORT_SERVICES.map((s, i) => [s as string, i]));
   events.sort(
     (a, b) =>
@@ -79,6 +83,29 @@ export async function sessionsExport(
     ctx.out.note(`exported ${summary}`);
   }
   return 0;
+}
+
+/** One line of a service's export: an ExportedEvent (libs/contracts), or the error line that ends a failed one. */
+function exportLine(service: Service, line: string): ExportedEvent {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    throw new OpsError('BAD_EXPORT', `${service} sent a line of its export that is not JSON: ${line.slice(0, 200)}`, { service });
+  }
+  const failure = (value as { error?: { code?: unknown; message?: unknown; details?: unknown } } | null)?.error;
+  if (failure && typeof failure === 'object')
+    throw new OpsError(String(failure.code ?? 'FAILED'), `${service} stopped the export part-way: ${String(failure.message ?? 'no message')}`, { service, details: failure.details });
+  const event = ExportedEvent.safeParse(value);
+  if (!event.success) throw new OpsError('BAD_EXPORT', `${service} sent a line of its export that is not an event: ${line.slice(0, 200)}`, { service, details: event.error.issues });
+  // As sent (a field added to the line since this CLI was built is kept, not stripped).
+  return value as ExportedEvent;
+}
+
+/** Lets go of a response body: cancels it when nobody read it to the end (reading ones are cancelled by their iterator). */
+async function cancelBody(response: Response): Promise<void> {
+  if (!response.body || response.body.locked) return;
+  await response.body.cancel().catch(() => undefined);
 }
 
 /** The org of the API key given (the export itself needs the root token and the org's id). */

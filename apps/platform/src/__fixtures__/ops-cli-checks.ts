@@ -184,6 +184,9 @@ export async function checkOpsCli(urls: Urls, rootToken: string): Promise<void> 
     expect(toFile.json).toMatchObject({ out: file, total: events.length });
     // --json to a file writes the JSON document; NDJSON is what a file gets without --json (checked by the unit tests).
     expect(JSON.parse(await readFile(file, 'utf8')).events).toHaveLength(events.length);
+    // A session no service has an event of: NOT_FOUND (exit 1, the error body), not an empty export.
+    const unknown = await ops('sessions', 'export', 'ses_nobody', '--org', org.orgId);
+    expect([unknown.code, unknown.json?.error?.code]).toEqual([1, 'NOT_FOUND']);
 
     // ── visitors erase: gone from the variables service, and the exported history with it ──
     expect((await call(`${urls.variables}/v1/visitors/${visitorId}/variables`, { method: 'POST', key, body: { data: { plan: 'gold' }, signing: 'plain', replaceExisting: false } })).status).toBe(200);
