@@ -8,6 +8,7 @@ import { checkIdentity } from './__fixtures__/identity-checks.js';
 import { WEBHOOK_TEST_ENV, checkSessions, checkTimeoutAfterRestart, checkTimeouts, checkWebhooks } from './__fixtures__/sessions-checks.js';
 import { createOrg } from './__fixtures__/slice.js';
 import { checkOpsCli } from './__fixtures__/ops-cli-checks.js';
+import { checkUntracedEvents } from './__fixtures__/untraced-checks.js';
 import { pino } from 'pino';
 import { eventually } from '@svp/testing';
 import { call } from './__fixtures__/slice.js';
@@ -56,6 +57,10 @@ describe('embedded mode (npm start): one process, PGlite, in-process bus', () =>
 
   it('runs the slice: PUT appends, the projection serves the GET, the event reaches the sessions service', async () => {
     await checkSlice(platform.urls, platform.rootToken);
+  });
+
+  it('tracing off (the default): a caller\'s traceparent reaches no stored event, in the sessions and the variables service', async () => {
+    await checkUntracedEvents(platform.urls, platform.rootToken);
   });
 
   it('runs identity over HTTP: brands, scoped API keys, signing keys, verification with reasons, metadata, rotation, revocation, quotas; no secret in the logs', async () => {

@@ -10,9 +10,9 @@ import {
   type StreamDeletionPayload,
   type TimerStore,
   type Worker,
+  commandRunner,
   consumerWorker,
   deleteStreamWhenPassed,
-  runCommand,
   scheduleStreamDeletion,
 } from '@svp/service-kit';
 import { type SessionIdentityEvent, sessionIdentityStream } from '@svp/identity-domain';
@@ -65,8 +65,30 @@ export function identityTimerHandler(deps: { store: EventStore; runner: Projecti
   };
 }
 
+/**
+ * Erases the identity records of a VisitorErased's sessions, one EraseSessionIdentity command each,
+ * through the command runner like identity's other commands: counted in the command metrics and,
+ * tracing on, a command span each.
+ */
+export function visitorErasedHandler(deps: { store: EventStore; metrics?: ServiceMetrics }): (event: VisitorErasedV1) => Promise<void> {
+  const run = commandRunner(deps.store, deps.metrics);
+  return async (event) => {
+    const erasureId = event.data.erasureId ?? event.eventId;
+    for (const sessionId of event.data.sessionIds ?? []) {
+      // The decider erases a record once: a redelivery (or a record never written) decides nothing.
+      await run(
+        sessionIdentityStream(event.orgId, sessionId),
+        identityDecider,
+        { type: 'EraseSessionIdentity', data: { orgId: event.orgId, sessionId, erasureId, now: event.occurredAt } },
+        { orgId: event.orgId, causationId: event.eventId, ...(event.correlationId ? { correlationId: event.correlationId } : {}) },
+      );
+    }
+  };
+}
+
 /** Consumes VisitorErased: erases the identity records of the visitor's sessions, once per event id. */
 export function visitorErasedConsumer(deps: { bus: MessageBus; sql: SqlClient; store: EventStore; logger: Logger; metrics?: ServiceMetrics }): Worker {
+  const handle = visitorErasedHandler(deps);
   return consumerWorker({
     name: VARIABLES_CONSUMER,
     bus: deps.bus,
@@ -80,19 +102,6 @@ export function visitorErasedConsumer(deps: { bus: MessageBus; sql: SqlClient; s
         path: ['data', 'sessionIds'],
       }),
     },
-    handle: async (event) => {
-      const erasureId = event.data.erasureId ?? event.eventId;
-      for (const sessionId of event.data.sessionIds ?? []) {
-        // The decider erases a record once: a redelivery (or a record never written) decides nothing.
-        await runCommand(
-          deps.store,
-          sessionIdentityStream(event.orgId, sessionId),
-          identityDecider,
-          { type: 'EraseSessionIdentity', data: { orgId: event.orgId, sessionId, erasureId, now: event.occurredAt } },
-          { orgId: event.orgId, causationId: event.eventId, ...(event.correlationId ? { correlationId: event.correlationId } : {}) },
-          deps.metrics ? { metrics: deps.metrics.commands } : {},
-        );
-      }
-    },
+    handle,
   });
 }
