@@ -12,6 +12,24 @@ import { type RunningServiceApp, startServiceApp } from './service-app.js';
 @Module({})
 class EmptyModule {}
 
+/** A service app serving only the ops admin endpoints, on an ephemeral port. */
+function startAdminApp(title: string, rootToken: string, opsAdmin: NonNullable<Parameters<typeof startServiceApp>[0]['opsAdmin']>): Promise<RunningServiceApp> {
+  return startServiceApp({
+    name: 'sessions',
+    title,
+    module: { module: EmptyModule },
+    routes: [],
+    readiness: [],
+    logger: createLogger('silent'),
+    metrics: new ServiceMetrics('sessions'),
+    host: '127.0.0.1',
+    port: 0,
+    bodyLimit: 64 * 1024,
+    rootToken,
+    opsAdmin,
+  });
+}
+
 /**
  * The admin endpoints of ops-admin.ts on a real service app, event store (PGlite) and in-process bus
  * with its SQL log: a session's events streamed as NDJSON a page at a time, consumer lag per group.
@@ -27,24 +45,11 @@ describe('operator endpoints: session event export and consumer lag', () => {
     sql = await PGliteSqlClient.open();
     store = await PostgresEventStore.create(sql);
     bus = new InProcessMessageBus({ log: await SqlMessageLog.create(sql, { logger: silentLogger }), logger: silentLogger });
-    app = await startServiceApp({
-      name: 'sessions',
-      title: 'Ops admin test service',
-      module: { module: EmptyModule },
-      routes: [],
-      readiness: [],
-      logger: createLogger('silent'),
-      metrics: new ServiceMetrics('sessions'),
-      host: '127.0.0.1',
-      port: 0,
-      bodyLimit: 64 * 1024,
-      rootToken,
-      opsAdmin: {
-        bus,
-        store,
-        consumers: [{ groupId: 'ops-test.group', topics: ['ops-test.events.v1'] }],
-        sessionStreams: (orgId, sessionId) => [`alpha-${orgId}.${sessionId}`, `beta-${orgId}.${sessionId}`],
-      },
+    app = await startAdminApp('Ops admin test service', rootToken, {
+      bus,
+      store,
+      consumers: [{ groupId: 'ops-test.group', topics: ['ops-test.events.v1'] }],
+      sessionStreams: (orgId, sessionId) => [`alpha-${orgId}.${sessionId}`, `beta-${orgId}.${sessionId}`],
     });
   });
 
@@ -153,20 +158,7 @@ describe('operator endpoints: the session export when the event store fails (Pos
     db = await freshPgSchema('opsexport');
     const store = await PostgresEventStore.create(db.sql);
     await store.appendToStream('alpha-org_1.s1', [{ eventId: randomUUID(), type: 'Happened', data: {}, metadata: {} }]);
-    app = await startServiceApp({
-      name: 'sessions',
-      title: 'Ops admin test service (failing store)',
-      module: { module: EmptyModule },
-      routes: [],
-      readiness: [],
-      logger: createLogger('silent'),
-      metrics: new ServiceMetrics('sessions'),
-      host: '127.0.0.1',
-      port: 0,
-      bodyLimit: 64 * 1024,
-      rootToken,
-      opsAdmin: { store, sessionStreams: (orgId, sessionId) => [`alpha-${orgId}.${sessionId}`] },
-    });
+    app = await startAdminApp('Ops admin test service (failing store)', rootToken, { store, sessionStreams: (orgId, sessionId) => [`alpha-${orgId}.${sessionId}`] });
   });
 
   afterAll(async () => {
