@@ -7,7 +7,9 @@
 #   $KAFKA_HOME/<version>/libs (default ~/.cache/svp-kafka); skipped when already there.
 # - Storage is formatted once in $KAFKA_DATA_DIR (default /tmp/svp-kafka-data); the generated
 #   server.properties, kafka.log and kafka.pid live there too. `rm -rf` it (broker stopped) to reset.
-# - Listens on 127.0.0.1:9092 (PLAINTEXT), controller on 127.0.0.1:9093.
+# - Listens on 127.0.0.1:9092 (PLAINTEXT), controller on 127.0.0.1:9093 (KAFKA_PORT and
+#   KAFKA_CONTROLLER_PORT move them: the reliability drills run a second broker of their own, with its
+#   own KAFKA_DATA_DIR, which they stop and start without disturbing the first).
 #
 # Why 3.9.1 and not 4.x: the services use kafkajs 2.2.4 (last release 2023, unmaintained), and
 # Kafka 4.0 removed old request versions from the broker (KIP-896). kafkajs negotiates versions
@@ -22,6 +24,8 @@
 # Environment (all optional):
 #   KAFKA_HOME             jar cache root                 (~/.cache/svp-kafka)
 #   KAFKA_DATA_DIR         data, config, log, pid file    (/tmp/svp-kafka-data)
+#   KAFKA_PORT             broker (PLAINTEXT) port        (9092)
+#   KAFKA_CONTROLLER_PORT  KRaft controller port          (9093)
 #   KAFKA_HEAP             JVM heap flags                 (-Xms256m -Xmx512m)
 #   KAFKA_JVM_OPTS         extra JVM flags
 #   KAFKA_START_TIMEOUT    seconds to wait for the port   (60)
@@ -31,8 +35,8 @@ set -euo pipefail
 
 readonly KAFKA_VERSION=3.9.1
 readonly HOST=127.0.0.1
-readonly PORT=9092
-readonly CONTROLLER_PORT=9093
+readonly PORT="${KAFKA_PORT:-9092}"
+readonly CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 KAFKA_HOME="${KAFKA_HOME:-${HOME:-/root}/.cache/svp-kafka}"

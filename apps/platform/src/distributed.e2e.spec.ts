@@ -1,9 +1,8 @@
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { PgSqlClient } from '@svp/postgres';
 import { testInfra, uniqueName } from '@svp/testing';
 import type { ServiceName } from '@svp/contracts';
-import { type RunningDistributed, startDistributed } from './distributed.js';
+import { type RunningDistributed, freePort, startDistributed } from './distributed.js';
 import { checkOperability, checkSlice } from './__fixtures__/slice-checks.js';
 import { checkOpenApiDocuments } from './__fixtures__/openapi-checks.js';
 import { checkIdentity } from './__fixtures__/identity-checks.js';
@@ -26,17 +25,6 @@ import {
   checkVariableScopes,
   startEventProbe,
 } from './__fixtures__/variables-checks.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => done(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 describe('distributed mode: a process per service, real PostgreSQL and Kafka', () => {
   const infra = testInfra();

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { resolve } from 'node:path';
 import type { ServiceName } from '@svp/contracts';
 
@@ -25,10 +25,15 @@ export interface RunningDistributed {
   urls: Record<ServiceName, string>;
   rootToken: string;
   processes: Record<ServiceName, ChildProcess>;
-  /** Starts a stopped service again with the same settings. */
-  restart(service: ServiceName): Promise<void>;
+  /**
+   * Starts a stopped service again with the same settings; `env` adds to (or overrides) its
+   * environment for this start only (a crash point for a drill, say).
+   */
+  restart(service: ServiceName, env?: Record<string, string>): Promise<void>;
   /** SIGKILLs one service (fault drills). */
   kill(service: ServiceName): Promise<void>;
+  /** Stops one service gracefully (SIGTERM; SIGKILL after 15 s), waiting for its exit. */
+  stopService(service: ServiceName): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -56,7 +61,7 @@ export async function startDistributed(options: DistributedOptions = {}): Promis
   const databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   const kafkaBrokers = options.kafkaBrokers ?? process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
   const urls = Object.fromEntries(ORDER.map((s) => [s, `http://127.0.0.1:${ports[s]}`])) as Record<ServiceName, string>;
-  const envFor = (service: ServiceName): Record<string, string> => ({
+  const envFor = (service: ServiceName, extra: Record<string, string> = {}): Record<string, string> => ({
     ...(process.env as Record<string, string>),
     // Not the launcher's own NODE_OPTIONS (a test runner's --experimental-vm-modules, say).
     NODE_OPTIONS: process.env.SERVICE_NODE_OPTIONS ?? DEFAULT_SERVICE_NODE_OPTIONS,
@@ -77,12 +82,13 @@ export async function startDistributed(options: DistributedOptions = {}): Promis
     SESSIONS_URL: urls.sessions,
     VARIABLES_URL: urls.variables,
     PLATFORM_ROOT_TOKEN: rootToken,
+    ...extra,
   });
 
   const processes = {} as Record<ServiceName, ChildProcess>;
-  const launch = async (service: ServiceName) => {
+  const launch = async (service: ServiceName, extra?: Record<string, string>) => {
     const child = spawn(process.execPath, [...(options.nodeArgs ?? []), resolve(root, `apps/${service}/dist/main.js`)], {
-      env: envFor(service),
+      env: envFor(service, extra),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     processes[service] = child;
@@ -113,8 +119,9 @@ export async function startDistributed(options: DistributedOptions = {}): Promis
     urls,
     rootToken,
     processes,
-    restart: (service) => launch(service),
+    restart: (service, env) => launch(service, env),
     kill: (service) => stopOne(service, 'SIGKILL'),
+    stopService: (service) => stopOne(service, 'SIGTERM'),
     stop: async () => {
       for (const service of [...ORDER].reverse()) await stopOne(service, 'SIGTERM');
     },
@@ -124,7 +131,7 @@ export async function startDistributed(options: DistributedOptions = {}): Promis
 async function waitForHealthy(url: string, child: ChildProcess, service: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${service} exited with code ${child.exitCode} during start-up`);
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${service} exited (${child.exitCode ?? child.signalCode}) during start-up`);
     try {
       const response = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
       if (response.ok) return;
@@ -161,4 +168,16 @@ export async function ensureLocalInfrastructure(root: string): Promise<void> {
     if (versions) spawnSync('pg_ctlcluster', ['--skip-systemctl-redirect', versions, 'main', 'start'], { stdio: 'inherit' });
     if (!(await reachable('127.0.0.1', 5432))) throw new Error('PostgreSQL is not running on 127.0.0.1:5432; start it or set DATABASE_URL');
   }
+}
+
+/** A TCP port free on 127.0.0.1 right now (for services started side by side). */
+export function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => done(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
 }

@@ -29,3 +29,4 @@ export * from './stream-deletion.js';
 export * from './consumer-worker.js';
 export * from './visitor-tokens.js';
 export * from './tracing/index.js';
+export * from './fault-injection.js';

@@ -1,3 +1,4 @@
+import { crashPlanFromEnv, outboxCrashHook } from './fault-injection.js';
 import type { EventStore, RecordedEvent } from '@svp/event-store';
 import { type OutgoingMessage, OutboxRelay } from '@svp/messaging';
 import { type DocumentCacheOptions, type DocumentProjection, type Projection, ProjectionRunner, type ProjectionState, type ProjectionStatus } from '@svp/projections';
@@ -105,7 +106,16 @@ export function outboxWorker(
     async start() {
       // Traced: each message carries its event's trace context in its headers (from the metadata).
       const map = tracingEnabled() ? withTraceHeaders(toMessages) : toMessages;
-      relay = await OutboxRelay.create({ name, store: infra.store as EventStore, sql: infra.sql, bus: infra.bus, toMessages: map, logger: infra.logger });
+      relay = await OutboxRelay.create({
+        name,
+        store: infra.store as EventStore,
+        sql: infra.sql,
+        bus: infra.bus,
+        toMessages: map,
+        logger: infra.logger,
+        // Fault drills only: SVP_FAULT_CRASH_AT kills the process at a chosen point of the relay (docs/reliability.md).
+        onBatchPoint: outboxCrashHook(crashPlanFromEnv()),
+      });
       await relay.start();
     },
     async stop() {

@@ -5,7 +5,7 @@ import type { ServiceName } from '@svp/contracts';
 import { eventually } from '@svp/testing';
 import { parse } from 'yaml';
 import { call, createOrg } from './slice.js';
-import { startWebhookReceiver } from './webhook-receiver.js';
+import { startWebhookReceiver } from '../drills/webhook-receiver.js';
 
 /**
  * The metrics of issue 9 against running services: commands are sent, every service's /metrics is

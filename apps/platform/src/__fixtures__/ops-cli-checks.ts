@@ -7,7 +7,7 @@ import type { ServiceName } from '@svp/contracts';
 import { eventually } from '@svp/testing';
 import { SignJWT } from 'jose';
 import { call, createOrg } from './slice.js';
-import { startWebhookReceiver } from './webhook-receiver.js';
+import { startWebhookReceiver } from '../drills/webhook-receiver.js';
 
 type Urls = Record<ServiceName, string>;
 

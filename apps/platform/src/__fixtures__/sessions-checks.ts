@@ -4,7 +4,7 @@ import type { ServiceName } from '@svp/contracts';
 import { verifyWebhook } from '@svp/sessions-service';
 import { eventually } from '@svp/testing';
 import { call, createOrg } from './slice.js';
-import { startWebhookReceiver } from './webhook-receiver.js';
+import { startWebhookReceiver } from '../drills/webhook-receiver.js';
 
 type Urls = Record<ServiceName, string>;
 const sessionScope = (variables: { scope: string }[]) => variables.filter((v) => v.scope === 'session');

@@ -38,6 +38,13 @@ export interface OutboxRelayOptions {
   /** Wait between retries when publishing, checkpointing or subscribing fails. Default 100 ms doubling to 10 s. */
   retryBackoff?: Backoff;
   logger?: MessagingLogger;
+  /**
+   * Fault drills only (docs/reliability.md): called when a batch with messages is about to be
+   * published (`before-publish`: its events are stored, none of its messages is on the bus) and when it
+   * is published but its checkpoint is not stored yet (`after-publish`). The drills kill the process
+   * there (SVP_FAULT_CRASH_AT). It must not throw.
+   */
+  onBatchPoint?: (point: 'before-publish' | 'after-publish') => void;
 }
 
 interface Pending {
@@ -234,10 +241,12 @@ export class OutboxRelay {
         this.deferTimer.unref();
         return;
       }
+      this.options.onBatchPoint?.('before-publish');
       for (let i = 0; i < messages.length; i += this.batchSize) {
         const chunk = messages.slice(i, i + this.batchSize);
         await this.retry('publish', () => this.options.bus.publish(chunk));
       }
+      this.options.onBatchPoint?.('after-publish');
       await this.retry('write the checkpoint', () => this.writeCheckpoint(position));
       if (this.deferred !== undefined && this.deferred <= position) this.deferred = undefined;
     } catch (error) {
