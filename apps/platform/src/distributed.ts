@@ -35,6 +35,21 @@ export interface RunningDistributed {
   /** Stops one service gracefully (SIGTERM; SIGKILL after 15 s), waiting for its exit. */
   stopService(service: ServiceName): Promise<void>;
   stop(): Promise<void>;
+  /**
+   * Starts one more process of a service (another instance: same settings, schema, Kafka consumer
+   * groups, only its own port), answered once it is healthy; the platform's own process of that
+   * service is untouched. `stop()` is SIGTERM (SIGKILL after 15 s), `kill()` SIGKILL; both wait for
+   * the exit. `stop()` of the platform does not stop instances: the caller does.
+   */
+  spawnInstance(service: ServiceName, options: { port: number; env?: Record<string, string> }): Promise<ServiceInstance>;
+}
+
+export interface ServiceInstance {
+  service: ServiceName;
+  url: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+  kill(): Promise<void>;
 }
 
 const ORDER: ServiceName[] = ['identity', 'sessions', 'variables', 'gateway'];
@@ -86,21 +101,24 @@ export async function startDistributed(options: DistributedOptions = {}): Promis
   });
 
   const processes = {} as Record<ServiceName, ChildProcess>;
-  const launch = async (service: ServiceName, extra?: Record<string, string>) => {
+  const spawnService = (service: ServiceName, env: Record<string, string>) => {
     const child = spawn(process.execPath, [...(options.nodeArgs ?? []), resolve(root, `apps/${service}/dist/main.js`)], {
-      env: envFor(service, extra),
+      env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    processes[service] = child;
     const forward = (chunk: Buffer) => {
       for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) options.onOutput?.(service, line);
     };
     child.stdout?.on('data', forward);
     child.stderr?.on('data', forward);
+    return child;
+  };
+  const launch = async (service: ServiceName, extra?: Record<string, string>) => {
+    const child = spawnService(service, envFor(service, extra));
+    processes[service] = child;
     await waitForHealthy(urls[service], child, service);
   };
-  const stopOne = async (service: ServiceName, signal: NodeJS.Signals) => {
-    const child = processes[service];
+  const stopChild = async (child: ChildProcess | undefined, signal: NodeJS.Signals) => {
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((done) => child.once('exit', () => done()));
     child.kill(signal);
@@ -108,6 +126,7 @@ export async function startDistributed(options: DistributedOptions = {}): Promis
     await exited;
     clearTimeout(timer);
   };
+  const stopOne = (service: ServiceName, signal: NodeJS.Signals) => stopChild(processes[service], signal);
 
   try {
     for (const service of ORDER) await launch(service);
@@ -122,6 +141,17 @@ export async function startDistributed(options: DistributedOptions = {}): Promis
     restart: (service, env) => launch(service, env),
     kill: (service) => stopOne(service, 'SIGKILL'),
     stopService: (service) => stopOne(service, 'SIGTERM'),
+    spawnInstance: async (service, { port, env }) => {
+      const url = `http://127.0.0.1:${port}`;
+      const child = spawnService(service, envFor(service, { ...env, [`${service.toUpperCase()}_PORT`]: String(port) }));
+      try {
+        await waitForHealthy(url, child, `${service} (instance on port ${port})`);
+      } catch (error) {
+        await stopChild(child, 'SIGKILL');
+        throw error;
+      }
+      return { service, url, process: child, stop: () => stopChild(child, 'SIGTERM'), kill: () => stopChild(child, 'SIGKILL') };
+    },
     stop: async () => {
       for (const service of [...ORDER].reverse()) await stopOne(service, 'SIGTERM');
     },
