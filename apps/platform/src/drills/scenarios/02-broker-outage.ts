@@ -82,7 +82,6 @@ export const brokerOutageDrill: Drill = {
         republishedMessages: onTopics.republished,
       },
     };
-    log(`  figures ${JSON.stringify(outcome.figures)}`);
     return outcome;
   },
 };

@@ -148,7 +148,6 @@ export const poisonMessageDrill: Drill = {
         otherGroupsDeadLettering: otherGroups.join(' ') || 'none',
       },
     };
-    log(`  figures ${JSON.stringify(outcome.figures)}`);
     return outcome;
   },
 };

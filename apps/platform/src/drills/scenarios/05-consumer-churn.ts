@@ -123,7 +123,6 @@ export const consumerChurnDrill: Drill = {
         republishedMessages: onTopics.republished,
       },
     };
-    log(`  figures ${JSON.stringify(outcome.figures)}`);
     return outcome;
   },
 };

@@ -236,7 +236,6 @@ export const webhookOutageDrill: Drill = {
       doubleEffects += reapplied;
       figures['platform replay accepted (deduplicated)'] = replayed.length;
 
-      log(`  figures: ${JSON.stringify(figures)}`);
       return {
         load: `${sessionCount} sessions × ${LIFECYCLE.length + 1} lifecycle calls (${formatCount(expectedTotal)} status changes) during the outage; a replay of all of them after`,
         faults: `receiver down ${outageMs / 1000} s (503, then connections dropped)`,

@@ -273,7 +273,6 @@ export const rebuildLiveDrill: Drill = {
     const differing = atRest.filter((r, i) => JSON.stringify(r) !== JSON.stringify(afterRest[i])).map((r) => r.id);
     checks.check(differing.length === 0, `a second rebuild at rest reads exactly the same (${entities.length} sessions and visitors)`, differing.slice(0, 3));
 
-    log(`  figures: ${JSON.stringify(figures)}`);
     return {
       load: `${formatCount(tally.acknowledged)} variable writes over ${loadSeconds} s by ${writers} writers (${counts.session + counts.ending} sessions, ${counts.visitor} visitors), ${ending.length} session ends`,
       faults: `every variables projection rebuilt from position 0, ${rounds} rounds from ${rebuildAtMs / 1000} s of the load, then again at rest`,
