@@ -106,11 +106,28 @@ export async function startDistributed(options: DistributedOptions = {}): Promis
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const forward = (chunk: Buffer) => {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) options.onOutput?.(service, line);
+    // Whole lines only: a pipe chunk may end inside a line (a secret split there would escape a search of the lines).
+    const forwarder = () => {
+      let partial = '';
+      return {
+        data: (chunk: string) => {
+          const lines = (partial + chunk).split('\n');
+          partial = lines.pop() ?? '';
+          for (const line of lines) if (line.trim()) options.onOutput?.(service, line);
+        },
+        end: () => {
+          if (partial.trim()) options.onOutput?.(service, partial);
+          partial = '';
+        },
+      };
     };
-    child.stdout?.on('data', forward);
-    child.stderr?.on('data', forward);
+    for (const stream of [child.stdout, child.stderr]) {
+      if (!stream) continue;
+      const forward = forwarder();
+      stream.setEncoding('utf8'); // characters split across chunks stay whole
+      stream.on('data', forward.data);
+      stream.on('end', forward.end);
+    }
     return child;
   };
   const launch = async (service: ServiceName, extra?: Record<string, string>) => {

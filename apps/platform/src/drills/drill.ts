@@ -13,6 +13,8 @@ export interface DrillBroker {
   /** Stops the broker process (SIGTERM, as a broker host going down). */
   stop(): Promise<void>;
   isUp(): Promise<boolean>;
+  /** Stops the broker and removes its data, when this run started it (the end of a run). */
+  dispose(): Promise<void>;
 }
 
 /** The distributed platform a drill runs against: a process per service, PostgreSQL, the drills' broker. */

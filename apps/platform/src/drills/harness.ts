@@ -1,43 +1,55 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { ServiceName } from '@svp/contracts';
 import { PgSqlClient } from '@svp/postgres';
 import { freePort, reachable, startDistributed } from '../distributed.js';
 import type { DrillBroker, DrillPlatform } from './drill.js';
 import { createOrg } from './http.js';
 
-/** Where the drills' broker listens and keeps its data (away from the developer's 9092 broker). */
-export const DRILL_BROKER = { port: 19092, controllerPort: 19093, dataDir: '/tmp/svp-drills-kafka' };
-
 /**
- * The drills' own single-node Kafka (tools/kafka/kafka.sh with other ports and data directory):
- * drill 2 stops it for 20 s, which must not disturb other users of the usual broker (the other test
- * suites running beside the drills in `npm test`), and the drills' consumer groups stay apart from
- * a distributed run on the usual broker. `DRILLS_KAFKA_PORT` moves it.
+ * The drills' own single-node Kafka (tools/kafka/kafka.sh on other ports and a data directory of its
+ * own): drill 2 stops it for 20 s, which must not disturb other users of the usual broker (the other
+ * test suites running beside the drills in `npm test`), and the drills' consumer groups (fixed names)
+ * stay apart from any other deployment. Each run takes free ports and a fresh data directory (topics
+ * read from the beginning hold only this run's messages), removed when the run stops the broker;
+ * `DRILLS_KAFKA_PORT` (controller on the next port) and `DRILLS_KAFKA_DATA_DIR` fix them instead.
  */
-export function drillBroker(root: string): DrillBroker & { startedHere: boolean } {
-  const port = Number(process.env.DRILLS_KAFKA_PORT ?? DRILL_BROKER.port);
-  const env = {
-    ...process.env,
-    KAFKA_PORT: String(port),
-    KAFKA_CONTROLLER_PORT: String(port + 1),
-    KAFKA_DATA_DIR: process.env.DRILLS_KAFKA_DATA_DIR ?? DRILL_BROKER.dataDir,
-  };
+export async function drillBroker(root: string): Promise<DrillBroker & { startedHere: boolean }> {
+  const fixed = process.env.DRILLS_KAFKA_PORT ? Number(process.env.DRILLS_KAFKA_PORT) : undefined;
+  const port = fixed ?? (await freePort());
+  const controllerPort = fixed ? fixed + 1 : await freePort();
+  const dataDir = process.env.DRILLS_KAFKA_DATA_DIR ?? join(tmpdir(), `svp-drills-kafka-${port}`);
+  const env = { ...process.env, KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: String(controllerPort), KAFKA_DATA_DIR: dataDir };
   const script = resolve(root, 'tools/kafka/kafka.sh');
   const run = (command: 'start' | 'stop') => {
     const result = spawnSync('bash', [script, command], { env, encoding: 'utf8' });
     if (result.status !== 0) throw new Error(`kafka.sh ${command} (drills broker, port ${port}) failed: ${result.stderr || result.stdout}`);
   };
+  let first = true;
   const broker = {
     brokers: `127.0.0.1:${port}`,
     startedHere: false,
+    dataDir,
     async start() {
-      if (!(await reachable('127.0.0.1', port))) broker.startedHere = true;
+      if (first && !(await reachable('127.0.0.1', port))) {
+        broker.startedHere = true;
+        // A directory left by an earlier run on the same port (killed before it cleaned up) starts afresh.
+        if (!process.env.DRILLS_KAFKA_DATA_DIR) rmSync(dataDir, { recursive: true, force: true });
+      }
+      first = false;
       run('start');
     },
     async stop() {
       run('stop');
+    },
+    /** Stops the broker and removes its data (only when this run started it). */
+    async dispose() {
+      if (!broker.startedHere) return;
+      run('stop');
+      if (!process.env.DRILLS_KAFKA_DATA_DIR) rmSync(dataDir, { recursive: true, force: true });
     },
     isUp: () => reachable('127.0.0.1', port),
   };
@@ -67,8 +79,8 @@ export async function startDrillPlatform(root: string, broker: DrillBroker, env:
     schemaPrefix: prefix,
     env: { ...DRILL_PLATFORM_ENV, ...env },
     onOutput: (service, line) => {
+      // Every line is kept (drill 9 searches them all for secrets); a full run writes some 100,000.
       output.push(`[${service}] ${line}`);
-      if (output.length > 200_000) output.splice(0, 50_000);
     },
   });
   return {

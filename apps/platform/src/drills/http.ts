@@ -1,6 +1,8 @@
 /**
  * The small HTTP client of the drills and of the end-to-end checks (fetch, JSON when the answer is
- * JSON): every call answers status, body and headers, never throws on a 4xx or 5xx.
+ * JSON): every call answers status, body and headers, never throws on a 4xx or 5xx. It throws when
+ * no answer comes (connection refused or cut) or none within `timeoutMs` (default 30 s: a drill's
+ * load never hangs on one request).
  */
 export interface HttpAnswer<T = unknown> {
   status: number;
@@ -10,7 +12,7 @@ export interface HttpAnswer<T = unknown> {
 
 export async function call<T = any>( // eslint-disable-line @typescript-eslint/no-explicit-any
   url: string,
-  init: { method?: string; key?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+  init: { method?: string; key?: string; body?: unknown; rawBody?: string; headers?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<HttpAnswer<T>> {
   const headers: Record<string, string> = { ...(init.headers ?? {}) };
   if (init.key) headers.authorization = `Bearer ${init.key}`;
@@ -19,6 +21,7 @@ export async function call<T = any>( // eslint-disable-line @typescript-eslint/n
     method: init.method ?? 'GET',
     headers,
     body: init.rawBody ?? (init.body === undefined ? undefined : JSON.stringify(init.body)),
+    signal: AbortSignal.timeout(init.timeoutMs ?? 30_000),
   });
   const text = await response.text();
   let body: unknown = text;
@@ -29,7 +32,6 @@ export async function call<T = any>( // eslint-disable-line @typescript-eslint/n
   }
   return { status: response.status, body: body as T, headers: response.headers };
 }
-
 
 export async function createOrg(identityUrl: string, rootToken: string, name = 'Test org'): Promise<{ orgId: string; apiKey: string }> {
   const answer = await call<{ orgId: string; apiKey: string }>(`${identityUrl}/v1/orgs`, { method: 'POST', key: rootToken, body: { name } });

@@ -4,6 +4,9 @@ import type { ServiceName } from '@svp/contracts';
 
 const SERVICES: ServiceName[] = ['identity', 'sessions', 'variables', 'gateway'];
 
+/** The longest a drill may take, by scale (the Jest spec's timeouts are above these). */
+export const DRILL_TIME_LIMIT_MS = { ci: 240_000, full: 600_000 } as const;
+
 export interface DrillRun {
   ctx: DrillContext;
   /** Runs one drill; a drill that throws is a failed drill (its error in `failures`), never a lost run. */
@@ -14,13 +17,13 @@ export interface DrillRun {
 /** Starts the drills' broker (when down) and one platform for the drills that follow. */
 export async function openDrillRun(options: { root: string; scale: DrillScale; log?: (line: string) => void; env?: Record<string, string> }): Promise<DrillRun> {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const broker = drillBroker(options.root);
+  const broker = await drillBroker(options.root);
   await broker.start();
   let platform;
   try {
     platform = await startDrillPlatform(options.root, broker, options.env);
   } catch (error) {
-    if (broker.startedHere) await broker.stop().catch(() => undefined);
+    await broker.dispose().catch(() => undefined);
     throw error;
   }
   const ctx: DrillContext = {
@@ -36,10 +39,20 @@ export async function openDrillRun(options: { root: string; scale: DrillScale; l
       const started = Date.now();
       log(`▶ drill ${drill.id} (${drill.name}): ${drill.title}`);
       let outcome;
+      let timer: NodeJS.Timeout | undefined;
+      // Each drill is bounded in time: past its limit it fails (and whatever it left down is started again below).
+      const limitMs = DRILL_TIME_LIMIT_MS[options.scale];
       try {
-        outcome = await drill.run(ctx);
+        outcome = await Promise.race([
+          drill.run(ctx),
+          new Promise<never>((_, fail) => {
+            timer = setTimeout(() => fail(new Error(`did not finish within its limit of ${limitMs / 1000} s`)), limitMs);
+          }),
+        ]);
       } catch (error) {
         outcome = { load: '-', faults: '-', badInputs: 0, lost: 0, doubleEffects: 0, checks: [], failures: [`the drill threw: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`] };
+      } finally {
+        clearTimeout(timer);
       }
       // Every drill leaves the broker and all four services up for the next one.
       if (!(await broker.isUp())) {
@@ -62,7 +75,7 @@ export async function openDrillRun(options: { root: string; scale: DrillScale; l
       try {
         await platform.drop();
       } finally {
-        if (broker.startedHere) await broker.stop();
+        await broker.dispose();
       }
     },
   };
