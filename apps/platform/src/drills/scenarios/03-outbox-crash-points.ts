@@ -4,6 +4,7 @@ import { Checks, type Drill, type DrillContext, formatCount, pool, until } from 
 import { call } from '../http.js';
 import { outboxDrained, sessionEvents } from '../probes.js';
 import { type Attempt, type ExpectedMessage, attempt, crashLines, expectedMessages, is2xx, readTopic, sum, waitForExit } from './crash-support.js';
+import { settle } from './kafka-support.js';
 
 type Point = 'outbox:before-publish' | 'outbox:after-publish';
 const POINTS: readonly Point[] = ['outbox:before-publish', 'outbox:after-publish'];
@@ -50,7 +51,7 @@ async function underCrashPoint(ctx: DrillContext, service: ServiceName, point: P
 
 /** Missing and duplicated messages of the drill's org on a topic, against what the store says was published. */
 async function onTopic(ctx: DrillContext, topic: string, orgId: string, expected: readonly ExpectedMessage[], checks: Checks, what: string): Promise<{ missing: number; duplicates: number }> {
-  const read = await readTopic(ctx.broker.brokers, topic, orgId, 60_000);
+  const read = await readTopic(ctx.broker.brokers, topic, orgId, 180_000);
   checks.check(read.complete, `${topic} read to its end from the beginning (fresh consumer group, ${formatCount(read.messages)} messages)`);
   const missing = expected.filter((m) => !read.counts.has(m.eventId));
   const duplicates = sum(expected.map((m) => Math.max(0, (read.counts.get(m.eventId) ?? 0) - 1)));
@@ -102,7 +103,9 @@ async function sessionsPoint(ctx: DrillContext, org: { orgId: string; apiKey: st
     }
     return true;
   }, 60_000, 500);
-  // Counted again once all are there: a redelivery may have added a second after the first was seen.
+  // Counted again once all are there and the platform settled (outboxes drained, no consumer lag): a
+  // redelivery may have added a second after the first was seen.
+  checks.check((await settle(platform, 60_000)) >= 0, `[sessions ${tag}] the platform settled: every outbox drained, total consumer lag 0`);
   for (const sessionId of sessions) {
     const events = await sessionEvents(platform, 'variables', org.orgId, sessionId);
     discards.set(sessionId, events.filter((e) => e.type === 'SessionVariablesDiscarded').length);
@@ -169,19 +172,26 @@ async function variablesPoint(ctx: DrillContext, org: { orgId: string; apiKey: s
 
   // The consumer side: the sessions service counted each change once.
   const changesOf = (s: string) => expectedBySession.get(s)!.filter((m) => m.type === 'SessionVariablesChanged').length;
+  const activityOf = async (s: string) => {
+    const answer = await call<{ changesTotal: number }>(`${platform.urls.sessions}/internal/v1/sessions/${s}/variable-activity`, { key });
+    return answer.status === 200 ? answer.body.changesTotal : 0;
+  };
   const activity = new Map<string, number>();
-  await until(async () => {
+  const heard = await until(async () => {
     for (const s of sessions) {
       if (activity.get(s) === changesOf(s)) continue;
-      const answer = await call<{ changesTotal: number }>(`${platform.urls.sessions}/internal/v1/sessions/${s}/variable-activity`, { key });
-      activity.set(s, answer.status === 200 ? answer.body.changesTotal : 0);
+      activity.set(s, await activityOf(s));
       if (activity.get(s) !== changesOf(s)) return false;
     }
     return true;
   }, 60_000, 500);
-  const short = sum(sessions.map((s) => Math.max(0, changesOf(s) - (activity.get(s) ?? 0))));
-  const over = sum(sessions.map((s) => Math.max(0, (activity.get(s) ?? 0) - changesOf(s))));
-  checks.check(short === 0 && over === 0, `[variables ${tag}] the sessions service counted each of the ${sum(sessions.map(changesOf))} SessionVariablesChanged exactly once`, { short, over });
+  // Counted again once all are there and the platform settled (outboxes drained, no consumer lag):
+  // a late redelivery applied twice shows now, compared per session exactly.
+  checks.check((await settle(platform, 60_000)) >= 0, `[variables ${tag}] the platform settled: every outbox drained, total consumer lag 0`);
+  for (const s of sessions) activity.set(s, await activityOf(s));
+  const short = sum(sessions.map((s) => Math.max(0, changesOf(s) - activity.get(s)!)));
+  const over = sum(sessions.map((s) => Math.max(0, activity.get(s)! - changesOf(s))));
+  checks.check(heard && short === 0 && over === 0, `[variables ${tag}] the sessions service counted each of the ${sum(sessions.map(changesOf))} SessionVariablesChanged exactly once, per session, read again once settled`, { heard, short, over });
   log(`  variables ${tag}: ${expected.length} messages expected, ${topic.missing} missing, ${topic.duplicates} duplicates on the topic, activity short ${short}, over ${over}`);
   return { service: 'variables', point, sent: sessions.length, acknowledged, expected: expected.length, missing: topic.missing, duplicates: topic.duplicates, doubleEffects: over, lostEffects: short, lostWrites };
 }

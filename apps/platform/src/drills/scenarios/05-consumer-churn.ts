@@ -20,7 +20,10 @@ export const consumerChurnDrill: Drill = {
     const checks = new Checks();
     const org = await platform.newOrg('Drill 5 consumer churn');
     await keepDiscards(platform, org.apiKey);
+    // The churn runs `churnMs`, and on until the group churned enough (3 joins, a stop and a kill
+    // scheduled) on a slow machine, within `churnCapMs`.
     const churnMs = pick({ ci: 20_000, full: 60_000 });
+    const churnCapMs = pick({ ci: 60_000, full: 120_000 });
     const everyMs = pick({ ci: 3_000, full: 4_000 });
     const maxExtra = 2;
     const maxStarting = 2;
@@ -66,7 +69,8 @@ export const consumerChurnDrill: Drill = {
     }, 1000);
     const begun = Date.now();
     try {
-      while (Date.now() - begun < churnMs) {
+      const churnedEnough = () => counts.started >= 3 && leaves >= 2; // leaves by turns: the first stopped, the second killed
+      while (Date.now() - begun < churnCapMs && (Date.now() - begun < churnMs || !churnedEnough())) {
         const tick = Date.now();
         if (ready.length >= maxExtra) leave(ready.shift()!);
         if (starting < maxStarting) join();

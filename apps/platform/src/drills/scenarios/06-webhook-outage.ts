@@ -41,6 +41,10 @@ interface Delivery {
 
 const TOLERANCE_SECONDS = 5;
 
+/** A call that threw, as an answer that is not acknowledged (status 0, the error as its body). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const thrown = (error: unknown): { status: number; body: any } => ({ status: 0, body: { thrown: String(error).slice(0, 200) } });
+
 /**
  * Drill 6. The webhook receiver is down (503, then connections dropped) while sessions go through
  * their lifecycles; once it is back every status change arrives, in order per session, signed, once
@@ -62,13 +66,14 @@ export const webhookOutageDrill: Drill = {
     const s = (path: string) => `${platform.urls.sessions}${path}`;
     const figures: Record<string, number | string> = {};
 
-    // A local receiver needs private targets allowed: sessions restarted so, and put back at the end.
-    await platform.stopService('sessions');
-    await platform.restart('sessions', { WEBHOOKS_ALLOW_PRIVATE_TARGETS: 'true' });
     const receiver = await startVerifyingReceiver({ secret: `whsec_${Buffer.alloc(32).toString('base64')}`, toleranceSeconds: TOLERANCE_SECONDS });
     let webhookId: string | undefined;
     let key = '';
     try {
+      // A local receiver needs private targets allowed: sessions restarted so (inside the try: the
+      // finally puts the default refusal back whatever happens from here).
+      await platform.stopService('sessions');
+      await platform.restart('sessions', { WEBHOOKS_ALLOW_PRIVATE_TARGETS: 'true' });
       const org = await platform.newOrg('Drill 6 webhook outage');
       key = org.apiKey;
       const hook = await call<{ webhookId: string; secret: string }>(s('/v1/webhooks'), { method: 'POST', key, body: { url: receiver.url, events: ['IM_Session_Status'] } });
@@ -91,7 +96,8 @@ export const webhookOutageDrill: Drill = {
       await Promise.all(
         Array.from({ length: sessionCount }, async (_, i) => {
           await sleep(i * startEvery);
-          const started = await call<{ sessionId: string; sessionStatus: string }>(s('/v1/sessions'), { method: 'POST', key, body: { channelId: 'web' } });
+          // A call that throws (the client's timeout, a dropped connection) is not acknowledged: the lifecycle stops there.
+          const started = await call<{ sessionId: string; sessionStatus: string }>(s('/v1/sessions'), { method: 'POST', key, body: { channelId: 'web' } }).catch(thrown);
           calls++;
           if (started.status !== 201) {
             refusedCalls.push({ step: 'start', status: started.status, body: started.body });
@@ -102,7 +108,7 @@ export const webhookOutageDrill: Drill = {
           expected.set(sessionId, lines);
           for (const step of LIFECYCLE) {
             await sleep(stepEvery * (0.5 + Math.random()));
-            const answer = await call<{ sessionStatus: string; messagesCount: number; currentAssigneeId: string | null }>(s(`/v1/sessions/${sessionId}/events`), { method: 'POST', key, body: step.body });
+            const answer = await call<{ sessionStatus: string; messagesCount: number; currentAssigneeId: string | null }>(s(`/v1/sessions/${sessionId}/events`), { method: 'POST', key, body: step.body }).catch(thrown);
             calls++;
             if (answer.status !== 200) {
               refusedCalls.push({ step: step.body.type, status: answer.status, body: answer.body });

@@ -98,7 +98,8 @@ export function expectedMessages(service: 'sessions' | 'variables', events: read
 
 /**
  * Every message of one org on a topic, read from the beginning by a fresh consumer group up to the
- * topic's end as it was when the read began: how many times each event id is on the topic.
+ * topic's end as it was when the read began (the high watermarks then; `timeoutMs` is a generous cap,
+ * the read ends as soon as they are reached): how many times each event id is on the topic.
  */
 export async function readTopic(brokers: string, topic: string, orgId: string, timeoutMs: number): Promise<{ counts: Map<string, number>; complete: boolean; messages: number }> {
   const bus = new KafkaMessageBus({ brokers: [brokers], clientId: `drill-reader-${randomUUID().slice(0, 8)}`, logger: silentLogger });

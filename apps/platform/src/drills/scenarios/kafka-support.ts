@@ -187,7 +187,10 @@ export function drillBus(brokers: string): KafkaMessageBus {
 
 /**
  * Reads `topics` from the beginning with a fresh (ephemeral) consumer group, keeping the messages
- * `keep` accepts, until `done` holds for what was kept or `timeoutMs` passed.
+ * `keep` accepts, until `done` holds for what was kept. The broker may hold a long history: the read
+ * first goes on (up to `endCapMs`, generous) until it reached the end of every partition as it was when
+ * the read began (the high watermarks then), and only from there counts `timeoutMs` for `done`
+ * (messages produced while reading).
  */
 export async function readTopics(
   brokers: string,
@@ -195,21 +198,32 @@ export async function readTopics(
   keep: (message: IncomingMessage) => boolean,
   done: (kept: readonly IncomingMessage[]) => boolean,
   timeoutMs: number,
+  endCapMs = 180_000,
 ): Promise<IncomingMessage[]> {
   const bus = drillBus(brokers);
   const kept: IncomingMessage[] = [];
+  const groupId = `svp-drills-read-${randomUUID()}`;
+  const seen = new Map<string, bigint>();
   try {
+    // The end of each partition now (the group has no commit yet: its lag lists every partition; a
+    // topic not created yet has nothing to reach).
+    const [lag] = await bus.consumerLag([{ groupId, topics }]).catch(() => []);
+    const ends = (lag?.partitions ?? []).filter((p) => p.high > p.low).map((p) => ({ at: `${p.topic}/${p.partition}`, high: p.high }));
     const consumer = await bus.consume({
-      groupId: `svp-drills-read-${randomUUID()}`,
+      groupId,
       topics,
       fromBeginning: true,
       ephemeral: true,
       concurrency: topics.length * 3,
       handler: async (message) => {
+        const at = `${message.topic}/${message.partition}`;
+        const offset = BigInt(message.offset);
+        if ((seen.get(at) ?? -1n) < offset) seen.set(at, offset);
         if (keep(message)) kept.push(message);
       },
     });
     await consumer.ready;
+    await until(() => done(kept) || ends.every((e) => (seen.get(e.at) ?? -1n) >= e.high - 1n), endCapMs, 250);
     await until(() => done(kept), timeoutMs, 250);
     await consumer.stop();
   } finally {
