@@ -1,9 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { ServiceName } from '@svp/contracts';
+import { ConfigEnv, type ServiceName } from '@svp/contracts';
 import { Checks, type Drill, formatCount, pool } from '../drill.js';
 import { call } from '../http.js';
 import {
   POLLUTION_MARKER,
+  bodyVerdict,
   type RawAnswer,
   type RawCase,
   type Surface,
@@ -23,8 +24,11 @@ import {
 } from './fuzz-support.js';
 
 const SERVICES: ServiceName[] = ['identity', 'sessions', 'variables', 'gateway'];
-/** The services' body limit (BODY_LIMIT_BYTES, unset on the drills' platform: its default). */
-const BODY_LIMIT = 256 * 1024;
+/**
+ * The services' body limit: BODY_LIMIT_BYTES as the services read it (the config schema of
+ * @svp/contracts, its default when unset, as on the drills' platform), so the oversized cases stay over it.
+ */
+const BODY_LIMIT = ConfigEnv.shape.BODY_LIMIT_BYTES.parse(process.env.BODY_LIMIT_BYTES);
 
 interface BadRequest {
   service: ServiceName;
@@ -35,6 +39,20 @@ interface BadRequest {
   authorization?: string;
   body?: string | Uint8Array;
   contentType?: string;
+  /** Malformed for certain: a 2xx to it is a failure (else it may be accepted: its validity depends on the product). */
+  mustRefuse: boolean;
+  /** Why it must be refused (or why it may be accepted). */
+  why: string;
+}
+
+type Verdict = { refuse: boolean; why: string };
+/** The first certain reason among several (a request is refused for certain when any part of it is broken for certain). */
+const either = (...verdicts: (Verdict | undefined)[]): Verdict => verdicts.find((v) => v?.refuse) ?? verdicts.find((v) => v !== undefined) ?? { refuse: false, why: 'well-formed' };
+
+/** A GraphQL answer that refused: a 4xx, or a 2xx whose `errors` is not empty (every element of a batch). */
+function graphqlAccepted(body: unknown): boolean {
+  const one = (b: unknown) => !(b !== null && typeof b === 'object' && Array.isArray((b as { errors?: unknown }).errors) && (b as { errors: unknown[] }).errors.length > 0);
+  return Array.isArray(body) ? body.some(one) : one(body);
 }
 
 /** Flips a few bytes of a body (often into invalid UTF-8 or invalid JSON): plain fuzzing. */
@@ -52,9 +70,13 @@ function flipBytes(text: string, random: () => number): Uint8Array {
  * required, extra keys, huge strings, numbers out of range, nulls), raw bytes, invalid UTF-8, deep and
  * wide JSON, prototype-pollution keys, oversized bodies and wrong content types; GraphQL with
  * malformed, huge and deep queries, wrong variable types and batches; each with the org's API key (so
- * validation is reached), and a share without a key or with a garbage one. Checks: no 5xx, no transport
- * failure, every 4xx with its surface's error body, no service died, /healthz answers, and no polluted
- * property in any later answer.
+ * validation is reached), and a share without a key or with a garbage one. Each request is tagged: it must
+ * be refused (malformed for certain: not JSON, invalid UTF-8, over the body limit, a schema rule broken
+ * for certain, a wrong content type, pollution keys, no or a garbage key) or it may be accepted (its
+ * validity depends on the product: extra keys, plausible ids, flips that stay valid). The generator runs
+ * until the must-refuse ones reach the target. Checks: no 5xx, no transport failure, no 2xx to a
+ * must-refuse request, every 4xx with its surface's error body, no service died, /healthz answers, and no
+ * polluted property in any later answer.
  */
 export const badInputDrill: Drill = {
   id: 8,
@@ -105,6 +127,15 @@ export const badInputDrill: Drill = {
 
     const operations = loadOperations();
     const requests: BadRequest[] = [];
+    let mustRefuse = 0;
+    const add = (request: Omit<BadRequest, 'mustRefuse' | 'why'>, verdict: Verdict) => {
+      requests.push({ ...request, mustRefuse: verdict.refuse, why: verdict.why });
+      if (verdict.refuse) mustRefuse++;
+    };
+    const NO_KEY: Verdict = { refuse: true, why: 'no or a garbage credential' };
+    const ORG_KEY_ON_ROOT: Verdict = { refuse: true, why: 'the org key on a root-token operation' };
+    /** Path values that cannot be decoded (the router refuses the URL). */
+    const undecodable = new Set(['bad percent-encoding', 'encoded invalid UTF-8']);
     const bodyOps: { op: (typeof operations)[number]; path: string; base: unknown; mutations: { what: string; body: unknown }[] }[] = [];
     for (const op of operations) {
       if (op.path === '/graphql') continue; // GraphQL below
@@ -117,17 +148,19 @@ export const badInputDrill: Drill = {
       const realPath = fill(defaults);
       const base = op.body ? validValue(op.body) : undefined;
       const baseBody = base === undefined ? undefined : JSON.stringify(base).replace(/https:\/\/example\.com\/drill8/g, 'https://drill8.invalid/hook');
-      const push = (what: string, path: string, init: Partial<BadRequest> = {}, kinds = keyKinds) => {
-        for (const kind of kinds) requests.push({ service: op.service, method: op.method, path, what: `${what}${kind === 'root' ? ' (root token)' : ''}`, authorization: authOf(kind), ...init });
+      const verdictOf = (init: Partial<BadRequest>) => bodyVerdict(op.body, init.body, init.contentType, BODY_LIMIT);
+      const push = (what: string, path: string, init: Partial<BadRequest> = {}, kinds = keyKinds, extra?: Verdict) => {
+        const body = op.method === 'GET' ? undefined : verdictOf(init);
+        for (const kind of kinds) add({ service: op.service, method: op.method, path, what: `${what}${kind === 'root' ? ' (root token)' : ''}`, authorization: authOf(kind), ...init }, either(op.root && kind === 'org' ? ORG_KEY_ON_ROOT : undefined, extra, body));
       };
       // Path parameters, plausible and implausible.
       for (const param of op.pathParams)
         for (const { what, value } of pathValues(destructive || (op.path.endsWith('/quota')) ? [] : (plausible[param] ?? [])))
-          push(`${param} ${what}`, fill({ ...defaults, [param]: value }), baseBody === undefined ? {} : { body: baseBody });
+          push(`${param} ${what}`, fill({ ...defaults, [param]: value }), baseBody === undefined ? {} : { body: baseBody }, keyKinds, { refuse: undecodable.has(what), why: undecodable.has(what) ? 'a path that cannot be decoded' : `path ${param} ${what}` });
       // Query parameters.
-      for (const { what, value } of queryValues(op.query)) push(`query ${what}`, `${realPath}?${value}`, baseBody === undefined ? {} : { body: baseBody });
+      for (const { what, value } of queryValues(op.query)) push(`query ${what}`, `${realPath}?${value}`, baseBody === undefined ? {} : { body: baseBody }, keyKinds, { refuse: false, why: `query ${what}` });
       // No key, garbage keys.
-      for (const authorization of garbageKeys) requests.push({ service: op.service, method: op.method, path: realPath, what: `authorization ${JSON.stringify(authorization.slice(0, 24))}`, ...(authorization ? { authorization } : {}), ...(baseBody === undefined ? {} : { body: baseBody }) });
+      for (const authorization of garbageKeys) add({ service: op.service, method: op.method, path: realPath, what: `authorization ${JSON.stringify(authorization.slice(0, 24))}`, ...(authorization ? { authorization } : {}), ...(baseBody === undefined ? {} : { body: baseBody }) }, op.open ? { refuse: false, why: 'a credential on an open operation' } : NO_KEY);
       if (op.body) {
         const mutations = mutateBody(op.body);
         bodyOps.push({ op, path: realPath, base, mutations });
@@ -136,7 +169,7 @@ export const badInputDrill: Drill = {
         // Pollution keys nested in every object of the body.
         for (const [name, value] of Object.entries((base ?? {}) as Record<string, unknown>)) if (value !== null && typeof value === 'object' && !Array.isArray(value)) push(`proto keys in ${name}`, realPath, { body: pollutedJson(base, [name]) });
         // The same broken bodies without a key: refused before validation, with the error body.
-        for (const { what, body } of mutations.slice(0, 20)) requests.push({ service: op.service, method: op.method, path: realPath, what: `body ${what} (no key)`, body: JSON.stringify(body) ?? 'null' });
+        for (const { what, body } of mutations.slice(0, 20)) add({ service: op.service, method: op.method, path: realPath, what: `body ${what} (no key)`, body: JSON.stringify(body) ?? 'null' }, NO_KEY);
       } else if (op.method !== 'GET') {
         // A body where none is expected.
         for (const raw of rawCases({}, BODY_LIMIT, random, { oversized: false, deep: 1000 }).slice(0, 12)) push(`unexpected body: ${raw.what}`, realPath, { ...(raw.body === undefined ? {} : { body: raw.body }), ...(raw.contentType === undefined ? {} : { contentType: raw.contentType }) });
@@ -147,29 +180,39 @@ export const badInputDrill: Drill = {
     const gqlCases: RawCase[] = graphqlCases({ sessionId, visitorId }, { deep });
     for (const c of gqlCases)
       for (const authorization of [`Bearer ${key}`, undefined, garbageKeys[3]])
-        requests.push({ service: 'gateway', method: 'POST', path: '/graphql', what: `graphql ${c.what}${authorization === undefined ? ' (no key)' : authorization === garbageKeys[3] ? ' (garbage key)' : ''}`, ...(authorization ? { authorization } : {}), ...(c.body === undefined ? {} : { body: c.body }), ...(c.contentType === undefined ? {} : { contentType: c.contentType }) });
+        add(
+          { service: 'gateway', method: 'POST', path: '/graphql', what: `graphql ${c.what}${authorization === undefined ? ' (no key)' : authorization === garbageKeys[3] ? ' (garbage key)' : ''}`, ...(authorization ? { authorization } : {}), ...(c.body === undefined ? {} : { body: c.body }), ...(c.contentType === undefined ? {} : { contentType: c.contentType }) },
+          either(authorization === garbageKeys[3] ? NO_KEY : undefined, bodyVerdict(undefined, c.body, c.contentType, BODY_LIMIT), { refuse: c.refuse === true, why: c.refuse ? 'refused by the GraphQL rules or the gateway\'s limits' : 'well-formed GraphQL' }),
+        );
     const generated = requests.length;
+    const generatedMust = mustRefuse;
 
-    // Up to the target: random bodies of every operation with a few bytes flipped, random mutations, broken queries.
+    // Up to the target of must-refuse requests: random bodies of every operation with a few bytes flipped, random mutations, broken queries.
     const gqlBase = JSON.stringify({ query: 'mutation($s: ID!, $v: [NameValueInput!]!) { setSessionVariables(sessionId: $s, values: $v) { name value } }', variables: { s: sessionId, v: [{ name: 'fuzz', value: 'x' }] } });
-    while (requests.length < target) {
+    while (mustRefuse < target && requests.length < target * 3) {
       const roll = random();
       if (roll < 0.2) {
-        requests.push({ service: 'gateway', method: 'POST', path: '/graphql', what: 'graphql flipped bytes', authorization: `Bearer ${key}`, body: flipBytes(gqlBase, random) });
+        const body = flipBytes(gqlBase, random);
+        add({ service: 'gateway', method: 'POST', path: '/graphql', what: 'graphql flipped bytes', authorization: `Bearer ${key}`, body }, bodyVerdict(undefined, body, undefined, BODY_LIMIT));
         continue;
       }
       const { op, path, base, mutations } = bodyOps[Math.floor(random() * bodyOps.length)]!;
-      const auth = op.root ? `Bearer ${op.path.startsWith('/admin/') ? key : platform.rootToken}` : `Bearer ${key}`;
-      if (roll < 0.6) requests.push({ service: op.service, method: op.method, path, what: 'flipped bytes', authorization: auth, body: flipBytes(JSON.stringify(base ?? {}).replace(/https:\/\/example\.com\/drill8/g, 'https://drill8.invalid/hook'), random) });
-      else {
+      const orgKeyOnRoot = op.root && op.path.startsWith('/admin/');
+      const auth = op.root && !orgKeyOnRoot ? `Bearer ${platform.rootToken}` : `Bearer ${key}`;
+      if (roll < 0.6) {
+        const body = flipBytes(JSON.stringify(base ?? {}).replace(/https:\/\/example\.com\/drill8/g, 'https://drill8.invalid/hook'), random);
+        add({ service: op.service, method: op.method, path, what: 'flipped bytes', authorization: auth, body }, either(orgKeyOnRoot ? ORG_KEY_ON_ROOT : undefined, bodyVerdict(op.body, body, undefined, BODY_LIMIT)));
+      } else {
         // Two mutations merged: a body broken in more than one place.
         const a = mutations[Math.floor(random() * mutations.length)]!;
         const b = mutations[Math.floor(random() * mutations.length)]!;
         const merged = a.body !== null && typeof a.body === 'object' && b.body !== null && typeof b.body === 'object' && !Array.isArray(a.body) && !Array.isArray(b.body) ? { ...b.body, ...a.body } : a.body;
-        requests.push({ service: op.service, method: op.method, path, what: `mutations ${a.what} + ${b.what}`, authorization: auth, body: JSON.stringify(merged) ?? 'null' });
+        const body = JSON.stringify(merged) ?? 'null';
+        add({ service: op.service, method: op.method, path, what: `mutations ${a.what} + ${b.what}`, authorization: auth, body }, either(orgKeyOnRoot ? ORG_KEY_ON_ROOT : undefined, bodyVerdict(op.body, body, undefined, BODY_LIMIT)));
       }
     }
-    log(`  ${formatCount(requests.length)} malformed requests (${formatCount(generated)} generated case by case, the rest random), ${operations.length} operations`);
+    const mayAccept = requests.length - mustRefuse;
+    log(`  ${formatCount(requests.length)} requests: ${formatCount(mustRefuse)} malformed for certain (must be refused), ${formatCount(mayAccept)} of uncertain validity (may be accepted); ${formatCount(generated)} generated case by case (${formatCount(generatedMust)} must be refused), the rest random; ${operations.length} operations; body limit ${formatCount(BODY_LIMIT)} bytes`);
 
     // Send them, 32 at a time, in a shuffled order (so no service sees one kind only).
     const order = requests.map((_, i) => i).sort(() => random() - 0.5);
@@ -177,7 +220,12 @@ export const badInputDrill: Drill = {
     const transport: string[] = [];
     const badShape: string[] = [];
     const statuses = new Map<number, number>();
-    let twoXx = 0;
+    const mustStatuses = new Map<number, number>();
+    const mayStatuses = new Map<number, number>();
+    /** Must-refuse requests that were accepted (2xx, or a GraphQL 2xx without errors). */
+    const accepted: string[] = [];
+    const acceptedWhy = new Map<string, number>();
+    let mayAccepted = 0;
     const sendStarted = Date.now();
     await pool(order, 32, async (index) => {
       const r = requests[index]!;
@@ -185,6 +233,8 @@ export const badInputDrill: Drill = {
       const url = `${urls[r.service]}${r.path}`;
       const answer: RawAnswer = r.body !== undefined && r.body.length > BODY_LIMIT ? await sendOverSocket(url, { ...init, body: r.body }) : await sendRaw(url, { ...init, ...(r.body === undefined ? {} : { body: r.body }) });
       statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
+      const byClass = r.mustRefuse ? mustStatuses : mayStatuses;
+      byClass.set(answer.status, (byClass.get(answer.status) ?? 0) + 1);
       const label = `${r.method} ${r.service}${r.path.slice(0, 80)} [${r.what}]`;
       if (answer.status === 0) transport.push(`${label}: ${answer.error}`);
       else if (answer.status >= 500) fiveXx.push(`${label}: ${answer.status} ${answer.text.slice(0, 200)}`);
@@ -192,14 +242,23 @@ export const badInputDrill: Drill = {
         const surface: Surface = surfaceOf(r.path.replace(/\?.*$/, ''));
         if (answer.status >= 400 && !errorShapeHolds(surface, answer)) badShape.push(`${label}: ${answer.status} ${answer.text.slice(0, 160)}`);
         else if (surface === 'graphql' && answer.status === 200 && (answer.body as { errors?: unknown })?.errors !== undefined && !errorShapeHolds(surface, answer)) badShape.push(`${label}: 200 ${answer.text.slice(0, 160)}`);
-        if (answer.status < 300) twoXx++;
+        // The key introspection judges its bearer: `{ active: false }` is its refusal (RFC 7662's shape).
+        const introspectionRefused = r.path.startsWith('/internal/v1/api-keys/introspect') && (answer.body as { active?: unknown } | undefined)?.active === false;
+        const wasAccepted = answer.status >= 200 && answer.status < 300 && (surface !== 'graphql' || graphqlAccepted(answer.body)) && !introspectionRefused;
+        if (wasAccepted && r.mustRefuse) {
+          accepted.push(`${label} (${r.why}): ${answer.status} ${answer.text.slice(0, 160)}`);
+          acceptedWhy.set(r.why, (acceptedWhy.get(r.why) ?? 0) + 1);
+        } else if (wasAccepted) mayAccepted++;
       }
     });
     const sendSeconds = (Date.now() - sendStarted) / 1000;
-    log(`  sent in ${sendSeconds.toFixed(1)} s: ${[...statuses.entries()].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}×${n}`).join(' ')}`);
+    const tally = (map: Map<number, number>) => [...map.entries()].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}×${n}`).join(' ');
+    log(`  sent in ${sendSeconds.toFixed(1)} s: must be refused ${tally(mustStatuses)}; may be accepted ${tally(mayStatuses)}`);
+    if (accepted.length) log(`  accepted although malformed for certain: ${[...acceptedWhy.entries()].map(([why, n]) => `${why} ×${n}`).join('; ')}\n    ${accepted.map((line) => line.slice(0, 240)).join('\n    ')}`);
 
-    checks.check(fiveXx.length === 0, `no 5xx among ${formatCount(requests.length)} malformed requests`, { count: fiveXx.length, sample: fiveXx.slice(0, 8) });
+    checks.check(fiveXx.length === 0, `no 5xx among ${formatCount(requests.length)} bad requests`, { count: fiveXx.length, sample: fiveXx.slice(0, 8) });
     checks.check(transport.length === 0, 'every malformed request got an HTTP answer (no reset, no timeout)', { count: transport.length, sample: transport.slice(0, 8) });
+    checks.check(accepted.length === 0 && mustRefuse >= target, `no 2xx among ${formatCount(mustRefuse)} requests malformed for certain (at least ${formatCount(target)}: not JSON, invalid UTF-8, over the body limit, too deep, wrong types, missing fields, wrong content types, pollution keys, no key)`, { count: accepted.length, byReason: Object.fromEntries(acceptedWhy), sample: [...acceptedWhy.keys()].flatMap((why) => accepted.filter((line) => line.includes(`(${why})`)).slice(0, 4)) });
     checks.check(badShape.length === 0, 'every 4xx carries its surface\'s error body (rest: code UPPER_SNAKE + message; /api/v2: numeric code + message; GraphQL: errors[] with extensions.code)', { count: badShape.length, sample: badShape.slice(0, 8) });
 
     // No service died; each still answers /healthz.
@@ -249,21 +308,28 @@ export const badInputDrill: Drill = {
 
     const seconds = Math.round((Date.now() - started) / 100) / 10;
     return {
-      load: `${formatCount(requests.length)} malformed requests over ${operations.length} OpenAPI operations and POST /graphql, 32 at a time, in ${sendSeconds.toFixed(1)} s`,
+      load: `${formatCount(requests.length)} bad requests (${formatCount(mustRefuse)} malformed for certain, ${formatCount(mayAccept)} of uncertain validity) over ${operations.length} OpenAPI operations and POST /graphql, 32 at a time, in ${sendSeconds.toFixed(1)} s`,
       faults: 'bad input only (schema mutations, raw and invalid UTF-8 bytes, deep/wide/oversized JSON, __proto__ keys, wrong content types, bad keys)',
-      badInputs: requests.length,
+      badInputs: mustRefuse,
       lost: 0,
       doubleEffects: 0,
       checks: checks.held,
       failures: checks.failed,
       figures: {
         requests: requests.length,
+        mustRefuse,
+        mayAccept,
+        mayAcceptAnswered2xx: mayAccepted,
+        mustRefuseAnswered2xx: accepted.length,
+        mustRefuseStatuses: tally(mustStatuses),
+        mayAcceptStatuses: tally(mayStatuses),
         generatedCaseByCase: generated,
+        generatedCaseByCaseMustRefuse: generatedMust,
+        bodyLimitBytes: BODY_LIMIT,
         operations: operations.length,
         '5xx': fiveXx.length,
         transportFailures: transport.length,
         badErrorBodies: badShape.length,
-        answered2xx: twoXx,
         sendSeconds: Math.round(sendSeconds * 10) / 10,
         requestsPerSecond: Math.round(requests.length / sendSeconds),
         seconds,

@@ -23,6 +23,8 @@ export interface Operation {
   body?: JsonSchema;
   /** Root-token operations (org creation, quotas, the admin API). */
   root: boolean;
+  /** Operations without a credential (security: [] in the document: /healthz, /readyz, /metrics, the widget script). */
+  open: boolean;
 }
 
 const SERVICES: ServiceName[] = ['identity', 'sessions', 'variables', 'gateway'];
@@ -51,6 +53,7 @@ export function loadOperations(root = repoRoot()): Operation[] {
           pathParams,
           query: params.filter((p) => p.in === 'query').map((p) => ({ name: p.name, schema: p.schema ?? {}, required: p.required === true })),
           body: op.requestBody?.content?.['application/json']?.schema,
+          open: Array.isArray(op.security) && op.security.length === 0,
           root: path.startsWith('/admin/') || (path === '/v1/orgs' && method === 'post') || path.endsWith('/quota') || /root token/i.test(summary) && !/org API key/i.test(summary),
         });
       }
@@ -183,6 +186,162 @@ export function mutateBody(schema: JsonSchema): { what: string; body: unknown }[
   return out;
 }
 
+// ── Must it be refused? ────────────────────────────────────────────────────────────────────────────
+
+/** A value against a schema: `invalid` only when a rule of the schema is broken for certain, `valid` when every rule was checked and held, `unknown` otherwise. */
+export type Verdict = 'valid' | 'invalid' | 'unknown';
+
+const worst = (verdicts: Verdict[]): Verdict => (verdicts.includes('invalid') ? 'invalid' : verdicts.includes('unknown') ? 'unknown' : 'valid');
+
+function typeHolds(type: string, value: unknown): Verdict {
+  switch (type) {
+    case 'null':
+      return value === null ? 'valid' : 'invalid';
+    case 'boolean':
+      return typeof value === 'boolean' ? 'valid' : 'invalid';
+    case 'string':
+      return typeof value === 'string' ? 'valid' : 'invalid';
+    case 'number':
+      return typeof value === 'number' ? (Number.isFinite(value) ? 'valid' : 'unknown') : 'invalid';
+    case 'integer':
+      // Not an integer for certain; an unsafe integer depends on the validator (zod 4 refuses it, zod 3 does not).
+      return typeof value !== 'number' || (Number.isFinite(value) && !Number.isInteger(value)) ? 'invalid' : Number.isSafeInteger(value) ? 'valid' : 'unknown';
+    case 'array':
+      return Array.isArray(value) ? 'valid' : 'invalid';
+    case 'object':
+      return value !== null && typeof value === 'object' && !Array.isArray(value) ? 'valid' : 'invalid';
+    default:
+      return 'unknown';
+  }
+}
+
+/**
+ * A conservative reading of the JSON schema of a request body (the OpenAPI documents, generated from the
+ * zod contracts): type, enum, const, required, properties, records, items, lengths, bounds, patterns and
+ * unions. Extra keys are never `invalid` (a non-strict zod object strips them); formats and anything not
+ * read here make the answer `unknown`.
+ */
+export function schemaVerdict(schema: JsonSchema | undefined, value: unknown, depth = 0): Verdict {
+  if (!schema || typeof schema !== 'object' || depth > 64) return 'unknown';
+  if (value === undefined) return 'invalid'; // a required value absent (absent optional properties are never visited)
+  for (const union of ['anyOf', 'oneOf'] as const) {
+    if (!Array.isArray(schema[union])) continue;
+    const each = (schema[union] as JsonSchema[]).map((branch) => schemaVerdict(branch, value, depth + 1));
+    const own = schemaVerdict({ ...schema, [union]: undefined }, value, depth + 1);
+    const merged: Verdict = each.includes('valid') ? (union === 'oneOf' && each.filter((v) => v === 'valid').length > 1 ? 'unknown' : 'valid') : each.every((v) => v === 'invalid') ? 'invalid' : 'unknown';
+    return worst([merged, own]);
+  }
+  const verdicts: Verdict[] = [];
+  if (Array.isArray(schema.allOf)) verdicts.push(...(schema.allOf as JsonSchema[]).map((part) => schemaVerdict(part, value, depth + 1)));
+  if ('const' in schema) verdicts.push(JSON.stringify(schema.const) === JSON.stringify(value) ? 'valid' : 'invalid');
+  if (Array.isArray(schema.enum)) verdicts.push(schema.enum.some((e: unknown) => JSON.stringify(e) === JSON.stringify(value)) ? 'valid' : 'invalid');
+  const allowed = types(schema);
+  if (schema.nullable === true && value === null) return worst(verdicts.filter((v) => v !== 'invalid').concat('valid'));
+  if (allowed.length) {
+    const each = allowed.map((type) => typeHolds(type, value));
+    const typed: Verdict = each.includes('valid') ? 'valid' : each.every((v) => v === 'invalid') ? 'invalid' : 'unknown';
+    if (typed === 'invalid') return 'invalid';
+    verdicts.push(typed);
+  }
+  for (const known of ['format', 'not', '$ref', 'if', 'patternProperties', 'propertyNames', 'dependentRequired', 'uniqueItems', 'multipleOf', 'contains'])
+    if (known in schema) verdicts.push('unknown');
+  if (typeof value === 'string') {
+    // Lengths in UTF-16 units (as zod counts them); a string with non-ASCII characters is judged only when far off.
+    const ascii = [...value].every((c) => c.charCodeAt(0) < 0x80);
+    if (typeof schema.minLength === 'number') verdicts.push(value.length >= schema.minLength ? 'valid' : ascii || [...value].length * 2 < schema.minLength ? 'invalid' : 'unknown');
+    if (typeof schema.maxLength === 'number') verdicts.push(value.length <= schema.maxLength ? 'valid' : ascii || [...value].length > schema.maxLength ? 'invalid' : 'unknown');
+    if (typeof schema.pattern === 'string') {
+      try {
+        verdicts.push(new RegExp(schema.pattern).test(value) ? 'valid' : 'invalid');
+      } catch {
+        verdicts.push('unknown');
+      }
+    }
+  }
+  if (typeof value === 'number' && Number.isFinite(value)) {
+    if (typeof schema.minimum === 'number') verdicts.push(value >= schema.minimum ? 'valid' : 'invalid');
+    if (typeof schema.maximum === 'number') verdicts.push(value <= schema.maximum ? 'valid' : 'invalid');
+    if (typeof schema.exclusiveMinimum === 'number') verdicts.push(value > schema.exclusiveMinimum ? 'valid' : 'invalid');
+    if (typeof schema.exclusiveMaximum === 'number') verdicts.push(value < schema.exclusiveMaximum ? 'valid' : 'invalid');
+  }
+  if (Array.isArray(value)) {
+    if (typeof schema.minItems === 'number') verdicts.push(value.length >= schema.minItems ? 'valid' : 'invalid');
+    if (typeof schema.maxItems === 'number') verdicts.push(value.length <= schema.maxItems ? 'valid' : 'invalid');
+    if (schema.items && typeof schema.items === 'object' && !Array.isArray(schema.items)) {
+      for (const item of value) {
+        const verdict = schemaVerdict(schema.items, item, depth + 1);
+        verdicts.push(verdict);
+        if (verdict === 'invalid') break;
+      }
+    } else if (schema.items !== undefined) verdicts.push('unknown');
+  }
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    const record = value as Record<string, unknown>;
+    const properties = (schema.properties ?? {}) as Record<string, JsonSchema>;
+    for (const name of (schema.required ?? []) as string[]) if (!Object.prototype.hasOwnProperty.call(record, name) || record[name] === undefined) verdicts.push('invalid');
+    for (const [name, item] of Object.entries(record)) {
+      if (Object.prototype.hasOwnProperty.call(properties, name)) verdicts.push(schemaVerdict(properties[name], item, depth + 1));
+      else if (schema.additionalProperties && typeof schema.additionalProperties === 'object') verdicts.push(schemaVerdict(schema.additionalProperties, item, depth + 1));
+      else if (schema.additionalProperties === false) verdicts.push('unknown'); // a strict object refuses it, a stripping one drops it
+    }
+    if (typeof schema.minProperties === 'number' && Object.keys(record).length < schema.minProperties) verdicts.push('invalid');
+    if (typeof schema.maxProperties === 'number' && Object.keys(record).length > schema.maxProperties) verdicts.push('invalid');
+  }
+  return worst(verdicts);
+}
+
+/** Whether a body holds a prototype-pollution key (`__proto__`, `constructor.prototype`) as JSON keys: the services' JSON parser refuses them (Fastify's onProtoPoisoning/onConstructorPoisoning default, `error`). */
+const POISON = /"__proto__"\s*:|"constructor"\s*:\s*\{\s*"prototype"\s*:/;
+
+/**
+ * Whether a request body must be refused for certain, by the bytes alone or by its operation's schema:
+ * over the body limit, invalid UTF-8, not JSON, prototype-pollution keys, a content type the services do
+ * not read where a body is expected, or a value that breaks the schema for certain. `maybe` where the
+ * answer depends on the product's leniency (a BOM, an odd content-type parameter, extra keys, no schema).
+ * `schema` undefined: the operation takes no body.
+ */
+export function bodyVerdict(schema: JsonSchema | undefined, body: string | Uint8Array | undefined, contentType: string | undefined, bodyLimit: number): { refuse: boolean; why: string } {
+  if (body === undefined) return schema ? { refuse: schemaVerdict(schema, undefined) === 'invalid', why: 'no body' } : { refuse: false, why: 'no body where none is expected' };
+  const raw = typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(body);
+  if (raw.length > bodyLimit) return { refuse: true, why: `over the body limit (${raw.length} > ${bodyLimit} bytes)` };
+  // sendRaw: application/json unless told; '' sends none (fetch then labels a string text/plain).
+  const declared = contentType === undefined ? 'application/json' : contentType === '' ? (typeof body === 'string' ? 'text/plain;charset=UTF-8' : '') : contentType;
+  const [media = '', ...params] = declared.split(';').map((part) => part.trim().toLowerCase());
+  const odd = params.some((param) => param !== '' && param !== 'charset=utf-8');
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(raw);
+  } catch {
+    text = '';
+    if (media === 'application/json') return { refuse: true, why: 'invalid UTF-8 declared JSON' };
+    if (media !== 'text/plain') return { refuse: schema !== undefined, why: `invalid UTF-8 as ${media || 'no content type'}` };
+  }
+  if (media === 'text/plain') {
+    const verdict = schema ? schemaVerdict(schema, raw.toString('utf8')) : 'unknown';
+    return { refuse: verdict === 'invalid', why: 'text/plain where the schema wants JSON' };
+  }
+  if (media !== 'application/json') return { refuse: schema !== undefined, why: `content type ${media || 'none'} where JSON is expected` };
+  const bom = text.charCodeAt(0) === 0xfeff;
+  const source = bom ? text.slice(1) : text;
+  if (source.trim() === '') return { refuse: true, why: 'an empty body declared JSON' };
+  let value: unknown;
+  try {
+    value = JSON.parse(source);
+  } catch {
+    return { refuse: true, why: 'not JSON' };
+  }
+  if (POISON.test(source)) return { refuse: true, why: 'prototype-pollution keys' };
+  if (!schema) return { refuse: false, why: 'JSON where no body is expected' };
+  let verdict: Verdict;
+  try {
+    verdict = schemaVerdict(schema, value);
+  } catch {
+    verdict = 'unknown'; // too deep to read here
+  }
+  if (verdict === 'invalid') return { refuse: true, why: 'breaks the body schema' };
+  return { refuse: false, why: bom || odd ? 'a BOM or an odd content-type parameter' : verdict === 'valid' ? 'fits the body schema' : 'schema fit uncertain' };
+}
+
 // ── Raw bodies: bytes, encodings, depth, size ──────────────────────────────────────────────────────
 
 export interface RawCase {
@@ -190,6 +349,8 @@ export interface RawCase {
   body?: string | Uint8Array;
   contentType?: string;
   pollutes?: boolean;
+  /** GraphQL: refused for certain by the GraphQL rules or the gateway's limits (the bytes are judged by bodyVerdict). */
+  refuse?: boolean;
 }
 
 const INVALID_UTF8: number[][] = [
@@ -298,55 +459,58 @@ export function queryValues(query: Operation['query']): { what: string; value: s
 export function graphqlCases(ids: { sessionId: string; visitorId: string }, options: { deep: number }): RawCase[] {
   const q = (query: unknown, variables?: unknown, extra: Record<string, unknown> = {}) => JSON.stringify({ query, ...(variables === undefined ? {} : { variables }), ...extra });
   const cases: RawCase[] = [];
-  const add = (what: string, body: string | Uint8Array, contentType?: string) => cases.push({ what, body, ...(contentType === undefined ? {} : { contentType }) });
+  const add = (what: string, body: string | Uint8Array, contentType?: string, refuse = true) => cases.push({ what, body, refuse, ...(contentType === undefined ? {} : { contentType }) });
+  /** Well-formed GraphQL whose answer depends on the data or the product (not refused for certain). */
+  const maybe = (what: string, body: string | Uint8Array, contentType?: string) => add(what, body, contentType, false);
+  const lenient = new Set(['{ session(id: "\\u0000") { sessionId } }', '{ session(id: "\\ud800") { sessionId } }']);
   for (const text of ['{', '}', '{ session(id: ) { id } }', 'query {', 'mutation', 'subscription { }', '{ session(id: "x") { sessionId }', '"just a string"', '{ ...F }', 'fragment F on Session { ...F } { session(id: "x") { ...F } }', '{ session(id: "x") @nope { sessionId } }', '{ __typename @include }', '{ nope }', '{ session { sessionId } }', '{ session(id: 1, id: 2) { sessionId } }', 'query($a: Nope) { session(id: $a) { sessionId } }', '{ session(id: "x") { sessionId(arg: 1) } }', '{ session(id: "\\u0000") { sessionId } }', '{ session(id: "\\ud800") { sessionId } }', 'query A { __typename } query A { __typename }', 'query A { __typename } query B { __typename }'])
-    add(`query text ${JSON.stringify(text).slice(0, 40)}`, q(text));
+    add(`query text ${JSON.stringify(text).slice(0, 40)}`, q(text), undefined, !lenient.has(text));
   for (const query of [null, 42, true, [], {}, ['{ __typename }']]) add(`query not a string (${JSON.stringify(query)})`, q(query));
   add('no query', JSON.stringify({ variables: {} }));
   const withVar = 'query($s: ID!) { session(id: $s) { sessionId } }';
   for (const variables of ['a string', 42, [], { s: null }, { s: { a: 1 } }, { s: [1, 2] }, { s: 1.5 }, { s: 'x'.repeat(100_000) }, { s: true }])
-    add(`variables ${JSON.stringify(variables).slice(0, 30)}`, q(withVar, variables));
+    add(`variables ${JSON.stringify(variables).slice(0, 30)}`, q(withVar, variables), undefined, typeof variables !== 'object' || Array.isArray(variables) || typeof (variables as { s?: unknown }).s !== 'string');
   add('variables with __proto__', `{"query":${JSON.stringify('query($d: JSONObject) { __typename }')},"variables":{"__proto__":${JSON.stringify(pollution())},"d":{"__proto__":${JSON.stringify(pollution())}}}}`);
-  for (const [what, mutation, variables] of [
-    ['setSessionVariables wrong value type', 'mutation($s: ID!, $v: [NameValueInput!]!) { setSessionVariables(sessionId: $s, values: $v) { name } }', { s: ids.sessionId, v: [{ name: 1, value: { a: [1] } }] }],
-    ['setSessionVariables values not a list', 'mutation($s: ID!, $v: [NameValueInput!]!) { setSessionVariables(sessionId: $s, values: $v) { name } }', { s: ids.sessionId, v: 'x' }],
-    ['setSessionVariables proto name', 'mutation($s: ID!) { setSessionVariables(sessionId: $s, values: [{ name: "__proto__", value: "x" }, { name: "constructor", value: 1 }]) { name } }', { s: ids.sessionId }],
-    ['submitVisitorVariables proto data', 'mutation($v: ID!, $d: JSONObject) { submitVisitorVariables(visitorId: $v, data: $d, signing: plain, replaceExisting: false) { visitorId } }', { v: ids.visitorId, d: 'PROTO' }],
-    ['submitVisitorVariables data a list', 'mutation($v: ID!, $d: JSONObject) { submitVisitorVariables(visitorId: $v, data: $d, signing: plain, replaceExisting: false) { visitorId } }', { v: ids.visitorId, d: [1, 2] }],
-    ['submitVisitorVariables bad signing enum', 'mutation($v: ID!) { submitVisitorVariables(visitorId: $v, signing: HS512, replaceExisting: false) { visitorId } }', { v: ids.visitorId }],
-    ['submitVisitorVariables signed without token', 'mutation($v: ID!) { submitVisitorVariables(visitorId: $v, signing: HS256, replaceExisting: true) { visitorId } }', { v: ids.visitorId }],
-    ['authenticate garbage token', 'mutation($s: ID!) { authenticate(sessionId: $s, token: "a.b.c") { authenticated reason } }', { s: ids.sessionId }],
-    ['startSession wrong types', 'mutation { startSession(channelId: 12, sessionVariableValues: [{ name: "", value: null }]) { sessionId } }', undefined],
-    ['startSession huge variable list', `mutation { startSession(channelId: "web", sessionVariableValues: [${Array.from({ length: 2000 }, (_, i) => `{ name: "n${i}", value: ${i} }`).join(',')}]) { sessionId } }`, undefined],
-    ['endSession bad enum', 'mutation($s: ID!) { endSession(sessionId: $s, reason: NOPE) { sessionStatus } }', { s: ids.sessionId }],
-    ['recordSessionEvent missing fields', 'mutation($s: ID!) { recordSessionEvent(sessionId: $s, type: MESSAGE) { sessionStatus } }', { s: ids.sessionId }],
-    ['sessionVariables bad asOf', 'query($s: ID!) { sessionVariables(sessionId: $s, asOf: "yesterday") { name } }', { s: ids.sessionId }],
-    ['visitor id too long', 'query($v: ID!) { visitor(id: $v) { visitorId } }', { v: 'v'.repeat(5000) }],
-    ['subscription over HTTP', 'subscription($s: ID!) { sessionStatusChanged(sessionId: $s) { sessionStatus } }', { s: ids.sessionId }],
+  for (const [what, mutation, variables, refuse] of [
+    ['setSessionVariables wrong value type', 'mutation($s: ID!, $v: [NameValueInput!]!) { setSessionVariables(sessionId: $s, values: $v) { name } }', { s: ids.sessionId, v: [{ name: 1, value: { a: [1] } }] }, true],
+    ['setSessionVariables values not a list', 'mutation($s: ID!, $v: [NameValueInput!]!) { setSessionVariables(sessionId: $s, values: $v) { name } }', { s: ids.sessionId, v: 'x' }, true],
+    ['setSessionVariables proto name', 'mutation($s: ID!) { setSessionVariables(sessionId: $s, values: [{ name: "__proto__", value: "x" }, { name: "constructor", value: 1 }]) { name } }', { s: ids.sessionId }, false],
+    ['submitVisitorVariables proto data', 'mutation($v: ID!, $d: JSONObject) { submitVisitorVariables(visitorId: $v, data: $d, signing: plain, replaceExisting: false) { visitorId } }', { v: ids.visitorId, d: 'PROTO' }, true],
+    ['submitVisitorVariables data a list', 'mutation($v: ID!, $d: JSONObject) { submitVisitorVariables(visitorId: $v, data: $d, signing: plain, replaceExisting: false) { visitorId } }', { v: ids.visitorId, d: [1, 2] }, true],
+    ['submitVisitorVariables bad signing enum', 'mutation($v: ID!) { submitVisitorVariables(visitorId: $v, signing: HS512, replaceExisting: false) { visitorId } }', { v: ids.visitorId }, false],
+    ['submitVisitorVariables signed without token', 'mutation($v: ID!) { submitVisitorVariables(visitorId: $v, signing: HS256, replaceExisting: true) { visitorId } }', { v: ids.visitorId }, false],
+    ['authenticate garbage token', 'mutation($s: ID!) { authenticate(sessionId: $s, token: "a.b.c") { authenticated reason } }', { s: ids.sessionId }, false],
+    ['startSession wrong types', 'mutation { startSession(channelId: 12, sessionVariableValues: [{ name: "", value: null }]) { sessionId } }', undefined, true],
+    ['startSession huge variable list', `mutation { startSession(channelId: "web", sessionVariableValues: [${Array.from({ length: 2000 }, (_, i) => `{ name: "n${i}", value: ${i} }`).join(',')}]) { sessionId } }`, undefined, false],
+    ['endSession bad enum', 'mutation($s: ID!) { endSession(sessionId: $s, reason: NOPE) { sessionStatus } }', { s: ids.sessionId }, true],
+    ['recordSessionEvent missing fields', 'mutation($s: ID!) { recordSessionEvent(sessionId: $s, type: MESSAGE) { sessionStatus } }', { s: ids.sessionId }, false],
+    ['sessionVariables bad asOf', 'query($s: ID!) { sessionVariables(sessionId: $s, asOf: "yesterday") { name } }', { s: ids.sessionId }, false],
+    ['visitor id too long', 'query($v: ID!) { visitor(id: $v) { visitorId } }', { v: 'v'.repeat(5000) }, false],
+    ['subscription over HTTP', 'subscription($s: ID!) { sessionStatusChanged(sessionId: $s) { sessionStatus } }', { s: ids.sessionId }, false],
   ] as const) {
     const body = variables && (variables as Record<string, unknown>).d === 'PROTO'
       ? `{"query":${JSON.stringify(mutation)},"variables":{"v":${JSON.stringify(ids.visitorId)},"d":{"__proto__":${JSON.stringify(pollution())},"constructor":{"prototype":${JSON.stringify(pollution())}},"ok":1}}}`
       : q(mutation, variables);
-    add(what, body);
+    add(what, body, undefined, refuse);
   }
   add(`deep selection (${options.deep} levels)`, q(`{ session(id: "x") ${'{ visitor '.repeat(options.deep)}{ visitorId }${' }'.repeat(options.deep)} }`));
   add('deep list type', q(`query($a: ${'['.repeat(500)}ID${']'.repeat(500)}) { __typename }`));
   add('deep JSON variables', `{"query":"query($d: JSONObject) { __typename }","variables":{"d":${'{"a":'.repeat(options.deep)}1${'}'.repeat(options.deep)}}}`);
   add('huge query (20,000 aliases)', q(`{ ${Array.from({ length: 20_000 }, (_, i) => `a${i}: __typename`).join(' ')} }`));
-  add('huge string literal', q(`{ session(id: "${'s'.repeat(200_000)}") { sessionId } }`));
-  add('many fragments', q(`{ ...F0 } ${Array.from({ length: 2000 }, (_, i) => `fragment F${i} on Query { __typename ${i < 1999 ? `...F${i + 1}` : ''} }`).join(' ')}`));
-  add('introspection deep', q(`{ __schema { types { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } } }`));
-  add('batched garbage', JSON.stringify([{ query: '{' }, { query: 42 }, null, 'x', { query: '{ __typename }' }]));
-  add('batched 1000', JSON.stringify(Array.from({ length: 1000 }, () => ({ query: '{ __typename }' }))));
-  add('empty batch', '[]');
+  maybe('huge string literal', q(`{ session(id: "${'s'.repeat(200_000)}") { sessionId } }`));
+  maybe('many fragments', q(`{ ...F0 } ${Array.from({ length: 2000 }, (_, i) => `fragment F${i} on Query { __typename ${i < 1999 ? `...F${i + 1}` : ''} }`).join(' ')}`));
+  maybe('introspection deep', q(`{ __schema { types { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } } }`));
+  maybe('batched garbage', JSON.stringify([{ query: '{' }, { query: 42 }, null, 'x', { query: '{ __typename }' }]));
+  maybe('batched 1000', JSON.stringify(Array.from({ length: 1000 }, () => ({ query: '{ __typename }' }))));
+  maybe('empty batch', '[]');
   add('operationName unknown', q('query A { __typename }', undefined, { operationName: 'B' }));
   add('operationName not a string', q('{ __typename }', undefined, { operationName: { a: 1 } }));
-  add('extensions garbage', q('{ __typename }', undefined, { extensions: { persistedQuery: { version: 1, sha256Hash: 'nope' } } }));
+  maybe('extensions garbage', q('{ __typename }', undefined, { extensions: { persistedQuery: { version: 1, sha256Hash: 'nope' } } }));
   for (const seq of INVALID_UTF8) add(`bad UTF-8 in the query ${Buffer.from(seq).toString('hex')}`, bytes('{"query":"{ session(id: \\"', seq, '\\") { sessionId } }"}'));
   add('random bytes', randomBytes(256));
-  add('graphql content type', '{ __typename }', 'application/graphql');
-  add('text/plain', q('{ __typename }'), 'text/plain');
-  add('form encoded', 'query=%7B__typename%7D', 'application/x-www-form-urlencoded');
+  maybe('graphql content type', '{ __typename }', 'application/graphql');
+  maybe('text/plain', q('{ __typename }'), 'text/plain');
+  maybe('form encoded', 'query=%7B__typename%7D', 'application/x-www-form-urlencoded');
   add('oversized query', JSON.stringify({ query: `{ __typename } #${'c'.repeat(1024 * 1024)}` }));
   add(`deep JSON body (${options.deep} levels)`, `${'['.repeat(options.deep)}${']'.repeat(options.deep)}`);
   return cases;
