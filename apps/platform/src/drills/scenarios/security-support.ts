@@ -1,4 +1,8 @@
 import { createHmac } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
+import { readFileSync } from 'node:fs';
+import { BlockList, isIP } from 'node:net';
+import { hostname } from 'node:os';
 import { type Client, createClient } from 'graphql-ws';
 import { type CryptoKey, type JWTPayload, SignJWT, exportJWK, exportSPKI, generateKeyPair } from 'jose';
 import WebSocket from 'ws';
@@ -130,8 +134,6 @@ export const SSRF_TARGETS: { what: string; url: string }[] = [
   { what: 'localhost', url: 'http://localhost/x' },
   { what: 'localhost.', url: 'http://localhost./x' },
   { what: 'LOCALHOST upper case', url: 'http://LOCALHOST:80/x' },
-  { what: 'a name in /etc/hosts resolving to 127.0.0.1 (runsc)', url: 'http://runsc/x' },
-  { what: 'a name in /etc/hosts resolving to 127.0.0.1 (vm)', url: 'https://vm:8443/x' },
   { what: 'private 10/8', url: 'http://10.0.0.1/x' },
   { what: 'private 172.16/12', url: 'http://172.16.5.4/x' },
   { what: 'private 192.168/16', url: 'https://192.168.1.1/x' },
@@ -165,3 +167,45 @@ export const SSRF_TARGETS: { what: string; url: string }[] = [
   { what: 'a name that does not resolve', url: 'http://drill9.invalid/x' },
   { what: 'not a URL', url: 'http//127.0.0.1' },
 ];
+
+/** Loopback, private, link-local, CGNAT, unspecified (IPv4 and IPv6, IPv4-mapped included). */
+const PRIVATE = new BlockList();
+for (const [net, prefix] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.168.0.0', 16]] as const) PRIVATE.addSubnet(net, prefix, 'ipv4');
+for (const [net, prefix] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10]] as const) PRIVATE.addSubnet(net, prefix, 'ipv6');
+
+export function isPrivateAddress(address: string): boolean {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
+  if (mapped) return PRIVATE.check(mapped, 'ipv4');
+  const family = isIP(address);
+  return family === 4 ? PRIVATE.check(address, 'ipv4') : family === 6 ? PRIVATE.check(address, 'ipv6') : false;
+}
+
+/**
+ * This machine's own names that resolve, now, to loopback or private addresses only: os.hostname() and
+ * every name in /etc/hosts (but localhost, which the fixed list always holds), each looked up with
+ * dns.lookup (what the platform's resolver does too). `candidates` is how many names were looked up.
+ */
+export async function privateHostNames(): Promise<{ candidates: number; names: string[]; addresses: string[] }> {
+  let hosts = '';
+  try {
+    hosts = readFileSync('/etc/hosts', 'utf8');
+  } catch {
+    // no /etc/hosts: the host name alone
+  }
+  const fromHosts = hosts
+    .split('\n')
+    .map((line) => line.replace(/#.*/, '').trim().split(/\s+/))
+    .filter((fields) => fields.length > 1)
+    .flatMap((fields) => fields.slice(1));
+  const candidates = [...new Set([hostname(), ...fromHosts].map((n) => n.toLowerCase()).filter((n) => n && !/^localhost\.?$/.test(n) && isIP(n) === 0))];
+  const names: string[] = [];
+  const addresses: string[] = [];
+  for (const name of candidates) {
+    const resolved = await lookup(name, { all: true }).catch(() => []);
+    if (resolved.length > 0 && resolved.every((r) => isPrivateAddress(r.address))) {
+      names.push(name);
+      addresses.push(resolved.map((r) => r.address).join(' '));
+    }
+  }
+  return { candidates: candidates.length, names, addresses };
+}
