@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { type DynamicModule, type INestApplication, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { parse as parseQueryString } from 'node:querystring';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { Server } from 'node:http';
@@ -113,6 +114,7 @@ export async function startServiceApp(options: ServiceAppOptions): Promise<Runni
     abortOnError: false,
     ...(options.rawBody ? { rawBody: true } : {}),
   });
+  installStrictBodyParsers(app, options.bodyLimit);
   app.useGlobalFilters(new ErrorBodyFilter(logger, options.errorRenderers));
   if (options.corsOrigins) {
     const cors = {
@@ -200,3 +202,30 @@ export function corsExcepted(url: string | undefined, prefixes: readonly string[
 
 @Module({})
 class ServiceRootModule {}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * JSON bodies are decoded as strict UTF-8: a body with invalid byte sequences is `400
+ * VALIDATION_FAILED` (`details.reason: "INVALID_UTF8"`), where Fastify's own parser would replace
+ * them with U+FFFD and let the request through, storing text the caller never sent (found by the
+ * bad-input drill, docs/reliability.md). The rest is Fastify's default JSON parser, `__proto__` and
+ * `constructor` keys refused as before; Nest's raw body (`request.rawBody`) is kept where the service
+ * asks for it. Registered before Nest's own parsers, which then stand aside: the form parser Nest
+ * would add is registered here unchanged.
+ */
+function installStrictBodyParsers(app: NestFastifyApplication, bodyLimit: number): void {
+  const fastify = app.getHttpAdapter().getInstance();
+  const json = fastify.getDefaultJsonParser('error', 'error');
+  app.useBodyParser('application/json', { bodyLimit }, (request, body, done) => {
+    let text: string;
+    try {
+      text = strictUtf8.decode(body);
+    } catch {
+      done(Object.assign(new Error('The request body is not valid UTF-8'), { statusCode: 400, code: 'INVALID_UTF8' }), undefined);
+      return;
+    }
+    json(request as never, text, done);
+  });
+  app.useBodyParser('application/x-www-form-urlencoded', { bodyLimit }, (_request, body, done) => done(null, parseQueryString(body.toString())));
+}
