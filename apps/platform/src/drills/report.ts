@@ -7,6 +7,7 @@ const COLUMNS: { head: string; cell: (r: DrillResult) => string }[] = [
   { head: 'bad inputs', cell: (r) => r.badInputs.toLocaleString('en-US') },
   { head: 'lost', cell: (r) => String(r.lost) },
   { head: 'double effects', cell: (r) => String(r.doubleEffects) },
+  { head: 'open defects', cell: (r) => String(r.openDefects?.length ?? 0) },
   { head: 'checks', cell: (r) => `${r.checks.length} held${r.failures.length ? `, ${r.failures.length} failed` : ''}` },
   { head: 'seconds', cell: (r) => String(r.seconds) },
   { head: 'result', cell: (r) => (r.passed ? 'pass' : 'FAIL') },
@@ -37,6 +38,7 @@ export function markdownReport(results: readonly DrillResult[], meta: { date: st
     for (const check of r.checks.slice(0, 15)) out.push(`- ✔ ${check}`);
     if (r.checks.length > 15) out.push(`- ✔ … and ${r.checks.length - 15} more checks (.drills/results.json lists them all)`);
     for (const failure of r.failures) out.push(`- ✖ ${failure}`);
+    for (const defect of r.openDefects ?? []) out.push(`- ⚠ open defect: ${defect}`);
     if (r.figures && Object.keys(r.figures).length)
       out.push(`- figures: ${Object.entries(r.figures).map(([k, v]) => `${k} ${typeof v === 'number' ? v.toLocaleString('en-US') : v}`).join('; ')}`);
     out.push('');

@@ -68,7 +68,7 @@ export async function openDrillRun(options: { root: string; scale: DrillScale; l
       }
       const seconds = Math.round((Date.now() - started) / 100) / 10;
       const passed = outcome.lost === 0 && outcome.doubleEffects === 0 && outcome.failures.length === 0;
-      log(`${passed ? '✔' : '✖'} drill ${drill.id} (${drill.name}) in ${seconds} s: lost ${outcome.lost}, double effects ${outcome.doubleEffects}${outcome.figures ? `\n  figures ${JSON.stringify(outcome.figures)}` : ''}${outcome.failures.length ? `\n  ${outcome.failures.join('\n  ')}` : ''}`);
+      log(`${passed ? '✔' : '✖'} drill ${drill.id} (${drill.name}) in ${seconds} s: lost ${outcome.lost}, double effects ${outcome.doubleEffects}${outcome.openDefects?.length ? `\n  ⚠ OPEN DEFECTS (not fixed yet):\n    ${outcome.openDefects.join('\n    ')}` : ''}${outcome.figures ? `\n  figures ${JSON.stringify(outcome.figures)}` : ''}${outcome.failures.length ? `\n  ${outcome.failures.join('\n  ')}` : ''}`);
       return { id: drill.id, name: drill.name, title: drill.title, scale: options.scale, seconds, passed, ...outcome };
     },
     async close() {
