@@ -1,4 +1,5 @@
-import type { ConsumersResponse, ExportedEvent, ServiceName } from '@svp/contracts';
+import type { ConsumersResponse, ExportedEvent, ProjectionsResponse, ServiceName } from '@svp/contracts';
+import { call } from './http.js';
 import type { DrillPlatform } from './drill.js';
 import { until } from './drill.js';
 
@@ -64,4 +65,11 @@ export async function totalConsumerLag(platform: DrillPlatform): Promise<number>
     for (const group of groups.consumers) lag += Number(group.lag);
   }
   return lag;
+}
+
+/** The projections of a service as GET /admin/v1/projections shows them (root token). */
+export async function projections(platform: DrillPlatform, service: ServiceName): Promise<ProjectionsResponse['projections']> {
+  const answer = await call<ProjectionsResponse>(`${platform.urls[service]}/admin/v1/projections`, { key: platform.rootToken });
+  if (answer.status !== 200) throw new Error(`${service} /admin/v1/projections answered ${answer.status}`);
+  return answer.body.projections;
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { ProjectionStatusJson } from '@svp/contracts';
 import { Checks, type Drill, type DrillOutcome, type DrillPlatform, formatCount, sleep, until } from '../drill.js';
 import { call } from '../http.js';
+import { projections } from '../probes.js';
 
 interface View {
   name: string;
@@ -30,16 +30,9 @@ interface Entity {
   ended: boolean;
 }
 
-/** Variables projections as GET /admin/v1/projections lists them. */
-async function projections(platform: DrillPlatform): Promise<ProjectionStatusJson[]> {
-  const answer = await call<{ projections: ProjectionStatusJson[] }>(`${platform.urls.variables}/admin/v1/projections`, { key: platform.rootToken });
-  if (answer.status !== 200) throw new Error(`GET /admin/v1/projections answered ${answer.status}`);
-  return answer.body.projections;
-}
-
 /** Rebuilds every projection of the variables service (all at once) and waits until each switched in; answers the seconds each took. */
 async function rebuildAll(platform: DrillPlatform, checks: Checks, when: string, timeoutMs: number): Promise<Record<string, number>> {
-  const before = await projections(platform);
+  const before = await projections(platform, 'variables');
   const started = Date.now();
   const took: Record<string, number> = {};
   await Promise.all(
@@ -47,11 +40,11 @@ async function rebuildAll(platform: DrillPlatform, checks: Checks, when: string,
       const asked = await call(`${platform.urls.variables}/admin/v1/projections/${p.name}/rebuild`, { method: 'POST', key: platform.rootToken });
       if (!checks.check(asked.status === 202, `${when}: rebuild of ${p.name} accepted (202)`, asked)) return;
       const switched = await until(async () => {
-        const now = (await projections(platform)).find((q) => q.name === p.name);
+        const now = (await projections(platform, 'variables')).find((q) => q.name === p.name);
         return now !== undefined && now.table !== p.table && !now.rebuild && now.state === 'live' && now.lastRebuild?.state === 'switched';
       }, timeoutMs, 250);
       took[p.name] = Math.round((Date.now() - started) / 100) / 10;
-      const after = (await projections(platform)).find((q) => q.name === p.name);
+      const after = (await projections(platform, 'variables')).find((q) => q.name === p.name);
       checks.check(switched, `${when}: ${p.name} rebuilt from position 0 and switched in (${took[p.name]} s, ${after?.lastRebuild?.eventsApplied ?? '?'} events applied)`, after);
     }),
   );
@@ -198,8 +191,8 @@ export const rebuildLiveDrill: Drill = {
     checks.check(Object.keys(rebuilt).length > 0, `projections rebuilt ${rounds} times under load: ${Object.keys(rebuilt).join(', ')}`);
 
     // Caught up: every projection at the head, the ended sessions' variables discarded.
-    const caughtUp = await until(async () => (await projections(platform)).every((p) => p.state === 'live' && p.lag === '0'), 60_000, 250);
-    checks.check(caughtUp, 'every variables projection caught up (lag 0) after the load', await projections(platform));
+    const caughtUp = await until(async () => (await projections(platform, 'variables')).every((p) => p.state === 'live' && p.lag === '0'), 60_000, 250);
+    checks.check(caughtUp, 'every variables projection caught up (lag 0) after the load', await projections(platform, 'variables'));
     const readOf = (e: Entity) => call<{ variables: View[] }>(v(e.kind === 'visitor' ? `/v1/visitors/${e.id}` : `/v1/sessions/${e.id}/variables`), { key });
     const discarded = await until(async () => {
       for (const e of ending.filter((x) => x.ended)) {
@@ -268,7 +261,7 @@ export const rebuildLiveDrill: Drill = {
     const restStarted = Date.now();
     await rebuildAll(platform, checks, 'at rest', pick({ ci: 120_000, full: 300_000 }));
     figures['rebuild at rest (s)'] = Math.round((Date.now() - restStarted) / 100) / 10;
-    await until(async () => (await projections(platform)).every((p) => p.state === 'live' && p.lag === '0'), 30_000, 250);
+    await until(async () => (await projections(platform, 'variables')).every((p) => p.state === 'live' && p.lag === '0'), 30_000, 250);
     const afterRest = await snapshot();
     const differing = atRest.filter((r, i) => JSON.stringify(r) !== JSON.stringify(afterRest[i])).map((r) => r.id);
     checks.check(differing.length === 0, `a second rebuild at rest reads exactly the same (${entities.length} sessions and visitors)`, differing.slice(0, 3));

@@ -1,5 +1,6 @@
+import { projections } from '../probes.js';
 import { randomUUID } from 'node:crypto';
-import type { ExportedEvent, ProjectionsResponse, ServiceName } from '@svp/contracts';
+import type { ExportedEvent, ServiceName } from '@svp/contracts';
 import type { RecordedEvent } from '@svp/event-store';
 import { KafkaMessageBus, silentLogger } from '@svp/messaging';
 import { toIntegrationMessages as sessionsMessages } from '@svp/sessions-service';
@@ -28,13 +29,6 @@ export async function attempt(url: string, init: Parameters<typeof call>[1]): Pr
 }
 
 export const is2xx = (a: Attempt) => a.kind === 'answer' && a.answer.status >= 200 && a.answer.status < 300;
-
-/** The projections of a service as GET /admin/v1/projections shows them (root token). */
-export async function projections(platform: DrillPlatform, service: ServiceName): Promise<ProjectionsResponse['projections']> {
-  const answer = await call<ProjectionsResponse>(`${platform.urls[service]}/admin/v1/projections`, { key: platform.rootToken });
-  if (answer.status !== 200) throw new Error(`${service} /admin/v1/projections answered ${answer.status}`);
-  return answer.body.projections;
-}
 
 /** Waits until every projection of the service is live with lag 0. */
 export function projectionsCaughtUp(platform: DrillPlatform, service: ServiceName, timeoutMs: number): Promise<boolean> {
