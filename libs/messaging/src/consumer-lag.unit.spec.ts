@@ -81,6 +81,54 @@ describe('kafkaConsumerLag (the admin calls it makes)', () => {
   });
 });
 
+describe('kafkaConsumerLag (retriable broker errors)', () => {
+  const partitions = [{ partition: 0, offset: '3', high: '3', low: '0' }];
+  const committed = (async ({ topics }: { topics?: string[] }) =>
+    (topics ?? []).map((topic) => ({ topic, partitions: [{ partition: 0, offset: '1', metadata: null }] }))) as KafkaLagAdmin['fetchOffsets'];
+  const notLeader = () => Object.assign(new Error('This server is not the leader for that topic-partition'), { retriable: true });
+
+  it('given the broker answers "not the leader" twice (a fresh topic), when the lag is read, then it is retried and succeeds', async () => {
+    let calls = 0;
+    const admin: KafkaLagAdmin = {
+      fetchTopicOffsets: async () => {
+        calls++;
+        if (calls <= 2) throw notLeader();
+        return partitions;
+      },
+      fetchOffsets: committed,
+    };
+    const [lag] = await kafkaConsumerLag(admin, [{ groupId: 'g', topics: ['t'] }], { attempts: 5, backoffMs: 1 });
+    expect(calls).toBe(3);
+    expect(lag!.lag).toBe(2n);
+  });
+
+  it('given a retriable error that persists, then it rejects after the attempts allowed', async () => {
+    let calls = 0;
+    const admin: KafkaLagAdmin = {
+      fetchTopicOffsets: async () => {
+        calls++;
+        throw notLeader();
+      },
+      fetchOffsets: committed,
+    };
+    await expect(kafkaConsumerLag(admin, [{ groupId: 'g', topics: ['t'] }], { attempts: 3, backoffMs: 1 })).rejects.toThrow('not the leader');
+    expect(calls).toBe(3);
+  });
+
+  it('given an error that is not retriable (an unknown topic), then it rejects at once', async () => {
+    let calls = 0;
+    const admin: KafkaLagAdmin = {
+      fetchTopicOffsets: async () => partitions,
+      fetchOffsets: (async () => {
+        calls++;
+        throw Object.assign(new Error('This server does not host this topic-partition'), { retriable: false });
+      }) as KafkaLagAdmin['fetchOffsets'],
+    };
+    await expect(kafkaConsumerLag(admin, [{ groupId: 'g', topics: ['t'] }], { attempts: 5, backoffMs: 1 })).rejects.toThrow('does not host');
+    expect(calls).toBe(1);
+  });
+});
+
 describe('InProcessMessageBus.consumerLag', () => {
   it('given messages published while a group\'s handler is held, then the lag shows them, and falls to 0 once handled', async () => {
     const bus = new InProcessMessageBus({ numPartitions: 2, retryBackoff: 5, logger: silentLogger });
