@@ -530,9 +530,18 @@ export interface RawAnswer {
  * One request over a plain socket, for bodies over the limit: a server that refuses an oversized body
  * by its declared length answers 413 at once and closes, and a client still uploading may then lose
  * that answer to the reset (fetch reports a failed request although the answer was sent). This one
- * writes the head, reads an early answer, and sends the body only when none came.
+ * writes the head, reads an early answer, and sends the body only when none came within 5 s (a loaded
+ * CI machine took more than 1 s). A try that still got no HTTP answer (the reset won the race) is
+ * made once more, and only a second failure counts: the drill judges the server's answer, not the race.
  */
-export function sendOverSocket(url: string, init: { method: string; authorization?: string; body: string | Uint8Array; contentType?: string }): Promise<RawAnswer> {
+export async function sendOverSocket(url: string, init: { method: string; authorization?: string; body: string | Uint8Array; contentType?: string }): Promise<RawAnswer> {
+  const first = await sendOverSocketOnce(url, init);
+  if (first.status !== 0) return first;
+  const second = await sendOverSocketOnce(url, init);
+  return second.status !== 0 ? second : { ...second, error: `${first.error}; again: ${second.error}` };
+}
+
+function sendOverSocketOnce(url: string, init: { method: string; authorization?: string; body: string | Uint8Array; contentType?: string }): Promise<RawAnswer> {
   const target = new URL(url);
   const body = typeof init.body === 'string' ? Buffer.from(init.body, 'utf8') : Buffer.from(init.body);
   const head = [
@@ -568,11 +577,11 @@ export function sendOverSocket(url: string, init: { method: string; authorizatio
       resolveAnswer({ status: Number(match[1]), text, body: parsed });
     });
     // The head first: a server that refuses by the declared length answers before any byte of the body
-    // (the body is sent only when no answer came within a second, and is then read by its size).
+    // (the body is sent only when no answer came within 5 s, and is then read by its size).
     socket.write(`${head}\r\n\r\n`);
     setTimeout(() => {
       if (chunks.length === 0 && !socket.destroyed) socket.end(body);
-    }, 1000);
+    }, 5000);
   });
 }
 
