@@ -95,7 +95,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
     const identity = await start(identityService({ rootToken, secretsKey }), `http://127.0.0.1:${env.IDENTITY_PORT}`);
     // Variables before sessions: the sessions service asks it to check initial variables.
     const variables = await start(variablesService, identity.url);
-    const sessions = await start(sessionsService({ secretsKey, variablesUrl: variables.url }), identity.url);
+    const sessions = await start(sessionsService({ secretsKey, variablesUrl: variables.url, identityUrl: identity.url }), identity.url);
     // The demo's keys are made once the gateway listens (its webhook receiver is the gateway's); until then /demo says so.
     const demo: { config?: DemoConfig } = {};
     const gateway = await start(

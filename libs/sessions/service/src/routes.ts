@@ -49,11 +49,12 @@ export const sessionsRoutes: RouteDoc[] = [
     path: '/v1/sessions',
     summary:
       "A visitor's first contact on a channel: a new session (CREATED) and a visitor token for the browser (scoped to this session and its visitor); " +
-      'its sessionVariableValues reach the variables service (SessionStarted). sessions:write, or a widget key (scope widget), which proves a returning visitor with visitorToken',
+      'its sessionVariableValues reach the variables service (SessionStarted). sessions:write, or a widget key (scope widget), which proves a returning visitor with visitorToken. ' +
+      "A brandId must be one of the org's own brands (404 otherwise; 503 when the identity service cannot tell now)",
     tags: ['sessions'],
     body: StartSessionBody,
     responses: { 201: StartSessionResponse },
-    errors: [400, 401, 403, 429],
+    errors: [400, 401, 403, 404, 429, 503],
   },
   {
     method: 'post',

@@ -1,3 +1,4 @@
+import type { BrandCheck } from './brand-check.js';
 import type { VariablesCheck } from './variables-check.js';
 import type { StartSessionResponse, VisitorTokenResponse } from '@svp/contracts';
 import type {
@@ -75,6 +76,8 @@ export interface SessionsCoreDeps {
   readers: SessionsReaders;
   /** The variables service's check of initial variables. */
   variablesCheck?: VariablesCheck;
+  /** Whether a brand named at start is the org's own (identity knows the brands). */
+  brandCheck?: BrandCheck;
   /** Mints the visitor token each session start answers with. */
   visitorTokens?: VisitorTokens;
   /** How long a visitor token lasts, in seconds. Default 900. */
@@ -120,6 +123,11 @@ export class SessionsCore {
   ): Promise<StartSessionResponse> {
     const { orgId, widgetOnly, apiKey: credential } = starter;
     const visitorId = await this.visitorOf(orgId, body, widgetOnly);
+    // A brand named must be one of the org's own: another org's brand id must not ride on this org's sessions.
+    if (body.brandId !== undefined && this.deps.brandCheck) {
+      if (!credential) throw new AppError('UNAUTHENTICATED', 'A session naming a brand needs the caller\'s API key to check the brand', { field: 'brandId' });
+      await this.deps.brandCheck.assertOwnBrand(credential, orgId, body.brandId);
+    }
     // Initial variables the variables service would refuse are this request's error, before any session exists.
     if (credential && this.deps.variablesCheck && body.sessionVariableValues && body.sessionVariableValues.length > 0)
       await this.deps.variablesCheck.check(credential, body.sessionVariableValues);

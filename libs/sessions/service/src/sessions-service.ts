@@ -8,6 +8,7 @@ import {
   VisitorTokens,
   deleteStreamWhenPassed,
   documentReader,
+  identityUrlOf,
   outboxWorker,
   projectionWorker,
 } from '@svp/service-kit';
@@ -26,6 +27,7 @@ import { SessionsCore } from './sessions-core.js';
 import { SessionsModule } from './sessions.module.js';
 import { VariableActivityStore, variableActivityConsumer } from './variable-activity.js';
 import { HttpVariablesCheck } from './variables-check.js';
+import { HttpBrandCheck } from './brand-check.js';
 import { WebhookDeliveryStore, WebhookDispatcher, parseDuration, parseDurations, retrySchedule } from './webhooks/index.js';
 import { Webhooks, webhookFanoutProjection, webhooksProjection } from './webhooks.js';
 
@@ -34,6 +36,8 @@ export interface SessionsServiceOptions {
   secretsKey?: string;
   /** Where the variables service answers (its check of initial variables); VARIABLES_URL, else 127.0.0.1 and VARIABLES_PORT. */
   variablesUrl?: string;
+  /** Where the identity service answers (its list of an org's brands); IDENTITY_URL, else 127.0.0.1 and IDENTITY_PORT. */
+  identityUrl?: string;
 }
 
 /**
@@ -66,6 +70,7 @@ export function sessionsService(options: SessionsServiceOptions = {}): ServiceDe
         runner: projection.runner,
         readers: { channels: documentReader(projection, channelsProjection), settings: documentReader(projection, settingsProjection) },
         variablesCheck: new HttpVariablesCheck(options.variablesUrl ?? env.VARIABLES_URL ?? `http://127.0.0.1:${env.VARIABLES_PORT}`, logger),
+        brandCheck: new HttpBrandCheck(options.identityUrl ?? identityUrlOf(env)),
         visitorTokens: VisitorTokens.fromConfig({ secretsKey: options.secretsKey ?? env.SIGNING_SECRETS_KEY, rootToken: infra.rootToken ?? env.PLATFORM_ROOT_TOKEN }),
         visitorTokenTtlSeconds: env.VISITOR_TOKEN_TTL_SECONDS,
         metrics,

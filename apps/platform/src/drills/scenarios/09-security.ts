@@ -516,13 +516,17 @@ export const securityDrill: Drill = {
       `every request aimed at A's objects by ${callers.map((c) => c.who).join(', ')} refused (REST 401/403/404; GraphQL NOT_FOUND/FORBIDDEN/UNAUTHENTICATED with no data; subscriptions errored or closed), but ${excused.size} listed exceptions not about A's data`,
       { count: notRefused.length, sample: notRefused.slice(0, 12), excused: Object.fromEntries(excused) },
     );
-    // An OPEN product defect (docs/reliability.md, "Open defects"): the sessions service does not know
-    // the orgs' brands, so it stores any brandId given. No data of A is shown, but B's sessions carry A's
-    // brand id. Reported in its own column, loudly, until the product refuses it; then this check holds.
-    const brandDefect = "a session start by B naming A's brandId is refused (REST POST /v1/sessions and GraphQL startSession): B cannot tag its sessions with another org's brand";
+    // Found by this drill and fixed (docs/reliability.md, "Found and fixed"): the sessions service stored
+    // any brandId given, so B's sessions could carry A's brand id. It now asks identity for the org's
+    // brands. The positive control: B's own brand still starts a session.
+    const ownBrand = await call<{ brandId: string }>(id(`/v1/orgs/${B.orgId}/brands`), { method: 'POST', key: B.apiKey, body: { name: `${mark}-b-brand` } });
+    const ownStart = ownBrand.status === 201 ? await start(B.apiKey, { brandId: ownBrand.body.brandId }) : ownBrand;
+    checks.check(
+      brandNotRefused.length === 0 && brandStart.status === 404 && ownStart.status === 201,
+      "a session start by B naming A's brandId is refused with 404 (REST POST /v1/sessions and GraphQL startSession), while B's own new brand starts one (201): B cannot tag its sessions with another org's brand",
+      { aBrand: [brandStart.status, brandStart.body], ownBrand: [ownStart.status, ownStart.body], accepted: brandNotRefused },
+    );
     const openDefects: string[] = [];
-    if (brandNotRefused.length === 0) checks.check(true, brandDefect);
-    else openDefects.push(`NOT YET: ${brandDefect}. Accepted: ${brandNotRefused.join('; ')}`);
     checks.check(leaks.length === 0, `second net: none of A's ids or values in any answer to ${callers.map((c) => c.who).join(', ')} (${formatCount(requests.length)} REST requests over every OpenAPI operation, ${gqlOps.length * callers.length} GraphQL operations, ${sockets.length * 2} subscriptions)`, { count: leaks.length, sample: leaks.slice(0, 6) });
 
     // The live changes were A's own: the comparison expects them (s1 ROUTED, liveVar added).
