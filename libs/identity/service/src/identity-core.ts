@@ -169,13 +169,8 @@ export class IdentityCore {
     const keyId = randomId('key');
     const { apiKey, keyHash } = generateApiKey();
     const unique = [...new Set(scopes)];
-    const { position } = await this.run(
-      orgStream(orgId),
-      orgDecider,
-      { type: 'IssueApiKey', data: { orgId, keyId, keyHash, scopes: unique, ...(name ? { name } : {}), now: this.iso() } },
-      { orgId },
-    );
-    await this.deps.readers.apiKeys.waitFor(position);
+    // Introspection reads the API keys projection, GET /v1/api-keys the org's: both see the new key.
+    await this.orgCommand(orgId, { type: 'IssueApiKey', data: { orgId, keyId, keyHash, scopes: unique, ...(name ? { name } : {}), now: this.iso() } }, [this.deps.readers.apiKeys]);
     return { keyId, apiKey, scopes: unique, ...(name ? { name } : {}) };
   }
 
@@ -378,8 +373,7 @@ export class IdentityCore {
 
   private async orgCommand(orgId: string, command: OrgCommand, alsoWaitFor: DocumentReader<unknown>[] = []): Promise<void> {
     const { position } = await this.run(orgStream(orgId), orgDecider, command, { orgId });
-    await this.deps.readers.orgs.waitFor(position);
-    for (const reader of alsoWaitFor) await reader.waitFor(position);
+    await Promise.all([this.deps.readers.orgs, ...alsoWaitFor].map((reader) => reader.waitFor(position)));
   }
 
   /**
