@@ -128,11 +128,8 @@ export class IdentityCore {
       { orgId },
     );
     // The key works on every service, and the org for every call made with it (brands, signing keys),
-    // as soon as this answer arrives: both read models are separate projections, each may lag. The
-    // org is stored either way: a slow projection must not lose the key, shown only in this answer.
-    await Promise.all([this.deps.readers.apiKeys.waitFor(position), this.deps.readers.orgs.waitFor(position)]).catch((err) =>
-      this.deps.logger.warn({ err, orgId }, 'API key or org not yet readable; answering anyway'),
-    );
+    // as soon as this answer arrives: both read models are separate projections, each may lag.
+    await this.awaitReadersKeepingSecret(position, [this.deps.readers.apiKeys, this.deps.readers.orgs], { orgId }, 'API key or org');
     return { orgId, apiKey };
   }
 
@@ -169,8 +166,14 @@ export class IdentityCore {
     const keyId = randomId('key');
     const { apiKey, keyHash } = generateApiKey();
     const unique = [...new Set(scopes)];
+    const { position } = await this.run(
+      orgStream(orgId),
+      orgDecider,
+      { type: 'IssueApiKey', data: { orgId, keyId, keyHash, scopes: unique, ...(name ? { name } : {}), now: this.iso() } },
+      { orgId },
+    );
     // Introspection reads the API keys projection, GET /v1/api-keys the org's: both see the new key.
-    await this.orgCommand(orgId, { type: 'IssueApiKey', data: { orgId, keyId, keyHash, scopes: unique, ...(name ? { name } : {}), now: this.iso() } }, [this.deps.readers.apiKeys]);
+    await this.awaitReadersKeepingSecret(position, [this.deps.readers.apiKeys, this.deps.readers.orgs], { orgId, keyId }, 'API key');
     return { keyId, apiKey, scopes: unique, ...(name ? { name } : {}) };
   }
 
@@ -235,7 +238,7 @@ export class IdentityCore {
       },
       { orgId },
     );
-    await this.deps.readers.signingKeys.waitFor(position);
+    await this.awaitReadersKeepingSecret(position, [this.deps.readers.signingKeys], { orgId, kid: made.key.kid }, 'Signing key', made.secret !== undefined);
     return { kid: made.key.kid, alg: body.alg, ...(made.secret ? { secret: made.secret } : {}), ...(body.brandId ? { brandId: body.brandId } : {}), createdAt: now };
   }
 
@@ -255,7 +258,7 @@ export class IdentityCore {
       { type: 'RotateSigningKey', data: { orgId, kid, replacement: made.key, graceUntil, now: now.toISOString() } },
       { orgId },
     );
-    await this.deps.readers.signingKeys.waitFor(position);
+    await this.awaitReadersKeepingSecret(position, [this.deps.readers.signingKeys], { orgId, kid: made.key.kid }, 'Signing key', made.secret !== undefined);
     return {
       kid: made.key.kid,
       alg: current.alg,
@@ -370,6 +373,28 @@ export class IdentityCore {
   }
 
   // ── internals ───────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Read-your-writes for an answer that carries a secret shown only once (an API key, an HS256
+   * secret). The event is stored by now: if a read model cannot catch up in time, a 503 would lose
+   * the secret while the key exists (and counts against the org's limits), so the answer goes out
+   * anyway and the delay is logged; the key works once the projection catches up, seconds later.
+   * An answer without a secret (a public key registered) waits as every other command does.
+   */
+  private async awaitReadersKeepingSecret(
+    position: bigint,
+    readers: readonly DocumentReader<unknown>[],
+    context: Record<string, string>,
+    what: string,
+    carriesSecret = true,
+  ): Promise<void> {
+    const waits = Promise.all(readers.map((reader) => reader.waitFor(position)));
+    if (!carriesSecret) {
+      await waits;
+      return;
+    }
+    await waits.catch((err: unknown) => this.deps.logger.warn({ err, ...context }, `${what} not yet readable; answering anyway (its secret is shown only in this answer)`));
+  }
 
   private async orgCommand(orgId: string, command: OrgCommand, alsoWaitFor: DocumentReader<unknown>[] = []): Promise<void> {
     const { position } = await this.run(orgStream(orgId), orgDecider, command, { orgId });
