@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { AppError } from '@svp/service-kit';
-import { HttpBrandCheck } from './brand-check.js';
+import { BRAND_LIST_BUDGET, HttpBrandCheck } from './brand-check.js';
 
 // The client of identity's list of an org's brands against a real HTTP server: a brand of the org
 // passes (and is then remembered), any other is 404, and an identity that cannot answer is a 503,
@@ -9,12 +9,13 @@ import { HttpBrandCheck } from './brand-check.js';
 let server: Server;
 let url: string;
 const seen: { path?: string; authorization?: string }[] = [];
-let answer: { status: number; body: unknown; headers?: Record<string, string> } = { status: 200, body: { brands: [] } };
+let answer: { status: number; body: unknown; headers?: Record<string, string>; delayMs?: number } = { status: 200, body: { brands: [] } };
 
 beforeAll(async () => {
   server = createServer((request, response) => {
     seen.push({ path: request.url, authorization: request.headers.authorization });
-    response.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers }).end(JSON.stringify(answer.body));
+    const { status, headers, body, delayMs } = answer;
+    setTimeout(() => response.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body)), delayMs ?? 0);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
@@ -60,5 +61,57 @@ describe('HttpBrandCheck', () => {
   it("given the org's quota on identity is spent (429), then it throws 429 RATE_LIMITED with the wait", async () => {
     answer = { status: 429, body: { error: { code: 'RATE_LIMITED', message: 'slow down' } }, headers: { 'retry-after': '7' } };
     await expect(new HttpBrandCheck(url).assertOwnBrand('svp_key', 'org_a', 'brd_1')).rejects.toMatchObject({ code: 'RATE_LIMITED', status: 429, details: { retryAfterSeconds: 7 } });
+  });
+
+  it('given a 429 without Retry-After, then RATE_LIMITED names no wait', async () => {
+    answer = { status: 429, body: { error: { code: 'RATE_LIMITED', message: 'slow down' } } };
+    const error = await new HttpBrandCheck(url).assertOwnBrand('svp_key', 'org_a', 'brd_1').catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'RATE_LIMITED', details: { field: 'brandId' } });
+    expect((error as AppError).details).not.toHaveProperty('retryAfterSeconds');
+  });
+
+  it('given identity refuses the key (401: revoked a moment ago), then it throws 401 UNAUTHENTICATED, not a 503 to retry', async () => {
+    answer = { status: 401, body: { error: { code: 'UNAUTHENTICATED', message: 'revoked' } } };
+    await expect(new HttpBrandCheck(url).assertOwnBrand('svp_key', 'org_a', 'brd_1')).rejects.toMatchObject({ code: 'UNAUTHENTICATED', status: 401 });
+  });
+
+  it('given one brand known and the cache full, then the answer is judged from the list itself (the brand asked for is found)', async () => {
+    answer = { status: 200, body: { brands: [{ brandId: 'brd_x', name: 'x' }] } };
+    const check = new HttpBrandCheck(url);
+    // Fill the known set to its bound: the next brand remembered clears it, in the middle of a list.
+    const known = (check as unknown as { known: Set<string> }).known;
+    for (let i = known.size; i < 99_999; i++) known.add(`org_fill/${i}`);
+    answer = { status: 200, body: { brands: [{ brandId: 'brd_a', name: 'a' }, { brandId: 'brd_b', name: 'b' }] } };
+    await expect(check.assertOwnBrand('svp_key', 'org_z', 'brd_a')).resolves.toBeUndefined();
+  });
+
+  it('given concurrent checks of unknown brands with one key, then they share one call to identity', async () => {
+    answer = { status: 200, body: { brands: [{ brandId: 'brd_1', name: 'shop' }] }, delayMs: 50 };
+    const check = new HttpBrandCheck(url);
+    const before = seen.length;
+    const results = await Promise.allSettled([check.assertOwnBrand('svp_key', 'org_s', 'brd_1'), check.assertOwnBrand('svp_key', 'org_s', 'nope_1'), check.assertOwnBrand('svp_key', 'org_s', 'nope_2')]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected']);
+    expect(seen.length).toBe(before + 1);
+  });
+
+  it("given random unknown brand ids (a public widget key abused), then identity is asked at most the org's burst, then once a second; meanwhile they are judged from the last list", async () => {
+    answer = { status: 200, body: { brands: [{ brandId: 'brd_1', name: 'shop' }] } };
+    let now = 1_000_000;
+    const check = new HttpBrandCheck(url, () => now);
+    const before = seen.length;
+    for (let i = 0; i < 50; i++) await expect(check.assertOwnBrand('svp_widget', 'org_w', `random_${i}`)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    // The first list, then the burst.
+    expect(seen.length - before).toBe(1 + BRAND_LIST_BUDGET.burst - 1);
+    // A brand of the org is still found (remembered), without a call.
+    await expect(check.assertOwnBrand('svp_widget', 'org_w', 'brd_1')).resolves.toBeUndefined();
+    expect(seen.length - before).toBe(BRAND_LIST_BUDGET.burst);
+    // A second later one more list may be asked for: a brand created meanwhile is found.
+    now += 1_000;
+    answer = { status: 200, body: { brands: [{ brandId: 'brd_1', name: 'shop' }, { brandId: 'brd_new', name: 'new' }] } };
+    await expect(check.assertOwnBrand('svp_widget', 'org_w', 'brd_new')).resolves.toBeUndefined();
+    expect(seen.length - before).toBe(BRAND_LIST_BUDGET.burst + 1);
+    // Another org has a budget of its own.
+    await expect(check.assertOwnBrand('svp_other', 'org_v', 'brd_1')).resolves.toBeUndefined();
+    expect(seen.length - before).toBe(BRAND_LIST_BUDGET.burst + 2);
   });
 });
