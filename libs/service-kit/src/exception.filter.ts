@@ -73,6 +73,17 @@ export function renderError(exception: unknown, url: string | undefined, rendere
   return renderer ? renderer.render(response.status, response.body) : response;
 }
 
+/**
+ * The wait of a 429 that names one (`details.retryAfterSeconds`, whole seconds up), for its
+ * `Retry-After` header: a quota spent on another service (identity, variables) that a call here
+ * depends on says when to retry as the caller's own quota does.
+ */
+export function retryAfterSecondsOf(exception: unknown): number | undefined {
+  if (!(exception instanceof AppError) || exception.status !== 429) return undefined;
+  const wait = (exception.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+  return typeof wait === 'number' && Number.isFinite(wait) && wait >= 0 ? Math.ceil(wait) : undefined;
+}
+
 @Catch()
 export class ErrorBodyFilter implements ExceptionFilter {
   constructor(
@@ -86,6 +97,8 @@ export class ErrorBodyFilter implements ExceptionFilter {
     const url = http.getRequest<{ url?: string }>()?.url;
     const { status, body } = renderError(exception, url, this.renderers);
     if (status >= 500) this.logger.error({ err: exception }, 'unhandled error');
+    const wait = retryAfterSecondsOf(exception);
+    if (wait !== undefined) reply.header('Retry-After', String(wait));
     void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
   }
 }
