@@ -20,7 +20,9 @@ export const PROM_CLIENT_LOOP_RESOLUTION_MS = 10;
  * @param {string} baseUrl
  */
 export async function serviceTail(baseUrl) {
-  return parseServiceTail(await (await fetch(`${baseUrl}/metrics`)).text());
+  const response = await fetch(`${baseUrl}/metrics`);
+  if (!response.ok) throw new Error(`${baseUrl}/metrics answered ${response.status}: the tail cannot be read`);
+  return parseServiceTail(await response.text());
 }
 
 /** serviceTail's reading of one /metrics text. @param {string} text */
@@ -53,6 +55,8 @@ export function tailBetween(before, after) {
   const count = (/** @type {number} */ le) => (after.buckets.get(le) ?? 0) - (before.buckets.get(le) ?? 0);
   const total = count(Infinity);
   if (total <= 0) return { requests: 0, over10ms: NaN, p99: NaN };
+  // The share over 10 ms needs a bucket at 10 ms (libs/service-kit's request histogram has one).
+  if (!after.buckets.has(0.01)) throw new Error('the request histogram has no le="0.01" bucket: the share over 10 ms cannot be read');
   const p99Bound = bounds.find((le) => count(le) >= 0.99 * total) ?? Infinity;
   return { requests: total, over10ms: 1 - count(0.01) / total, p99: p99Bound * 1000 };
 }

@@ -50,9 +50,11 @@ export interface LagRetry {
 }
 
 /**
- * Just after a topic is created (or a leader moves) the broker answers "not the leader for that
- * topic-partition" for a moment; kafkajs marks such errors `retriable` but its admin does not retry
- * them on these calls. Five tries, 100 ms apart and growing, cover a leader election.
+ * Just after a topic is created the broker answers "not the leader for that topic-partition" for a
+ * moment; kafkajs marks such errors `retriable` but its admin does not retry them on these calls.
+ * Five tries, 100 ms apart and growing, cover that. (A leader that moved on a cluster of several
+ * brokers is not covered: kafkajs's admin keeps its metadata until it expires, so the tries go to the
+ * old leader; the next scrape asks again.)
  */
 export const DEFAULT_LAG_RETRY: LagRetry = { attempts: 5, backoffMs: 100 };
 

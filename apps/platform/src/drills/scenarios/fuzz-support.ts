@@ -559,8 +559,10 @@ function sendOverSocketOnce(url: string, init: { method: string; authorization?:
     const timer = setTimeout(() => socket.destroy(new Error('timeout')), 30_000);
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
     socket.on('error', (error) => (writeError = error.message));
+    let sendBody: NodeJS.Timeout | undefined;
     socket.on('close', () => {
       clearTimeout(timer);
+      clearTimeout(sendBody);
       const raw = Buffer.concat(chunks).toString('utf8');
       const match = /^HTTP\/1\.1 (\d{3})/.exec(raw);
       if (!match) return resolveAnswer({ status: 0, text: '', body: undefined, error: `no HTTP answer (${writeError ?? 'closed'})` });
@@ -579,7 +581,7 @@ function sendOverSocketOnce(url: string, init: { method: string; authorization?:
     // The head first: a server that refuses by the declared length answers before any byte of the body
     // (the body is sent only when no answer came within 5 s, and is then read by its size).
     socket.write(`${head}\r\n\r\n`);
-    setTimeout(() => {
+    sendBody = setTimeout(() => {
       if (chunks.length === 0 && !socket.destroyed) socket.end(body);
     }, 5000);
   });
