@@ -23,6 +23,15 @@ export async function checkVisitorTokens(urls: Urls, rootToken: string): Promise
   expect(started.body).toMatchObject({ sessionId: expect.any(String), visitorId: expect.any(String), sessionStatus: 'CREATED', visitorToken: expect.stringMatching(/^svpv_/) });
   expect(Date.parse(started.body.visitorTokenExpiresAt) - Date.now()).toBeGreaterThan(60_000);
   const { sessionId, visitorId, visitorToken } = started.body as { sessionId: string; visitorId: string; visitorToken: string };
+  // A widget key may name one of its org's brands (identity lists them to any key of the org), never another org's.
+  const brandOf = async (owner: { orgId: string; apiKey: string }, name: string) =>
+    (await call(`${urls.identity}/v1/orgs/${owner.orgId}/brands`, { method: 'POST', key: owner.apiKey, body: { name } })).body.brandId as string;
+  const [ownBrand, otherBrand] = [await brandOf(org, 'widget-shop'), await brandOf(other, 'other-shop')];
+  const branded = await start(widget, { brandId: ownBrand });
+  expect(branded.status).toBe(201);
+  expect((await call(`${urls.sessions}/v1/sessions/${branded.body.sessionId}`, { key: org.apiKey })).body).toMatchObject({ brandId: ownBrand });
+  const foreign = await start(widget, { brandId: otherBrand });
+  expect([foreign.status, foreign.body.error?.code, foreign.body.error?.details]).toEqual([404, 'NOT_FOUND', { field: 'brandId', brandId: otherBrand }]);
   const named = await start(widget, { visitorId: 'someone-else' });
   expect([named.status, named.body.error.code]).toEqual([403, 'FORBIDDEN']);
   expect((await call(`${urls.variables}/v1/sessions/${sessionId}/variables`, { key: widget })).status).toBe(403);
