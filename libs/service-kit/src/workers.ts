@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { crashPlanFromEnv, outboxCrashHook } from './fault-injection.js';
 import type { EventStore, RecordedEvent } from '@svp/event-store';
 import { type OutgoingMessage, OutboxRelay } from '@svp/messaging';
@@ -92,8 +93,20 @@ export interface OutboxWorker extends Worker {
 }
 
 /** Relays a service's stored events to its Kafka topic (transactional outbox from the store's log). */
+/**
+ * The outbox lease's holder id of this process: its host and the service's port (a process restarted
+ * on the same port takes its lease back at once; another instance, on another port or host, waits
+ * for it). OUTBOX_HOLDER_ID overrides it (instances that share a host name and port, say).
+ */
+export function outboxHolderId(name: string, env: Partial<Record<string, unknown>> | undefined): string | undefined {
+  const explicit = env?.OUTBOX_HOLDER_ID ?? process.env.OUTBOX_HOLDER_ID;
+  if (typeof explicit === 'string' && explicit !== '') return explicit;
+  const port = env?.[`${name.toUpperCase()}_PORT`];
+  return port === undefined ? undefined : `${hostname()}:${String(port)}`;
+}
+
 export function outboxWorker(
-  infra: Pick<ServiceInfra, 'sql' | 'store' | 'bus' | 'logger' | 'metrics'>,
+  infra: Pick<ServiceInfra, 'sql' | 'store' | 'bus' | 'logger' | 'metrics'> & { env?: ServiceInfra['env'] },
   name: string,
   toMessages: (event: RecordedEvent) => readonly OutgoingMessage[],
 ): OutboxWorker {
@@ -101,6 +114,10 @@ export function outboxWorker(
   infra.metrics.gauge('svp_outbox_depth_events', "Global positions stored and not yet relayed to the bus: the store's head minus the relay's checkpoint (about events on PostgreSQL)", ['relay'], async (gauge) => {
     if (relay) gauge.set({ relay: name }, Number(await relay.depth()));
   });
+  infra.metrics.gauge('svp_outbox_lease_held', 'Whether this instance holds the outbox relay lease (1: it publishes; 0: another instance does, this one stands by)', ['relay'], async (gauge) => {
+    if (relay) gauge.set({ relay: name }, relay.holdsLease ? 1 : 0);
+  });
+  const holder = outboxHolderId(name, infra.env as Partial<Record<string, unknown>> | undefined);
   return {
     name: `outbox:${name}`,
     async start() {
@@ -115,6 +132,8 @@ export function outboxWorker(
         logger: infra.logger,
         // Fault drills only: SVP_FAULT_CRASH_AT kills the process at a chosen point of the relay (docs/reliability.md).
         onBatchPoint: outboxCrashHook(crashPlanFromEnv()),
+        // One instance's relay publishes; the others stand by (a lease in the same database).
+        ...(holder ? { lease: { holder } } : {}),
       });
       await relay.start();
     },

@@ -130,6 +130,8 @@ export async function checkMetrics(urls: Urls, rootToken: string): Promise<void>
     }
     // Outbox depth: one relay per event-sourced service, nothing left to publish.
     for (const service of EVENT_SOURCED) expect(series(after[service], 'svp_outbox_depth_events').map((s) => [s.labels.relay, s.value])).toEqual([[service, 0]]);
+    // The outbox lease: the one instance of each service holds it (it publishes).
+    for (const service of EVENT_SOURCED) expect(series(after[service], 'svp_outbox_lease_held').map((s) => [s.labels.relay, s.value])).toEqual([[service, 1]]);
 
     // Webhook deliveries: attempts, their latency, the backlog.
     expect(delta('sessions', 'svp_webhook_attempts_total', { outcome: 'delivered' })).toBeGreaterThanOrEqual(2);

@@ -6,7 +6,7 @@ import { InProcessMessageBus } from '../in-process/in-process-message-bus.js';
 import { SqlMessageLog } from '../in-process/sql-message-log.js';
 import { silentLogger } from '../logger.js';
 import type { IncomingMessage, OutgoingMessage } from '../message-bus.js';
-import { OutboxRelay } from './outbox-relay.js';
+import { type OutboxLeaseOptions, OutboxRelay } from './outbox-relay.js';
 
 const toMessages = (event: RecordedEvent): OutgoingMessage[] => [{ topic: 't', key: event.streamName, value: event.eventId }];
 
@@ -76,4 +76,113 @@ describe('OutboxRelay live', () => {
       expect(await stored()).toBe(last);
     });
   });
+});
+
+describe('OutboxRelay lease: one relay of a name publishes, however many instances run it', () => {
+  /** A store, one bus and consumer on a fresh schema, and relays of one name made on demand; everything closed after. */
+  async function withInstances(
+    name: string,
+    body: (context: { store: PostgresEventStore; relay: (lease: OutboxLeaseOptions) => Promise<OutboxRelay>; received: IncomingMessage[]; db: Awaited<ReturnType<typeof freshPgSchema>> }) => Promise<void>,
+  ): Promise<void> {
+    const db = await freshPgSchema(name.replace(/-/g, '_'));
+    const store = await PostgresEventStore.create(db.sql, { pollIntervalMs: 60_000 });
+    const bus = new InProcessMessageBus({ log: await SqlMessageLog.create(db.sql, { logger: silentLogger, pollIntervalMs: 50 }), logger: silentLogger });
+    const relays: OutboxRelay[] = [];
+    const relay = async (lease: OutboxLeaseOptions) => {
+      const made = await OutboxRelay.create({ name, store, sql: db.sql, bus, toMessages, logger: silentLogger, lease });
+      relays.push(made);
+      return made;
+    };
+    const received: IncomingMessage[] = [];
+    const consumer = await bus.consume({ groupId: 'g', topics: ['t'], handler: async (m) => void received.push(m) });
+    try {
+      await consumer.ready;
+      await body({ store, relay, received, db });
+    } finally {
+      await consumer.stop();
+      for (const made of relays) await made.stop();
+      await bus.close();
+      await store.close();
+      await db.dispose();
+    }
+  }
+  const append = (store: PostgresEventStore, n: number) =>
+    Promise.all(Array.from({ length: n }, (_, i) => store.appendToStream(`s-${i % 7}`, [{ eventId: randomUUID(), type: 'Happened', data: {} }])));
+  const valuesOf = (received: IncomingMessage[]) => received.map((m) => String(m.value));
+
+  it('given three instances running the relay of one name, then each event is published once, by the one holding the lease', () =>
+    withInstances('lease-three', async ({ store, relay, received }) => {
+      const instances = [await relay({ holder: 'a', pollMs: 50 }), await relay({ holder: 'b', pollMs: 50 }), await relay({ holder: 'c', pollMs: 50 })];
+      for (const instance of instances) await instance.start();
+      await append(store, 60);
+
+      await waitFor(() => received.length >= 60, '60 messages', 10_000);
+      await new Promise((resolve) => setTimeout(resolve, 500)); // time for duplicates, were any sent
+      expect(received).toHaveLength(60);
+      expect(new Set(valuesOf(received)).size).toBe(60);
+      expect(instances.filter((i) => i.holdsLease)).toHaveLength(1);
+    }));
+
+  it('given the holder stops, then a standby takes the lease at its next try and publishes what follows, each event once', () =>
+    withInstances('lease-handover', async ({ store, relay, received }) => {
+      const first = await relay({ holder: 'a', pollMs: 50 });
+      await first.start();
+      await waitFor(() => first.holdsLease, 'a to hold the lease', 5_000);
+      const second = await relay({ holder: 'b', pollMs: 50 });
+      await second.start();
+      await append(store, 10);
+      await waitFor(() => received.length >= 10, 'the first 10', 10_000);
+      expect(second.holdsLease).toBe(false);
+
+      const stopped = Date.now();
+      await first.stop();
+      await waitFor(() => second.holdsLease, 'b to take the lease', 5_000);
+      expect(Date.now() - stopped).toBeLessThan(2_000); // released, not expired (ttl 10 s)
+      await append(store, 10);
+      await waitFor(() => received.length >= 20, 'the next 10', 10_000);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(new Set(valuesOf(received)).size).toBe(20);
+      expect(received).toHaveLength(20);
+    }));
+
+  it('given the holder dies without releasing (its lease left to expire), then a standby takes over once it expires; a holder restarted under the same id takes its own lease back at once', () =>
+    withInstances('lease-expiry', async ({ store, relay, received, db }) => {
+      const standby = await relay({ holder: 'b', pollMs: 50 });
+      // A holder that died: its lease row stays until it expires.
+      await db.sql.query("INSERT INTO msg_outbox_leases (name, holder, expires_at) VALUES ('lease-expiry', 'dead', now() + interval '1 second')");
+      await standby.start();
+      await append(store, 5);
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      expect([standby.holdsLease, received.length]).toEqual([false, 0]);
+      await waitFor(() => standby.holdsLease, 'b to take the expired lease', 5_000);
+      await waitFor(() => received.length >= 5, 'the 5 events', 10_000);
+      await standby.stop();
+
+      // b "dies" holding the lease (a row for 'b' with a long expiry); b restarted takes it back at once.
+      await db.sql.query("INSERT INTO msg_outbox_leases (name, holder, expires_at) VALUES ('lease-expiry', 'b', now() + interval '1 hour')");
+      const restarted = await relay({ holder: 'b', pollMs: 50 });
+      await restarted.start();
+      await waitFor(() => restarted.holdsLease, 'b restarted to hold its lease', 2_000);
+      await append(store, 5);
+      await waitFor(() => received.length >= 10, 'the next 5', 10_000);
+      expect(new Set(valuesOf(received)).size).toBe(10);
+    }));
+
+  it('given the holder stalls past its ttl and another instance takes the lease, then the first stops publishing when it renews', () =>
+    withInstances('lease-lost', async ({ store, relay, received, db }) => {
+      const first = await relay({ holder: 'a', ttlMs: 60_000, renewMs: 100, pollMs: 50 });
+      await first.start();
+      await waitFor(() => first.holdsLease, 'a to hold the lease', 5_000);
+      // Another instance took it (as if a's lease had expired while a stalled).
+      await db.sql.query("UPDATE msg_outbox_leases SET holder = 'z', expires_at = now() + interval '1 hour' WHERE name = 'lease-lost'");
+      await waitFor(() => !first.holdsLease, 'a to notice at its renewal', 5_000);
+      await append(store, 5);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(received).toHaveLength(0);
+      // z goes away (released): a takes the lease again and publishes from the checkpoint.
+      await db.sql.query("DELETE FROM msg_outbox_leases WHERE name = 'lease-lost'");
+      await waitFor(() => first.holdsLease, 'a to take the lease again', 5_000);
+      await waitFor(() => received.length >= 5, 'the 5 events', 10_000);
+      expect(received).toHaveLength(5);
+    }));
 });

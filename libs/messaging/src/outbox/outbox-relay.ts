@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { EventStore, RecordedEvent, Subscription } from '@svp/event-store';
 import type { SqlClient } from '@svp/postgres';
 import { backoffDelay, delay, exponentialBackoff, type Backoff } from '../backoff.js';
@@ -10,7 +11,31 @@ CREATE TABLE IF NOT EXISTS msg_outbox_checkpoints (
   position   bigint      NOT NULL,
   updated_at timestamptz NOT NULL DEFAULT now()
 );
+CREATE TABLE IF NOT EXISTS msg_outbox_leases (
+  name       text        PRIMARY KEY,
+  holder     text        NOT NULL,
+  expires_at timestamptz NOT NULL
+);
 `;
+
+/**
+ * Which relay of a name publishes: several instances of a service each run a relay of the same name
+ * from the same checkpoint, and without a lease each would publish every event (consumers' inboxes
+ * absorb the repeats, but N instances would put every message on the bus N times). The holder
+ * renews it every `renewMs`; the others try to take it every `pollMs` and get it once it expired
+ * (the holder died) or was released (the holder stopped). Holders overlap only if a holder stalls
+ * past `ttlMs` mid-batch: then a batch may be published twice, which stays within at-least-once.
+ */
+export interface OutboxLeaseOptions {
+  /** This relay's name as a holder; a process restarted with the same id takes its own lease back at once. Default: a random id. */
+  readonly holder?: string;
+  /** How long a lease lasts without renewal. Default 10 s. */
+  readonly ttlMs?: number;
+  /** How often the holder renews it. Default ttlMs / 3. */
+  readonly renewMs?: number;
+  /** How often a relay without the lease tries to take it. Default 1 s. */
+  readonly pollMs?: number;
+}
 
 export interface OutboxRelayOptions {
   /** The checkpoint's name: one relay per name at a time (a second one only duplicates work). */
@@ -45,6 +70,8 @@ export interface OutboxRelayOptions {
    * there (SVP_FAULT_CRASH_AT). It must not throw.
    */
   onBatchPoint?: (point: 'before-publish' | 'after-publish') => void;
+  /** The lease that lets one relay of this name publish at a time (OutboxLeaseOptions). */
+  lease?: OutboxLeaseOptions;
 }
 
 interface Pending {
@@ -84,8 +111,19 @@ export class OutboxRelay {
   /** The position of batches without messages, not stored yet. */
   private deferred?: bigint;
   private deferTimer?: NodeJS.Timeout;
+  private readonly holder: string;
+  private readonly ttlMs: number;
+  private readonly renewMs: number;
+  private readonly pollMs: number;
+  /** Whether this relay holds the lease (as of its last acquire or renewal). */
+  private leaseHeld = false;
+  private renewTimer?: NodeJS.Timeout;
 
   private constructor(private readonly options: OutboxRelayOptions) {
+    this.holder = options.lease?.holder ?? randomUUID();
+    this.ttlMs = Math.max(1, options.lease?.ttlMs ?? 10_000);
+    this.renewMs = Math.max(1, options.lease?.renewMs ?? Math.floor(this.ttlMs / 3));
+    this.pollMs = Math.max(1, options.lease?.pollMs ?? 1_000);
     this.batchSize = Math.max(1, options.batchSize ?? 100);
     this.lingerMs = options.lingerMs ?? 5;
     this.deferMs = options.deferCheckpointMs ?? 1_000;
@@ -102,6 +140,11 @@ export class OutboxRelay {
 
   get isRunning(): boolean {
     return this.running;
+  }
+
+  /** Whether this relay holds the lease of its name now (the one relay of the name that publishes). */
+  get holdsLease(): boolean {
+    return this.leaseHeld;
   }
 
   /** Starts relaying in the background from the stored checkpoint; resolves at once. */
@@ -128,8 +171,10 @@ export class OutboxRelay {
     this.deferTimer = undefined;
     await this.flushing; // a deferred write the timer queued meanwhile
     // Events without messages are not read again by the next relay (once: a failure only means they are).
-    if (this.deferred !== undefined) await this.writeCheckpoint(this.deferred).catch(() => undefined);
+    if (this.deferred !== undefined && this.leaseHeld) await this.writeCheckpoint(this.deferred).catch(() => undefined);
     this.deferred = undefined;
+    // Another instance's relay takes over at its next try, not after the lease expires.
+    if (this.leaseHeld) await this.releaseLease().catch(() => undefined);
   }
 
   /**
@@ -156,6 +201,8 @@ export class OutboxRelay {
   private async run(): Promise<void> {
     let failures = 0;
     while (this.running) {
+      // Only the holder of the lease publishes; the others wait here until it is theirs.
+      if (!(await this.awaitLease())) break;
       try {
         const after = await this.retry('read the checkpoint', () => this.checkpoint());
         this.broken = false;
@@ -168,11 +215,14 @@ export class OutboxRelay {
           },
         });
         this.subscription = subscription;
-        if (!this.running) await subscription.stop();
+        if (!this.running || !this.leaseHeld) await subscription.stop();
         await subscription.done;
         failures = 0;
       } catch (error) {
-        if (error instanceof Stopped || !this.running) break;
+        if (!this.running) break;
+        // The lease was lost mid-batch: wait for it again, nothing of the batch is checkpointed.
+        if (error instanceof Stopped && !this.leaseHeld) continue;
+        if (error instanceof Stopped) break;
         failures++;
         this.logger.error({ relay: this.options.name, err: errorMessage(error), failures }, 'outbox relay subscription failed; resubscribing');
       } finally {
@@ -183,12 +233,77 @@ export class OutboxRelay {
         this.pending = [];
         this.pendingMessages = 0;
       }
-      if (this.running) await delay(backoffDelay(this.backoff, Math.max(1, failures)), this.abort.signal);
+      if (this.running && this.leaseHeld) await delay(backoffDelay(this.backoff, Math.max(1, failures)), this.abort.signal);
     }
+    clearInterval(this.renewTimer);
+    this.renewTimer = undefined;
+  }
+
+  /**
+   * Takes the lease, or waits (trying every pollMs) until it can; then keeps it renewed. Resolves
+   * false when the relay stops first. A renewal that finds the lease taken (this process stalled
+   * past its ttl) stops the subscription: no batch starts after it, and the relay waits again.
+   */
+  private async awaitLease(): Promise<boolean> {
+    let failures = 0;
+    while (this.running) {
+      try {
+        this.leaseHeld = await this.tryLease();
+        failures = 0;
+      } catch (error) {
+        failures++;
+        if (failures === 1 || failures % 10 === 0) this.logger.warn({ relay: this.options.name, err: errorMessage(error), failures }, 'outbox relay could not take its lease; retrying');
+        this.leaseHeld = false;
+      }
+      if (this.leaseHeld) {
+        this.logger.info({ relay: this.options.name, holder: this.holder }, 'outbox relay holds its lease: publishing');
+        clearInterval(this.renewTimer);
+        this.renewTimer = setInterval(() => void this.renewLease(), this.renewMs);
+        this.renewTimer.unref();
+        return true;
+      }
+      await delay(this.pollMs, this.abort.signal);
+    }
+    return false;
+  }
+
+  private async renewLease(): Promise<void> {
+    if (!this.running || !this.leaseHeld) return;
+    let held: boolean;
+    try {
+      held = await this.tryLease();
+    } catch (error) {
+      // The database cannot tell now: publishing needs it for the checkpoint too; try again next time.
+      this.logger.warn({ relay: this.options.name, err: errorMessage(error) }, 'outbox relay could not renew its lease; retrying');
+      return;
+    }
+    if (held || !this.running) return;
+    this.leaseHeld = false;
+    clearInterval(this.renewTimer);
+    this.renewTimer = undefined;
+    this.logger.warn({ relay: this.options.name, holder: this.holder }, 'outbox relay lost its lease (another instance holds it): not publishing');
+    await this.subscription?.stop().catch(() => undefined);
+  }
+
+  /** Takes or renews the lease: this holder's already, or expired, or nobody's. True when this relay holds it now. */
+  private async tryLease(): Promise<boolean> {
+    const { rows } = await this.options.sql.query<{ holder: string }>(
+      `INSERT INTO msg_outbox_leases (name, holder, expires_at) VALUES ($1, $2, now() + $3::int * interval '1 millisecond')
+       ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
+       WHERE msg_outbox_leases.holder = EXCLUDED.holder OR msg_outbox_leases.expires_at < now()
+       RETURNING holder`,
+      [this.options.name, this.holder, this.ttlMs],
+    );
+    return rows.length === 1;
+  }
+
+  private async releaseLease(): Promise<void> {
+    this.leaseHeld = false;
+    await this.options.sql.query('DELETE FROM msg_outbox_leases WHERE name = $1 AND holder = $2', [this.options.name, this.holder]);
   }
 
   private async onEvent(event: RecordedEvent): Promise<void> {
-    if (!this.running) throw new Stopped();
+    if (!this.running || !this.leaseHeld) throw new Stopped();
     const messages = this.options.toMessages(event);
     this.pending.push({ position: event.globalPosition, messages });
     this.pendingMessages += messages.length;
@@ -224,7 +339,7 @@ export class OutboxRelay {
   }
 
   private async publishBatch(batch: Pending[]): Promise<void> {
-    if (this.broken || !this.running) {
+    if (this.broken || !this.running || !this.leaseHeld) {
       this.broken = true;
       return;
     }
@@ -282,12 +397,12 @@ export class OutboxRelay {
       try {
         return await fn();
       } catch (error) {
-        if (!this.running) throw new Stopped();
+        if (!this.running || !this.leaseHeld) throw new Stopped();
         const ms = backoffDelay(this.backoff, attempt);
         const fields = { relay: this.options.name, attempt, retryInMs: ms, err: errorMessage(error) };
         if (attempt === 1 || attempt % 10 === 0) this.logger.warn(fields, `outbox relay could not ${what}; retrying`);
         await delay(ms, this.abort.signal);
-        if (!this.running) throw new Stopped();
+        if (!this.running || !this.leaseHeld) throw new Stopped();
       }
     }
   }
