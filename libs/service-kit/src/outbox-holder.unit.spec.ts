@@ -7,8 +7,10 @@ describe('outboxHolderId (who holds an outbox relay lease)', () => {
     expect(outboxHolderId('sessions', { VARIABLES_PORT: 4003, SESSIONS_PORT: 4002 })).toBe(`${hostname()}:4002`);
   });
 
-  it('given OUTBOX_HOLDER_ID, then it wins; given no config, then none (the relay picks a random one)', () => {
+  it('given OUTBOX_HOLDER_ID, then it wins; given no config or port 0, then none (the relay picks a random one)', () => {
     expect(outboxHolderId('variables', { VARIABLES_PORT: 4003, OUTBOX_HOLDER_ID: 'pod-7' })).toBe('pod-7');
     expect(outboxHolderId('variables', undefined)).toBeUndefined();
+    // Port 0 (a free port picked at start) would give every instance the same id.
+    expect(outboxHolderId('variables', { VARIABLES_PORT: 0 })).toBeUndefined();
   });
 });

@@ -102,7 +102,8 @@ export function outboxHolderId(name: string, env: Partial<Record<string, unknown
   const explicit = env?.OUTBOX_HOLDER_ID ?? process.env.OUTBOX_HOLDER_ID;
   if (typeof explicit === 'string' && explicit !== '') return explicit;
   const port = env?.[`${name.toUpperCase()}_PORT`];
-  return port === undefined ? undefined : `${hostname()}:${String(port)}`;
+  // Port 0 (any free port) names no instance: every one would share the id, so each gets a random one.
+  return port === undefined || Number(port) === 0 ? undefined : `${hostname()}:${String(port)}`;
 }
 
 export function outboxWorker(

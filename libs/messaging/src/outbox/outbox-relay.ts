@@ -117,12 +117,17 @@ export class OutboxRelay {
   private readonly pollMs: number;
   /** Whether this relay holds the lease (as of its last acquire or renewal). */
   private leaseHeld = false;
+  /** When the lease was last taken or renewed (Date.now()): past the ttl without a renewal it is not counted on. */
+  private leaseRenewedAt = 0;
   private renewTimer?: NodeJS.Timeout;
+  /** The renewal in flight: renewals never overlap, and stop() waits for it before releasing. */
+  private renewing?: Promise<void>;
 
   private constructor(private readonly options: OutboxRelayOptions) {
     this.holder = options.lease?.holder ?? randomUUID();
-    this.ttlMs = Math.max(1, options.lease?.ttlMs ?? 10_000);
-    this.renewMs = Math.max(1, options.lease?.renewMs ?? Math.floor(this.ttlMs / 3));
+    this.ttlMs = Math.max(3, Math.round(options.lease?.ttlMs ?? 10_000));
+    // A renewal must come well inside the ttl, or the lease would change hands between renewals.
+    this.renewMs = Math.min(Math.max(1, Math.round(options.lease?.renewMs ?? this.ttlMs / 3)), Math.floor(this.ttlMs / 2));
     this.pollMs = Math.max(1, options.lease?.pollMs ?? 1_000);
     this.batchSize = Math.max(1, options.batchSize ?? 100);
     this.lingerMs = options.lingerMs ?? 5;
@@ -134,7 +139,11 @@ export class OutboxRelay {
   /** A relay (not started), its checkpoint table created if missing. */
   static async create(options: OutboxRelayOptions): Promise<OutboxRelay> {
     if (!options.name) throw new Error('An outbox relay needs a name');
-    await options.sql.exec(OUTBOX_MIGRATION);
+    await options.sql.transaction(async (tx) => {
+      // Instances starting at once: concurrent CREATE TABLE IF NOT EXISTS can still collide in the catalog.
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtext('svp:msg_outbox:setup'))`);
+      await tx.exec(OUTBOX_MIGRATION);
+    });
     return new OutboxRelay(options);
   }
 
@@ -173,7 +182,9 @@ export class OutboxRelay {
     // Events without messages are not read again by the next relay (once: a failure only means they are).
     if (this.deferred !== undefined && this.leaseHeld) await this.writeCheckpoint(this.deferred).catch(() => undefined);
     this.deferred = undefined;
-    // Another instance's relay takes over at its next try, not after the lease expires.
+    // Another instance's relay takes over at its next try, not after the lease expires (a renewal in
+    // flight lands first: it must not put the row back after the release).
+    await this.renewing;
     if (this.leaseHeld) await this.releaseLease().catch(() => undefined);
   }
 
@@ -248,7 +259,9 @@ export class OutboxRelay {
     let failures = 0;
     while (this.running) {
       try {
+        const taken = Date.now();
         this.leaseHeld = await this.tryLease();
+        if (this.leaseHeld) this.leaseRenewedAt = taken;
         failures = 0;
       } catch (error) {
         failures++;
@@ -258,7 +271,11 @@ export class OutboxRelay {
       if (this.leaseHeld) {
         this.logger.info({ relay: this.options.name, holder: this.holder }, 'outbox relay holds its lease: publishing');
         clearInterval(this.renewTimer);
-        this.renewTimer = setInterval(() => void this.renewLease(), this.renewMs);
+        this.renewTimer = setInterval(() => {
+          // One renewal at a time: a slow database must not stack them (a late answer would undo a newer one).
+          if (this.renewing) return;
+          this.renewing = this.renewLease().finally(() => (this.renewing = undefined));
+        }, this.renewMs);
         this.renewTimer.unref();
         return true;
       }
@@ -270,12 +287,17 @@ export class OutboxRelay {
   private async renewLease(): Promise<void> {
     if (!this.running || !this.leaseHeld) return;
     let held: boolean;
+    const asked = Date.now();
     try {
       held = await this.tryLease();
+      if (held) this.leaseRenewedAt = asked;
     } catch (error) {
-      // The database cannot tell now: publishing needs it for the checkpoint too; try again next time.
-      this.logger.warn({ relay: this.options.name, err: errorMessage(error) }, 'outbox relay could not renew its lease; retrying');
-      return;
+      // The database cannot tell now: try again next time, until the lease would have expired (then
+      // another instance may hold it: this one stops publishing rather than overlap).
+      const expired = Date.now() - this.leaseRenewedAt >= this.ttlMs - this.renewMs;
+      this.logger.warn({ relay: this.options.name, err: errorMessage(error), expired }, 'outbox relay could not renew its lease; retrying');
+      if (!expired) return;
+      held = false;
     }
     if (held || !this.running) return;
     this.leaseHeld = false;

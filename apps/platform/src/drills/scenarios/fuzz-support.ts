@@ -559,7 +559,11 @@ function sendOverSocketOnce(url: string, init: { method: string; authorization?:
     const timer = setTimeout(() => socket.destroy(new Error('timeout')), 30_000);
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
     socket.on('error', (error) => (writeError = error.message));
-    let sendBody: NodeJS.Timeout | undefined;
+    // The head first (written below): a server that refuses by the declared length answers before any
+    // byte of the body; the body is sent only when no answer came within 5 s, and is then read by its size.
+    const sendBody = setTimeout(() => {
+      if (chunks.length === 0 && !socket.destroyed) socket.end(body);
+    }, 5000);
     socket.on('close', () => {
       clearTimeout(timer);
       clearTimeout(sendBody);
@@ -578,12 +582,7 @@ function sendOverSocketOnce(url: string, init: { method: string; authorization?:
       }
       resolveAnswer({ status: Number(match[1]), text, body: parsed });
     });
-    // The head first: a server that refuses by the declared length answers before any byte of the body
-    // (the body is sent only when no answer came within 5 s, and is then read by its size).
     socket.write(`${head}\r\n\r\n`);
-    sendBody = setTimeout(() => {
-      if (chunks.length === 0 && !socket.destroyed) socket.end(body);
-    }, 5000);
   });
 }
 
