@@ -75,8 +75,8 @@ export function renderError(exception: unknown, url: string | undefined, rendere
 
 /**
  * The wait of a 429 that names one (`details.retryAfterSeconds`, whole seconds up), for its
- * `Retry-After` header: a quota spent on another service (identity, variables) that a call here
- * depends on says when to retry as the caller's own quota does.
+ * `Retry-After` header: a quota spent on another service that a call here depends on (identity's,
+ * for the sessions service's brand check) says when to retry as the caller's own quota does.
  */
 export function retryAfterSecondsOf(exception: unknown): number | undefined {
   if (!(exception instanceof AppError) || exception.status !== 429) return undefined;

@@ -92,7 +92,6 @@ export interface OutboxWorker extends Worker {
   checkpoint(): Promise<bigint | undefined>;
 }
 
-/** Relays a service's stored events to its Kafka topic (transactional outbox from the store's log). */
 /**
  * The outbox lease's holder id of this process: its host and the service's port (a process restarted
  * on the same port takes its lease back at once; another instance, on another port or host, waits
@@ -106,6 +105,7 @@ export function outboxHolderId(name: string, env: Partial<Record<string, unknown
   return port === undefined || Number(port) === 0 ? undefined : `${hostname()}:${String(port)}`;
 }
 
+/** Relays a service's stored events to its Kafka topic (transactional outbox from the store's log). */
 export function outboxWorker(
   infra: Pick<ServiceInfra, 'sql' | 'store' | 'bus' | 'logger' | 'metrics'> & { env?: ServiceInfra['env'] },
   name: string,

@@ -238,7 +238,7 @@ export class IdentityCore {
       },
       { orgId },
     );
-    await this.awaitReadersKeepingSecret(position, [this.deps.readers.signingKeys], { orgId, kid: made.key.kid }, 'Signing key', made.secret !== undefined);
+    await this.awaitSigningKeyAnswer(position, made.key.kid, orgId, made.secret !== undefined);
     return { kid: made.key.kid, alg: body.alg, ...(made.secret ? { secret: made.secret } : {}), ...(body.brandId ? { brandId: body.brandId } : {}), createdAt: now };
   }
 
@@ -258,7 +258,7 @@ export class IdentityCore {
       { type: 'RotateSigningKey', data: { orgId, kid, replacement: made.key, graceUntil, now: now.toISOString() } },
       { orgId },
     );
-    await this.awaitReadersKeepingSecret(position, [this.deps.readers.signingKeys], { orgId, kid: made.key.kid }, 'Signing key', made.secret !== undefined);
+    await this.awaitSigningKeyAnswer(position, made.key.kid, orgId, made.secret !== undefined);
     return {
       kid: made.key.kid,
       alg: current.alg,
@@ -381,19 +381,16 @@ export class IdentityCore {
    * anyway and the delay is logged; the key works once the projection catches up, seconds later.
    * An answer without a secret (a public key registered) waits as every other command does.
    */
-  private async awaitReadersKeepingSecret(
-    position: bigint,
-    readers: readonly DocumentReader<unknown>[],
-    context: Record<string, string>,
-    what: string,
-    carriesSecret = true,
-  ): Promise<void> {
-    const waits = Promise.all(readers.map((reader) => reader.waitFor(position)));
-    if (!carriesSecret) {
-      await waits;
-      return;
-    }
-    await waits.catch((err: unknown) => this.deps.logger.warn({ err, ...context }, `${what} not yet readable; answering anyway (its secret is shown only in this answer)`));
+  private async awaitReadersKeepingSecret(position: bigint, readers: readonly DocumentReader<unknown>[], context: Record<string, string>, what: string): Promise<void> {
+    await Promise.all(readers.map((reader) => reader.waitFor(position))).catch((err: unknown) =>
+      this.deps.logger.warn({ err, ...context }, `${what} not yet readable; answering anyway (its secret is shown only in this answer)`),
+    );
+  }
+
+  /** A signing key's answer: an HS256 secret is never lost to a slow read model; a public key registered waits as any command. */
+  private async awaitSigningKeyAnswer(position: bigint, kid: string, orgId: string, carriesSecret: boolean): Promise<void> {
+    if (carriesSecret) await this.awaitReadersKeepingSecret(position, [this.deps.readers.signingKeys], { orgId, kid }, 'Signing key');
+    else await this.deps.readers.signingKeys.waitFor(position);
   }
 
   private async orgCommand(orgId: string, command: OrgCommand, alsoWaitFor: DocumentReader<unknown>[] = []): Promise<void> {

@@ -38,7 +38,7 @@ export interface OutboxLeaseOptions {
 }
 
 export interface OutboxRelayOptions {
-  /** The checkpoint's name: one relay per name at a time (a second one only duplicates work). */
+  /** The checkpoint's and the lease's name: every instance runs it, the lease's holder publishes. */
   name: string;
   store: EventStore;
   /** Where the checkpoint is kept (usually the store's own database). */
@@ -136,7 +136,7 @@ export class OutboxRelay {
     this.logger = options.logger ?? stderrLogger;
   }
 
-  /** A relay (not started), its checkpoint table created if missing. */
+  /** A relay (not started), its checkpoint and lease tables created if missing. */
   static async create(options: OutboxRelayOptions): Promise<OutboxRelay> {
     if (!options.name) throw new Error('An outbox relay needs a name');
     await options.sql.transaction(async (tx) => {

@@ -75,12 +75,11 @@ describe('HttpBrandCheck', () => {
     await expect(new HttpBrandCheck(url).assertOwnBrand('svp_key', 'org_a', 'brd_1')).rejects.toMatchObject({ code: 'UNAUTHENTICATED', status: 401 });
   });
 
-  it('given one brand known and the cache full, then the answer is judged from the list itself (the brand asked for is found)', async () => {
-    answer = { status: 200, body: { brands: [{ brandId: 'brd_x', name: 'x' }] } };
+  it('given the lists kept at their bound, then a new org is answered from its own list (the brand asked for is found)', async () => {
     const check = new HttpBrandCheck(url);
-    // Fill the known set to its bound: the next brand remembered clears it, in the middle of a list.
-    const known = (check as unknown as { known: Set<string> }).known;
-    for (let i = known.size; i < 99_999; i++) known.add(`org_fill/${i}`);
+    // Fill the kept lists to their bound: the next org's list clears them as it is stored.
+    const lists = (check as unknown as { lists: Map<string, unknown> }).lists;
+    for (let i = 0; i < 100_000; i++) lists.set(`org_fill_${i}`, { brands: new Set(), tokens: 0, countedAt: 0 });
     answer = { status: 200, body: { brands: [{ brandId: 'brd_a', name: 'a' }, { brandId: 'brd_b', name: 'b' }] } };
     await expect(check.assertOwnBrand('svp_key', 'org_z', 'brd_a')).resolves.toBeUndefined();
   });

@@ -12,7 +12,8 @@ export interface BrandCheck {
 }
 
 const BrandsAnswer = z.object({ brands: z.array(z.object({ brandId: z.string() }).passthrough()) });
-const KNOWN_LIMIT = 100_000;
+/** Orgs whose brand lists are kept; past it the lists are forgotten (and asked for again). */
+const ORGS_KEPT = 100_000;
 /**
  * How often an org's brands may be listed for unknown brands: a burst of 10, then one a second. Past
  * it, an unknown brand is judged from the org's last list. A setup that creates a few brands and
@@ -32,13 +33,12 @@ interface OrgBrands {
 /**
  * Asks identity's `GET /v1/orgs/{orgId}/brands` with the caller's own key (any key of the org may
  * read them), so a brand created a moment ago is already known (identity answers read-your-writes).
- * A brand, once seen, is remembered: brands are never deleted, so a known one needs no second call.
+ * The org's last list is kept: brands are never deleted, so a brand in it needs no second call.
  * An unknown one is judged from a fresh list (concurrent checks with one key share it), within
  * BRAND_LIST_BUDGET. When identity cannot answer, the start is refused with 503 rather than let an
  * unchecked brand through; a key identity refuses (revoked a moment ago) is 401.
  */
 export class HttpBrandCheck implements BrandCheck {
-  private readonly known = new Set<string>();
   private readonly lists = new Map<string, OrgBrands>();
   private readonly inFlight = new Map<string, Promise<OrgBrands>>();
 
@@ -48,7 +48,7 @@ export class HttpBrandCheck implements BrandCheck {
   ) {}
 
   async assertOwnBrand(apiKey: string, orgId: string, brandId: string): Promise<void> {
-    if (this.known.has(`${orgId}/${brandId}`)) return;
+    if (this.lists.get(orgId)?.brands.has(brandId)) return;
     const list = await this.freshList(apiKey, orgId);
     if (!list.brands.has(brandId)) throw new AppError('NOT_FOUND', `Brand ${brandId} not found`, { field: 'brandId', brandId });
   }
@@ -107,17 +107,11 @@ export class HttpBrandCheck implements BrandCheck {
     const answer = BrandsAnswer.safeParse(await response.json().catch(() => undefined));
     if (!answer.success) throw new AppError('SERVICE_UNAVAILABLE', 'The identity service answered the brand check with something not a list of brands', { field: 'brandId' });
     const brands = new Set(answer.data.brands.map((brand) => brand.brandId));
-    for (const id of brands) this.remember(`${orgId}/${id}`);
     // The budget carries over from the org's last list (a new org starts with the full burst, less this list).
     const last = this.lists.get(orgId);
     const list: OrgBrands = last ? { brands, tokens: last.tokens, countedAt: last.countedAt } : { brands, tokens: BRAND_LIST_BUDGET.burst - 1, countedAt: this.now() };
-    if (!last && this.lists.size >= KNOWN_LIMIT) this.lists.clear();
+    if (!last && this.lists.size >= ORGS_KEPT) this.lists.clear();
     this.lists.set(orgId, list);
     return list;
-  }
-
-  private remember(key: string): void {
-    if (this.known.size >= KNOWN_LIMIT) this.known.clear();
-    this.known.add(key);
   }
 }
