@@ -52,25 +52,41 @@ export async function loadDocuments<Doc>(
 }
 
 /**
+ * Separates the documents of one write's text: JSON.stringify escapes every control character, so
+ * U+001E (record separator) never occurs inside a document's JSON text.
+ */
+const DOCUMENT_SEPARATOR = '\x1e';
+
+/**
  * Upserts the writes in one statement. A row only moves forward: a write whose position is not
  * above the stored one changes nothing (the same guard as the plan, kept in SQL for two writers).
  *
- * The batch travels as one JSON text of `[id, position, doc]` triples, cast to json and split with
- * json_array_elements: json is only scanned, and each document is parsed into jsonb once, on its
- * own. (Cast to jsonb, the whole batch, a megabyte and more for a rebuild's batch, was first built
- * as one jsonb value and then taken apart again: about four times the server's CPU per batch.)
+ * The ids and positions travel as two JSON arrays (small), the documents as one text of their JSON
+ * joined by U+001E, split with string_to_table: each document is scanned once by the split and
+ * parsed once into jsonb. (As one JSON array of `[id, position, doc]` triples split with
+ * json_array_elements, each document was scanned five times more, by the split and by every `->`
+ * on its triple: twice the server's CPU per write, measured with 30,000 documents of 1.7 KB. Cast
+ * to jsonb, the whole batch was first built as one jsonb value: four times.) A tombstone is the
+ * text `null`.
  */
 export async function writeDocuments(tx: SqlExecutor, table: string, writes: readonly DocumentWrite[]): Promise<void> {
   if (writes.length === 0) return;
   const t = quoteIdent(table);
-  const payload = writes.map((write) => [write.id, write.lastPosition.toString(), write.doc]);
+  const ids: string[] = [];
+  const positions: string[] = [];
+  const docs: string[] = [];
+  for (const write of writes) {
+    ids.push(write.id);
+    positions.push(write.lastPosition.toString());
+    docs.push(write.doc === null ? 'null' : JSON.stringify(write.doc));
+  }
   await tx.query(
     `INSERT INTO ${t} AS t (id, doc, last_position, updated_at)
-     SELECT w->>0, CASE json_typeof(w->2) WHEN 'null' THEN NULL ELSE (w->2)::jsonb END, (w->>1)::bigint, now()
-     FROM json_array_elements($1::text::json) AS w
+     SELECT w.id, nullif(w.doc, 'null')::jsonb, w.position::bigint, now()
+     FROM ROWS FROM (json_array_elements_text($1::text::json), json_array_elements_text($2::text::json), string_to_table($3, chr(30))) AS w(id, position, doc)
      ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc, last_position = EXCLUDED.last_position, updated_at = EXCLUDED.updated_at
      WHERE t.last_position < EXCLUDED.last_position`,
-    [JSON.stringify(payload)],
+    [JSON.stringify(ids), JSON.stringify(positions), docs.join(DOCUMENT_SEPARATOR)],
   );
 }
 

@@ -35,12 +35,12 @@ function batchRecorder() {
   return { projection, batches };
 }
 
-/** Counts the documents each statement writing a document table sends (the `[id, position, doc]` triples). */
+/** Counts the documents each statement writing a document table sends (its first parameter: the JSON array of their ids). */
 function countingWrites(sql: SqlClient): { sql: SqlClient; writes: Map<string, number> } {
   const writes = new Map<string, number>();
   const count = (text: string, params?: unknown[]) => {
-    if (!/^\s*INSERT INTO\s+"rm_/.test(text) || !text.includes('json_array_elements')) return;
-    for (const [id] of JSON.parse(String(params?.[0])) as [string][]) writes.set(id, (writes.get(id) ?? 0) + 1);
+    if (!/^\s*INSERT INTO\s+"rm_/.test(text) || !text.includes('string_to_table')) return;
+    for (const id of JSON.parse(String(params?.[0])) as string[]) writes.set(id, (writes.get(id) ?? 0) + 1);
   };
   const wrap = (tx: SqlExecutor): SqlExecutor => ({
     query: <Row>(text: string, params?: unknown[]) => {

@@ -11,7 +11,7 @@ import type { SqlClient } from '@svp/postgres';
 import { CHECKPOINTS_TABLE } from '../checkpoints.js';
 import { applyDocumentBatch } from '../document-table.js';
 import type { RebuildProgress } from '../decisions.js';
-import { defineProjection } from '../projection.js';
+import { defineDocumentProjection, defineProjection, type ProjectedEvent } from '../projection.js';
 import {
   ProjectionRunner,
   RebuildAbortedError,
@@ -196,6 +196,43 @@ export function describeProjectionRunner(engine: string, open: () => Promise<Pro
 
           expect(await storedCounters(again)).toEqual(before);
           expect(before).toEqual(expectedCounters(log));
+        }),
+      TIMEOUT,
+    );
+
+    it(
+      'given documents whose texts hold control characters, quotes, the text null and non-BMP characters, then they are stored and rebuilt as folded, and a deletion leaves a tombstone',
+      () =>
+        withRunner({}, async ({ store, sql, newRunner }) => {
+          // What a write sends the server: documents joined by U+001E (see writeDocuments).
+          const texts = ['a\x1eb', '\x1e', 'null', '', '"quoted" \\ back\nslash\u2028', 'emoji 👋🏽 and é', '{"not":"an object"}'];
+          const notes = defineDocumentProjection<{ stream: string; texts: string[] }, ProjectedEvent<'NoteAdded' | 'NotesCleared', { text?: string }>>({
+            name: 'notes',
+            version: 1,
+            canHandle: ['NoteAdded', 'NotesCleared'],
+            documentId: (event) => event.streamName,
+            evolve: (doc, event) =>
+              event.type === 'NotesCleared' ? null : { stream: event.streamName, texts: [...(doc?.texts ?? []), event.data.text ?? ''] },
+          });
+          const kept = stream('kept');
+          const cleared = stream('cleared');
+          await append(store, kept, texts.map((text) => ({ eventId: randomUUID(), type: 'NoteAdded', data: { text } })));
+          await append(store, cleared, [{ eventId: randomUUID(), type: 'NoteAdded', data: { text: '\x1e' } }, { eventId: randomUUID(), type: 'NotesCleared', data: {} }]);
+          const runner = newRunner({ projections: [notes] });
+          await runner.start();
+          await waitUntilLiveAtHead(runner, 'notes');
+          const documents = async () => (await runner.reader(notes).entries()).map(({ id, doc }) => ({ id, doc }));
+          const tombstones = async () => {
+            const { table } = await runner.status('notes');
+            return (await sql.query<{ id: string }>(`SELECT id FROM "${table}" WHERE doc IS NULL`)).rows.map((row) => row.id);
+          };
+          const expected = [{ id: kept, doc: { stream: kept, texts } }];
+          expect(await documents()).toEqual(expected);
+          expect(await tombstones()).toEqual([cleared]);
+
+          await runner.rebuild('notes');
+          expect(await documents()).toEqual(expected);
+          expect(await tombstones()).toEqual([cleared]);
         }),
       TIMEOUT,
     );
