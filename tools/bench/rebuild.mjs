@@ -467,8 +467,8 @@ function freePort() {
   });
 }
 
-/** The distributed mode as bench.mjs starts it (a copy: bench.mjs runs its main() when imported). */
-async function startPlatform() {
+/** The distributed mode as bench.mjs starts it (a copy: bench.mjs runs its main() when imported); tools/bench/floor.mjs starts it from here too. */
+export async function startPlatform() {
   const { ensureLocalInfrastructure, startDistributed } = await import(join(root, 'apps/platform/dist/distributed.js'));
   await ensureLocalInfrastructure(root);
   const prefix = `bench_${Date.now()}_`;
