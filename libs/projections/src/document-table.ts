@@ -52,8 +52,8 @@ export async function loadDocuments<Doc>(
 }
 
 /**
- * Separates the documents of one write's text: JSON.stringify escapes every control character, so
- * U+001E (record separator) never occurs inside a document's JSON text.
+ * Separates the documents of one write's text: JSON.stringify escapes every character below
+ * U+0020, so U+001E (record separator) never occurs inside a document's JSON text.
  */
 const DOCUMENT_SEPARATOR = '\x1e';
 
@@ -78,7 +78,9 @@ export async function writeDocuments(tx: SqlExecutor, table: string, writes: rea
   for (const write of writes) {
     ids.push(write.id);
     positions.push(write.lastPosition.toString());
-    docs.push(write.doc === null ? 'null' : JSON.stringify(write.doc));
+    // A value JSON cannot hold (undefined from an evolve that broke its type) is a tombstone, as
+    // JSON.stringify makes it inside an array; an empty piece would shift or fail the split.
+    docs.push(write.doc === null ? 'null' : (JSON.stringify(write.doc) ?? 'null'));
   }
   await tx.query(
     `INSERT INTO ${t} AS t (id, doc, last_position, updated_at)
@@ -86,6 +88,7 @@ export async function writeDocuments(tx: SqlExecutor, table: string, writes: rea
      FROM ROWS FROM (json_array_elements_text($1::text::json), json_array_elements_text($2::text::json), string_to_table($3, chr(30))) AS w(id, position, doc)
      ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc, last_position = EXCLUDED.last_position, updated_at = EXCLUDED.updated_at
      WHERE t.last_position < EXCLUDED.last_position`,
+    // The three lists have one entry per write: ROWS FROM would pad a shorter one with NULLs.
     [JSON.stringify(ids), JSON.stringify(positions), docs.join(DOCUMENT_SEPARATOR)],
   );
 }
