@@ -87,7 +87,17 @@ export async function checkTracing(urls: Record<ServiceName, string>, rootToken:
   // ── startSession: gateway → sessions → Kafka → the variables service's projection ──
   const started = await gql(urls.gateway, org.apiKey, 'mutation { startSession(channelId: "web", sessionVariableValues: [{ name: "UserName", value: "Ada" }]) { sessionId } }');
   const sessionId: string = started.startSession.sessionId;
-  const start = await traceOf(receiver, 'mutation startSession', (t) => t.find('variables', 'project session_variables') !== undefined);
+  // Complete once every span checked below has arrived: server spans end after their answer is
+  // sent, so a process may export them in a later batch than the spans that followed the answer.
+  const start = await traceOf(
+    receiver,
+    'mutation startSession',
+    (t) =>
+      t.find('variables', 'project session_variables') !== undefined &&
+      t.find('gateway', 'POST /graphql', SPAN_KIND.server) !== undefined &&
+      t.find('sessions', 'POST /v1/sessions', SPAN_KIND.server) !== undefined &&
+      t.find('variables', 'POST /internal/v1/variables/check', SPAN_KIND.server) !== undefined,
+  );
   {
     const server = start.get('gateway', 'POST /graphql', SPAN_KIND.server);
     expect(server.parentSpanId).toBeUndefined();
@@ -119,7 +129,12 @@ export async function checkTracing(urls: Record<ServiceName, string>, rootToken:
   const set = await traceOf(
     receiver,
     'mutation setSessionVariables',
-    (t) => t.find('sessions', 'process variables.events.v1') !== undefined && t.find('gateway', 'process variables.events.v1') !== undefined && t.find('variables', 'project session_variables') !== undefined,
+    (t) =>
+      t.find('sessions', 'process variables.events.v1') !== undefined &&
+      t.find('gateway', 'process variables.events.v1') !== undefined &&
+      t.find('variables', 'project session_variables') !== undefined &&
+      t.find('gateway', 'POST /graphql', SPAN_KIND.server) !== undefined &&
+      t.find('variables', 'PUT /v1/sessions/:sessionId/variables', SPAN_KIND.server) !== undefined,
   );
   const server = set.get('gateway', 'POST /graphql', SPAN_KIND.server);
   expect(server.parentSpanId).toBeUndefined();
