@@ -3,7 +3,6 @@
 // prints the table, writes bench-results/<date>.json, docs/benchmarks.md and docs/benchmarks.svg.
 // Never part of npm test or CI (no gate on a time). See docs/benchmarks.md.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -18,6 +17,7 @@ import { compare, median } from './stats.mjs';
 import { openLoopLatency } from './open-loop.mjs';
 import { coreShare, machineBusy, schedstat, serviceTail, tailBetween } from './service-tail.mjs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { serveBaseline } from './serve-baseline.mjs';
 import { SERVICES, cpuSeconds, memoryScenario, rebuildScenario, seedSizeFor, seedVariableEvents } from './rebuild.mjs';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -290,27 +290,6 @@ async function propagationScenario(platform) {
     await deleteTopics(platform.kafkaBrokers.split(','), [topic, `${topic}.dlq`]).catch(() => undefined);
     await sql.end();
   }
-}
-
-/**
- * Starts a read baseline (tools/bench/baseline-server.mjs) in a process of its own, like the service
- * it is compared with (not on the load generator's thread); answers its URL and close().
- */
-async function serveBaseline(kind, argument) {
-  const child = spawn(process.execPath, [join(root, 'tools/bench/baseline-server.mjs'), kind, argument], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise((done, fail) => {
-    child.once('exit', (code) => fail(new Error(`the ${kind} baseline exited with code ${code}`)));
-    child.stdout.once('data', (chunk) => done(Number(String(chunk).trim())));
-  });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise((done) => {
-        child.removeAllListeners('exit');
-        child.once('exit', () => done(undefined));
-        child.kill('SIGTERM');
-      }),
-  };
 }
 
 /**

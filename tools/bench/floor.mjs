@@ -11,35 +11,21 @@
 // For each it prints requests/s (median of the runs, ± the largest distance of a run) and the CPU
 // that one request costs the process that answers it (and Redis's server, for the Redis handler):
 // the cost of each layer, measured, on the same machine in the same run.
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { createClient } from 'redis';
 import { cpuSeconds, startPlatform } from './rebuild.mjs';
+import { serveBaseline } from './serve-baseline.mjs';
 import { median } from './stats.mjs';
 
-const root = resolve(import.meta.dirname, '../..');
 const quick = process.argv.includes('--quick');
 const RUNS = quick ? 3 : 5;
 const SECONDS = quick ? 4 : 10;
 const WARMUP_SECONDS = quick ? 1 : 3;
 const CONNECTIONS = 16;
-
-/** Starts a baseline of tools/bench/baseline-server.mjs; answers its URL, pid and close(). */
-async function serveBaseline(/** @type {string} */ kind, /** @type {string} */ argument) {
-  const child = spawn(process.execPath, [join(root, 'tools/bench/baseline-server.mjs'), kind, argument], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise((done, fail) => {
-    child.once('exit', (code) => fail(new Error(`the ${kind} baseline exited with code ${code}`)));
-    child.stdout.once('data', (chunk) => done(Number(String(chunk).trim())));
-  });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    pid: /** @type {number} */ (child.pid),
-    close: () => new Promise((done) => { child.removeAllListeners('exit'); child.once('exit', () => done(undefined)); child.kill('SIGTERM'); }),
-  };
-}
 
 /** One closed-loop run: requests/s and the CPU seconds the given processes used meanwhile (2xx only). */
 async function run(/** @type {string} */ url, /** @type {Record<string, string>} */ headers, /** @type {number} */ seconds, /** @type {number[]} */ pids) {
