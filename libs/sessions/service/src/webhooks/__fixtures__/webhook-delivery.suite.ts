@@ -268,7 +268,9 @@ export function describeWebhookDelivery(engine: string, open: () => Promise<Deli
       const exhausted: [string, string][] = [];
       await enqueue(statusEvent(webhookId, 'ses-x', 1), statusEvent(webhookId, 'ses-x', 2));
       await dispatcher({
-        schedule: retrySchedule({ delaysMs: [10, 20], repeatEveryMs: 30, maxAgeMs: 150, jitter: 'none' }),
+        // The age counts from the delivery's creation: 150 ms gave up after one attempt on a loaded
+        // CI machine (the first attempt came late); 600 ms leaves room for several.
+        schedule: retrySchedule({ delaysMs: [10, 20], repeatEveryMs: 30, maxAgeMs: 600, jitter: 'none' }),
         onExhausted: (id, reason) => {
           exhausted.push([id, reason]);
           failing = false;
