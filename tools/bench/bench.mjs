@@ -3,7 +3,6 @@
 // prints the table, writes bench-results/<date>.json, docs/benchmarks.md and docs/benchmarks.svg.
 // Never part of npm test or CI (no gate on a time). See docs/benchmarks.md.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -18,7 +17,7 @@ import { openLoopLatency } from './open-loop.mjs';
 import { coreShare, machineBusy, schedstat, serviceTail, tailBetween } from './service-tail.mjs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { serveBaseline } from './serve-baseline.mjs';
-import { SERVICES, cpuSeconds, memoryScenario, rebuildScenario, seedSizeFor, seedVariableEvents } from './rebuild.mjs';
+import { SERVICES, cpuSeconds, memoryScenario, startPlatform, rebuildScenario, seedSizeFor, seedVariableEvents } from './rebuild.mjs';
 
 const root = resolve(import.meta.dirname, '../..');
 const quick = process.argv.includes('--quick');
@@ -431,47 +430,6 @@ async function readsScenario(platform) {
 
 const MISSING = [];
 
-/** A port nothing listens on (the OS picks it). */
-function freePort() {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
-      server.close(() => done(port));
-    });
-  });
-}
-
-/**
- * The distributed mode, as it runs in production: a process per service on PostgreSQL and Kafka
- * (started here when they are not running), in schemas of its own, dropped afterwards. Logs at warn:
- * a line per request is not what is measured.
- */
-async function startPlatform() {
-  const { ensureLocalInfrastructure, startDistributed } = await import(join(root, 'apps/platform/dist/distributed.js'));
-  await ensureLocalInfrastructure(root);
-  const prefix = `bench_${Date.now()}_`;
-  const ports = { gateway: await freePort(), identity: await freePort(), sessions: await freePort(), variables: await freePort() };
-  // --profile DIR: every service writes a V8 CPU profile there when it stops (open it in Chrome DevTools or speedscope).
-  const profileAt = process.argv.indexOf('--profile');
-  const nodeArgs = profileAt > 0 ? ['--cpu-prof', `--cpu-prof-dir=${resolve(process.argv[profileAt + 1] ?? 'bench-results/profiles')}`] : [];
-  const running = await startDistributed({ root, ports, schemaPrefix: prefix, nodeArgs, env: { LOG_LEVEL: 'warn', ORG_REQUESTS_PER_MINUTE: '10000000', VARIABLES_RETENTION_DAYS: '1' } });
-  return {
-    ...running,
-    schemaPrefix: prefix,
-    databaseUrl: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
-    kafkaBrokers: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092',
-    close: async () => {
-      await running.stop();
-      const client = new pg.Client({ connectionString: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' });
-      await client.connect();
-      for (const service of ['identity', 'sessions', 'variables', 'gateway']) await client.query(`DROP SCHEMA IF EXISTS "${prefix}${service}" CASCADE`);
-      await client.end();
-    },
-  };
-}
-
 /**
  * Waits until the services are back to their idle CPU use (`idle`: CPU seconds per second measured
  * right after start; within 1.5x of it or 2 % of a core more, at most 2 minutes): after the writes
@@ -522,7 +480,7 @@ const only = onlyAt > 0 ? (process.argv[onlyAt + 1] ?? '').split(',') : undefine
 
 async function main() {
   const started = Date.now();
-  const platform = await startPlatform();
+  const platform = await startPlatform({ VARIABLES_RETENTION_DAYS: '1' });
   const results = [];
   try {
     console.log(`npm run bench: ${MODE.name} mode, ${MODE.runs} runs of ${MODE.seconds} s after ${MODE.warmupSeconds} s of warm-up, ${MODE.connections} connections`);

@@ -19,7 +19,7 @@ import autocannon from 'autocannon';
 import { createClient } from 'redis';
 import { cpuSeconds, startPlatform } from './rebuild.mjs';
 import { serveBaseline } from './serve-baseline.mjs';
-import { median } from './stats.mjs';
+import { median, spread } from './stats.mjs';
 
 const quick = process.argv.includes('--quick');
 const RUNS = quick ? 3 : 5;
@@ -35,8 +35,6 @@ async function run(/** @type {string} */ url, /** @type {Record<string, string>}
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx answers and ${result.errors} errors`);
   return { rate: result['2xx'] / seconds, cpuPerRequestUs: (cpu / result['2xx']) * 1e6 };
 }
-
-const spread = (/** @type {number[]} */ values, /** @type {number} */ mid) => Math.max(...values.map((v) => Math.abs(v - mid) / mid));
 
 async function main() {
   const platform = await startPlatform();
@@ -89,7 +87,7 @@ async function main() {
       const cpus = (runs[t] ?? []).map((r) => r.cpuPerRequestUs);
       const rate = median(rates);
       const cpu = median(cpus);
-      console.log(`| ${target.label} | ${Math.round(rate).toLocaleString('en-US')} (±${(100 * spread(rates, rate)).toFixed(1)} %) | ${cpu.toFixed(0)} µs (±${(100 * spread(cpus, cpu)).toFixed(1)} %) |`);
+      console.log(`| ${target.label} | ${Math.round(rate).toLocaleString('en-US')} (±${(100 * spread(rates)).toFixed(1)} %) | ${cpu.toFixed(0)} µs (±${(100 * spread(cpus)).toFixed(1)} %) |`);
     }
   } finally {
     for (const baseline of baselines) await baseline.close();

@@ -467,8 +467,14 @@ function freePort() {
   });
 }
 
-/** The distributed mode as bench.mjs starts it (a copy: bench.mjs runs its main() when imported); tools/bench/floor.mjs starts it from here too. */
-export async function startPlatform() {
+/**
+ * The distributed mode, as it runs in production: a process per service on PostgreSQL and Kafka
+ * (started here when they are not running), in schemas of its own, dropped by close(). Logs at warn:
+ * a line per request is not what is measured. `--profile DIR` on the command line: every service
+ * writes a V8 CPU profile there when it stops (open it in Chrome DevTools or speedscope). `env`:
+ * more settings of the services. Used by bench.mjs, floor.mjs and this file's self-test.
+ */
+export async function startPlatform(/** @type {Record<string, string>} */ env = {}) {
   const { ensureLocalInfrastructure, startDistributed } = await import(join(root, 'apps/platform/dist/distributed.js'));
   await ensureLocalInfrastructure(root);
   const prefix = `bench_${Date.now()}_`;
@@ -476,7 +482,7 @@ export async function startPlatform() {
   const profileAt = process.argv.indexOf('--profile');
   const nodeArgs = profileAt > 0 ? ['--cpu-prof', `--cpu-prof-dir=${resolve(process.argv[profileAt + 1] ?? 'bench-results/profiles')}`] : [];
   const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-  const running = await startDistributed({ root, ports, schemaPrefix: prefix, nodeArgs, env: { LOG_LEVEL: 'warn', ORG_REQUESTS_PER_MINUTE: '10000000' } });
+  const running = await startDistributed({ root, ports, schemaPrefix: prefix, nodeArgs, env: { LOG_LEVEL: 'warn', ORG_REQUESTS_PER_MINUTE: '10000000', ...env } });
   return {
     ...running,
     schemaPrefix: prefix,
