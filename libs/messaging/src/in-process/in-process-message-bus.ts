@@ -23,13 +23,17 @@ export interface InProcessMessageBusOptions {
   logger?: MessagingLogger;
 }
 
+/** The longest a partition worker keeps handled messages uncommitted while it works through a batch. */
+export const COMMIT_INTERVAL_MS = 1000;
+
 /**
  * The transport of the embedded single-process mode, with Kafka's semantics where the contract
  * depends on them: topics split into partitions by key hash (Kafka's murmur2), order per partition,
  * consumer groups sharing a topic's partitions (membership is coordinated inside this process), and
- * per-group committed offsets, committed after each message's handler resolved. Messages and
- * offsets live in a `MessageLog`: in memory by default, or in SQL tables (`SqlMessageLog`), so that
- * what was published and not yet handled survives a restart or a crash.
+ * per-group committed offsets, committed once the handlers of a batch resolved (at least every
+ * second within a batch, and on stop). Messages and offsets live in a `MessageLog`: in memory by
+ * default, or in SQL tables (`SqlMessageLog`), so that what was published and not yet handled
+ * survives a restart or a crash.
  */
 export class InProcessMessageBus implements MessageBus {
   readonly log: MessageLog;
@@ -234,8 +238,11 @@ class Member implements Consumer {
   }
 
   /**
-   * Handles one partition from the group's committed offset on, committing each message's offset
-   * after its handler resolved (at least once: a stop or crash between the two redelivers it).
+   * Handles one partition from the group's committed offset on. The offset after the messages
+   * handled is committed at the end of each batch read, when a commit is older than
+   * COMMIT_INTERVAL_MS, and when the worker stops (at least once: a crash before a commit
+   * redelivers what was handled since the last one; the inbox absorbs it). One commit per message
+   * made a consumer on the SQL log (PGlite: one connection for everything) write a row per message.
    */
   private async work(topic: string, partition: number, signal: AbortSignal): Promise<void> {
     const { log } = this.bus;
@@ -245,48 +252,63 @@ class Member implements Consumer {
     );
     if (!joined) return;
     let offset = joined.value;
-    while (!signal.aborted) {
-      const version = log.version(topic);
-      const batch = await this.retryLog(signal, 'read messages', { topic, partition, offset }, () =>
-        log.read(topic, partition, offset, this.bus.readBatchSize),
-      );
-      if (!batch) return;
-      if (batch.value.length === 0) {
-        await log.waitForAppend(topic, version, signal);
-        continue;
-      }
-      for (const stored of batch.value) {
-        const release = await this.slots.acquire(signal);
-        if (!release) return;
-        let handled: boolean;
-        try {
-          const message: IncomingMessage = {
-            topic,
-            partition,
-            offset: String(stored.offset),
-            key: stored.key,
-            value: stored.value,
-            headers: { ...stored.headers },
-          };
-          handled = await handleUntilDone(this.options.handler, message, {
-            backoff: this.bus.retryBackoff,
-            logger: this.bus.logger,
-            context: { groupId },
-            canContinue: () => !signal.aborted,
-            wait: (ms) => delay(ms, signal),
-          });
-        } finally {
-          release();
-        }
-        if (!handled) return;
-        offset = stored.offset + 1;
-        const next = offset;
-        const committed = await this.retryLog(signal, 'commit an offset', { topic, partition, offset: next }, () =>
-          log.commit(groupId, topic, partition, next),
+    let committedOffset = offset;
+    let committedAt = Date.now();
+    /** Commits the offset after the last message handled, if not committed yet; false when stopped while it kept failing. */
+    const commit = async (): Promise<boolean> => {
+      if (offset === committedOffset) return true;
+      const next = offset;
+      const committed = await this.retryLog(signal, 'commit an offset', { topic, partition, offset: next }, () => log.commit(groupId, topic, partition, next));
+      // Stopped while the commit kept failing: the messages since the last commit are delivered again later (at least once).
+      if (!committed) return false;
+      committedOffset = next;
+      committedAt = Date.now();
+      return true;
+    };
+    try {
+      while (!signal.aborted) {
+        const version = log.version(topic);
+        const batch = await this.retryLog(signal, 'read messages', { topic, partition, offset }, () =>
+          log.read(topic, partition, offset, this.bus.readBatchSize),
         );
-        // Stopped while the commit kept failing: the message is delivered again later (at least once).
-        if (!committed) return;
+        if (!batch) return;
+        if (batch.value.length === 0) {
+          await log.waitForAppend(topic, version, signal);
+          continue;
+        }
+        for (const stored of batch.value) {
+          const release = await this.slots.acquire(signal);
+          if (!release) return;
+          let handled: boolean;
+          try {
+            const message: IncomingMessage = {
+              topic,
+              partition,
+              offset: String(stored.offset),
+              key: stored.key,
+              value: stored.value,
+              headers: { ...stored.headers },
+            };
+            handled = await handleUntilDone(this.options.handler, message, {
+              backoff: this.bus.retryBackoff,
+              logger: this.bus.logger,
+              context: { groupId },
+              canContinue: () => !signal.aborted,
+              wait: (ms) => delay(ms, signal),
+            });
+          } finally {
+            release();
+          }
+          if (!handled) return;
+          offset = stored.offset + 1;
+          if (Date.now() - committedAt >= COMMIT_INTERVAL_MS && !(await commit())) return;
+        }
+        if (!(await commit())) return;
       }
+    } finally {
+      // Stopped or revoked: what was handled is committed (tried once more even when stopping), so
+      // the next member of the group goes on after it.
+      await commit();
     }
   }
 
