@@ -14,6 +14,7 @@ import { delay, exponentialBackoff, type Backoff } from '../backoff.js';
 import { handleUntilDone } from '../internal/handle-until-done.js';
 import { errorMessage, stderrLogger, type MessagingLogger } from '../logger.js';
 import type { Consumer, ConsumerOptions, IncomingMessage, MessageBus, MessageHeaders, OutgoingMessage } from '../message-bus.js';
+import { ensureKafkaTopics } from './ensure-topics.js';
 import { kafkaLogCreator } from './kafka-logger.js';
 import type { ConsumerGroupLag, ConsumerGroupRef } from '../consumer-lag.js';
 import { kafkaConsumerLag } from './consumer-lag.js';
@@ -148,16 +149,9 @@ export class KafkaMessageBus implements MessageBus {
     const wanted = [...new Set(topics.flatMap((topic) => (topic.endsWith('.dlq') ? [topic] : [topic, dlqTopic(topic)])))];
     const admin = this.getAdmin();
     try {
-      const existing = new Set(await (await admin).listTopics());
-      const missing = wanted.filter((topic) => !existing.has(topic));
-      if (missing.length === 0) return;
-      const replicationFactor =
-        this.options.replicationFactor ?? Math.min(3, (await (await admin).describeCluster()).brokers.length);
-      await (
-        await admin
-      ).createTopics({
-        waitForLeaders: true,
-        topics: missing.map((topic) => ({ topic, numPartitions: this.options.numPartitions ?? 3, replicationFactor })),
+      await ensureKafkaTopics(await admin, wanted, {
+        numPartitions: this.options.numPartitions ?? 3,
+        ...(this.options.replicationFactor !== undefined ? { replicationFactor: this.options.replicationFactor } : {}),
       });
     } catch (error) {
       await this.resetAdmin(admin);
