@@ -16,6 +16,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { table } from './report.mjs';
+import { machineBusy } from './service-tail.mjs';
 import { compare, median } from './stats.mjs';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -231,6 +232,11 @@ export async function seedVariableEvents(platform, { sessions, variablesPerSessi
   }
 }
 
+/** CPU seconds the four service processes have used so far. */
+function servicesCpu(/** @type {Platform} */ platform) {
+  return SERVICES.reduce((sum, service) => sum + cpuSeconds(/** @type {number} */ (platform.processes[service].pid)), 0);
+}
+
 /** VmRSS of a process in MB (from /proc/<pid>/status). */
 export function rssMb(/** @type {number} */ pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -312,7 +318,8 @@ async function rawRead(/** @type {Platform} */ platform, pageSize = STORE_PAGE_S
   const { client } = await variablesDb(platform);
   try {
     const backend = Number((await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid);
-    const cpuBefore = { node: process.cpuUsage(), pg: cpuSeconds(backend) };
+    const cpuBefore = { node: process.cpuUsage(), pg: cpuSeconds(backend), services: servicesCpu(platform) };
+    const cores = machineBusy();
     const started = performance.now();
     let after = 0n;
     let events = 0;
@@ -343,7 +350,9 @@ async function rawRead(/** @type {Platform} */ platform, pageSize = STORE_PAGE_S
     void sink;
     const seconds = (performance.now() - started) / 1000;
     const used = process.cpuUsage(cpuBefore.node);
-    return { events, seconds, cpu: { node: (used.user + used.system) / 1e6, pg: cpuSeconds(backend) - cpuBefore.pg } };
+    // What else ran meanwhile: the four services, and both cores' busy share (all processes).
+    const others = { services: servicesCpu(platform) - cpuBefore.services, machineBusy: cores().busy };
+    return { events, seconds, cpu: { node: (used.user + used.system) / 1e6, pg: cpuSeconds(backend) - cpuBefore.pg }, others };
   } finally {
     await client.end();
   }
@@ -377,7 +386,10 @@ export async function rebuildScenario(platform, mode, { seed, measure, log = () 
   const baseline = async () => {
     const read = await rawRead(platform);
     if (read.events !== events) throw new Error(`raw read found ${read.events} events, expected ${events}`);
-    log(`raw read: ${read.events} events in ${read.seconds.toFixed(2)} s = ${Math.round(read.events / read.seconds)} events/s (CPU: reader ${read.cpu.node.toFixed(1)} s, its backend ${read.cpu.pg.toFixed(1)} s)`);
+    log(
+      `raw read: ${read.events} events in ${read.seconds.toFixed(2)} s = ${Math.round(read.events / read.seconds)} events/s (CPU: reader ${read.cpu.node.toFixed(1)} s, its backend ${read.cpu.pg.toFixed(1)} s; ` +
+        `meanwhile the services ${read.others.services.toFixed(1)} s, both cores ${(read.others.machineBusy * 100).toFixed(0)} % busy)`,
+    );
     return read.events / read.seconds;
   };
   const runs =
