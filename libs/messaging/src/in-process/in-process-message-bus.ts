@@ -240,7 +240,7 @@ class Member implements Consumer {
   /**
    * Handles one partition from the group's committed offset on. The offset after the messages
    * handled is committed at the end of each batch read, when a commit is older than
-   * COMMIT_INTERVAL_MS, and when the worker stops (at least once: a crash before a commit
+   * COMMIT_INTERVAL_MS, before a failed handler is retried, and when the worker stops (at least once: a crash before a commit
    * redelivers what was handled since the last one; the inbox absorbs it). One commit per message
    * made a consumer on the SQL log (PGlite: one connection for everything) write a row per message.
    */
@@ -276,6 +276,8 @@ class Member implements Consumer {
           await log.waitForAppend(topic, version, signal);
           continue;
         }
+        // The interval counts from the oldest message not committed (not from an idle wait's start).
+        if (offset === committedOffset) committedAt = Date.now();
         for (const stored of batch.value) {
           const release = await this.slots.acquire(signal);
           if (!release) return;
@@ -294,7 +296,12 @@ class Member implements Consumer {
               logger: this.bus.logger,
               context: { groupId },
               canContinue: () => !signal.aborted,
-              wait: (ms) => delay(ms, signal),
+              // A handler that fails (and is retried in place) holds up its partition: what was
+              // handled before it is committed first, so the lag shows only what waits.
+              wait: async (ms) => {
+                await commit();
+                await delay(ms, signal);
+              },
             });
           } finally {
             release();

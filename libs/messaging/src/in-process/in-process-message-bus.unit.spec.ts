@@ -101,6 +101,28 @@ describe('InProcessMessageBus', () => {
       await bus.close();
     });
 
+    it('given a handler that keeps failing on a message, then the messages handled before it are committed while it is retried', async () => {
+      const { log, commits } = countingLog();
+      const bus = new InProcessMessageBus({ numPartitions: 1, log, retryBackoff: 5, logger: silentLogger });
+      await bus.publish(Array.from({ length: 6 }, (_, i) => ({ topic: 't', key: 'k', value: String(i) })));
+      let failing = true;
+      const seen: string[] = [];
+      await bus.consume({
+        groupId: 'g',
+        topics: ['t'],
+        handler: async (m) => {
+          if (m.value === '3' && failing) throw new Error('the database is down');
+          seen.push(m.value);
+        },
+      });
+      await waitFor(() => commits.includes(3), 'the three handled before the failing one committed');
+      expect(seen).toEqual(['0', '1', '2']);
+      failing = false;
+      await waitFor(() => commits.at(-1) === 6, 'the rest committed');
+      expect(seen).toEqual(['0', '1', '2', '3', '4', '5']);
+      await bus.close();
+    });
+
     it('given a member stopped in the middle of a batch, then what it handled is committed and the next member goes on after it', async () => {
       const { log, commits } = countingLog();
       const bus = new InProcessMessageBus({ numPartitions: 1, log, logger: silentLogger });
