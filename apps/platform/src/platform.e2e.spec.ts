@@ -89,6 +89,23 @@ describe('embedded mode (npm start): one process, PGlite, in-process bus', () =>
     await checkTimeoutAfterRestart(platform.urls, org.apiKey, pendingSessionId);
   }, 120_000);
 
+  type ConsumersAnswer = { consumers: Array<{ lag: string; partitions: Array<{ topic: string; partition: number; high: string }> }> };
+  const consumersOf = async (service: string): Promise<ConsumersAnswer> =>
+    (await call(`${platform.urls[service as keyof typeof platform.urls]}/admin/v1/consumers`, { key: platform.rootToken })).body as ConsumersAnswer;
+  /** Messages published on a topic so far (the sum of its partitions' high watermarks, as the sessions service's groups see it). */
+  const publishedOn = async (topic: string): Promise<bigint> => {
+    const partitions = new Map<string, bigint>();
+    for (const group of (await consumersOf('sessions')).consumers)
+      for (const p of group.partitions) if (p.topic === topic) partitions.set(`${p.topic}/${p.partition}`, BigInt(p.high));
+    return [...partitions.values()].reduce((sum, high) => sum + high, 0n);
+  };
+  /** The lag of every consumer group of the four services. */
+  const totalConsumerLag = async (): Promise<bigint> => {
+    let lag = 0n;
+    for (const service of ['identity', 'sessions', 'variables', 'gateway']) for (const group of (await consumersOf(service)).consumers) lag += BigInt(group.lag);
+    return lag;
+  };
+
   it('rebuilds a projection beside the live one through the admin endpoint, then switches', async () => {
     const { variables } = platform.urls;
     const key = platform.demoOrg.apiKey;
@@ -108,6 +125,7 @@ describe('embedded mode (npm start): one process, PGlite, in-process bus', () =>
     expect([badJson.status, badJson.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
     // Enough history that a rebuild takes a while (5,000 events of another org's sessions), then two
     // requests at once: exactly one rebuild starts, the other is refused while it runs.
+    const published = await publishedOn('variables.events.v1');
     const store = platform.services.find((s) => s.name === 'variables')!.infra.store;
     await store.appendToStream(
       `sessionvars-org_bulk.bulk`,
@@ -137,7 +155,14 @@ describe('embedded mode (npm start): one process, PGlite, in-process bus', () =>
     expect(after.lag).toBe('0');
     const read = await call(url, { key });
     expect(sessionScope(read.body.variables).map((v: { name: string; value: unknown }) => [v.name, v.value])).toEqual([['a', 1], ['b', 'two']]);
-  });
+    // The 5,000 events went to Kafka's stand-in as well: every consumer group of every service
+    // handles them before the next test, whose reads are timed (they share one PGlite connection).
+    await eventually(
+      async () => ((await publishedOn('variables.events.v1')) >= published + 5000n && (await totalConsumerLag()) === 0n ? true : undefined),
+      'the 5,000 events published and every consumer group at lag 0',
+      90_000,
+    );
+  }, 150_000);
 
   describe('variables', () => {
     it('keeps session, visitor and metadata variables: initial ones as given, merge and replace, types, rooms, username, signed and bad-signature submits, one read of all scopes', async () => {
