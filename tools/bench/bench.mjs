@@ -17,7 +17,7 @@ import { openLoopLatency } from './open-loop.mjs';
 import { coreShare, machineBusy, schedstat, serviceTail, tailBetween } from './service-tail.mjs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { serveBaseline } from './serve-baseline.mjs';
-import { SERVICES, cpuSeconds, memoryScenario, startPlatform, rebuildScenario, seedSizeFor, seedVariableEvents } from './rebuild.mjs';
+import { memoryScenario, startPlatform, rebuildScenario, seedSizeFor, seedVariableEvents, servicesCpu } from './rebuild.mjs';
 
 const root = resolve(import.meta.dirname, '../..');
 const quick = process.argv.includes('--quick');
@@ -456,11 +456,6 @@ async function idleCpu(platform) {
   const before = servicesCpu(platform);
   await new Promise((r) => setTimeout(r, 3000));
   return (servicesCpu(platform) - before) / 3;
-}
-
-/** CPU seconds the four service processes have used so far. */
-function servicesCpu(platform) {
-  return SERVICES.reduce((sum, service) => sum + cpuSeconds(/** @type {number} */ (platform.processes[service].pid)), 0);
 }
 
 const SCENARIOS = {

@@ -233,7 +233,7 @@ export async function seedVariableEvents(platform, { sessions, variablesPerSessi
 }
 
 /** CPU seconds the four service processes have used so far. */
-function servicesCpu(/** @type {Platform} */ platform) {
+export function servicesCpu(/** @type {Platform} */ platform) {
   return SERVICES.reduce((sum, service) => sum + cpuSeconds(/** @type {number} */ (platform.processes[service].pid)), 0);
 }
 

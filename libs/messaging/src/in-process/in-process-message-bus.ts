@@ -31,7 +31,7 @@ export const COMMIT_INTERVAL_MS = 1000;
  * depends on them: topics split into partitions by key hash (Kafka's murmur2), order per partition,
  * consumer groups sharing a topic's partitions (membership is coordinated inside this process), and
  * per-group committed offsets, committed once the handlers of a batch resolved (at least every
- * second within a batch, and on stop). Messages and offsets live in a `MessageLog`: in memory by
+ * second within a batch, before a failed handler is retried, and on stop). Messages and offsets live in a `MessageLog`: in memory by
  * default, or in SQL tables (`SqlMessageLog`), so that what was published and not yet handled
  * survives a restart or a crash.
  */
@@ -240,9 +240,10 @@ class Member implements Consumer {
   /**
    * Handles one partition from the group's committed offset on. The offset after the messages
    * handled is committed at the end of each batch read, when a commit is older than
-   * COMMIT_INTERVAL_MS, before a failed handler is retried, and when the worker stops (at least once: a crash before a commit
-   * redelivers what was handled since the last one; the inbox absorbs it). One commit per message
-   * made a consumer on the SQL log (PGlite: one connection for everything) write a row per message.
+   * COMMIT_INTERVAL_MS, before a failed handler is retried, and when the worker stops (at least
+   * once: a crash before a commit redelivers what was handled since the last one; the inbox absorbs
+   * it). One commit per message made a consumer on the SQL log (PGlite: one connection for
+   * everything) write a row per message.
    */
   private async work(topic: string, partition: number, signal: AbortSignal): Promise<void> {
     const { log } = this.bus;
