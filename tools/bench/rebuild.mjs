@@ -327,7 +327,9 @@ async function rawRead(/** @type {Platform} */ platform, pageSize = STORE_PAGE_S
     let sink;
     for (;;) {
       const { rows } = await client.query(
-        `SELECT global_position, stream_name, stream_revision, event_id, event_type, data, metadata, recorded_at FROM es_events
+        // The columns as the store reads them (recorded_at as epoch milliseconds: libs/event-store/src/postgres).
+        `SELECT global_position, stream_name, stream_revision, event_id, event_type, data, metadata,
+                floor(extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_ms FROM es_events
          WHERE global_position > $1::bigint ORDER BY global_position LIMIT $2::bigint`,
         [after, pageSize],
       );
@@ -340,7 +342,7 @@ async function rawRead(/** @type {Platform} */ platform, pageSize = STORE_PAGE_S
           streamName: row.stream_name,
           streamRevision: row.stream_revision,
           globalPosition: row.global_position,
-          recordedAt: row.recorded_at,
+          recordedAt: new Date(row.recorded_ms),
         };
       }
       events += rows.length;

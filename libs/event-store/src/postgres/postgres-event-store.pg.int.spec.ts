@@ -241,6 +241,50 @@ describe('PostgresEventStore on PostgreSQL', () => {
     }
   });
 
+  it('reads recorded_at to the millisecond it falls in (truncated, as a Date holds it), on pg', async () => {
+    const { sql, store, dispose } = await openStore();
+    try {
+      const stream = freshStream();
+      await store.appendToStream(stream, makeEvents(2), { expectedRevision: 'no_stream' });
+      await sql.query(
+        `UPDATE es_events SET recorded_at = CASE stream_revision WHEN 0 THEN '2026-12-04T01:02:03.456789Z'::timestamptz ELSE '1999-12-31T23:59:59.999999Z'::timestamptz END WHERE stream_name = $1`,
+        [stream],
+      );
+
+      const read = await store.readStream(stream);
+      const all = (await store.readAll()).filter((e) => e.streamName === stream);
+
+      for (const events of [read, all]) {
+        expect(events.map((e) => e.recordedAt.toISOString())).toEqual(['2026-12-04T01:02:03.456Z', '1999-12-31T23:59:59.999Z']);
+      }
+    } finally {
+      await dispose();
+    }
+  });
+
+  it('given a handler that returns nothing, then the events of a page follow each other without a turn of the microtask queue', async () => {
+    const { store, dispose } = await openStore();
+    try {
+      await store.appendToStream(freshStream(), makeEvents(5), { expectedRevision: 'no_stream' });
+      const seen: string[] = [];
+      let caughtUp = false;
+      const subscription = store.subscribeToAll(
+        (event) => {
+          // A microtask queued at the first event runs only once the handler is awaited or the page ends.
+          if (seen.length === 0) queueMicrotask(() => seen.push('microtask'));
+          seen.push(String(event.streamRevision));
+        },
+        { onCaughtUp: () => (caughtUp = true) },
+      );
+      await waitFor(() => caughtUp, 'catch-up');
+      await subscription.stop();
+
+      expect(seen).toEqual(['0', '1', '2', '3', '4', 'microtask']);
+    } finally {
+      await dispose();
+    }
+  });
+
   it('create() is idempotent: a second store on the same schema sees the same log', async () => {
     const { sql, store, dispose } = await openStore();
     try {

@@ -63,6 +63,19 @@ describe('PostgresEventStore on PGlite', () => {
     await subscription.stop();
   });
 
+  it('reads recorded_at to the millisecond it falls in (truncated, as a Date holds it), on PGlite', async () => {
+    const stream = freshStream();
+    await store.appendToStream(stream, makeEvents(2), { expectedRevision: 'no_stream' });
+    await sql.query(
+      `UPDATE es_events SET recorded_at = CASE stream_revision WHEN 0 THEN '2026-12-04T01:02:03.456789Z'::timestamptz ELSE '1999-12-31T23:59:59.999999Z'::timestamptz END WHERE stream_name = $1`,
+      [stream],
+    );
+
+    const read = await store.readStream(stream);
+
+    expect(read.map((e) => e.recordedAt.toISOString())).toEqual(['2026-12-04T01:02:03.456Z', '1999-12-31T23:59:59.999Z']);
+  });
+
   it('close() stops the subscriptions still running', async () => {
     const other = await PostgresEventStore.create(sql);
     const subscription = other.subscribeToAll(async () => undefined);
