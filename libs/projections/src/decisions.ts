@@ -27,14 +27,24 @@ export interface DocumentBatchPlan<Doc = unknown> {
 
 /** The distinct ids of the documents a batch touches (to load them before planning). */
 export function documentIdsOf<Doc>(projection: DocumentProjection<Doc>, events: readonly RecordedEvent[]): string[] {
-  const ids = new Set<string>();
+  return distinctIds(documentIdPerEvent(projection, events));
+}
+
+/**
+ * The id of the document each event updates, index for index: null for an event the projection
+ * does not handle or ignores. Computed once per batch and given to both `distinctIds` (what to load)
+ * and `planDocumentBatch` (what to fold), so `documentId` runs once per event.
+ */
+export function documentIdPerEvent<Doc>(projection: DocumentProjection<Doc>, events: readonly RecordedEvent[]): (string | null)[] {
   const types = new Set<string>(projection.canHandle);
-  for (const event of events) {
-    if (!types.has(event.type)) continue;
-    const id = projection.documentId(event);
-    if (id !== null) ids.add(id);
-  }
-  return [...ids];
+  return events.map((event) => (types.has(event.type) ? projection.documentId(event) : null));
+}
+
+/** The distinct ids of `documentIdPerEvent`, in first-seen order. */
+export function distinctIds(ids: readonly (string | null)[]): string[] {
+  const distinct = new Set<string>();
+  for (const id of ids) if (id !== null) distinct.add(id);
+  return [...distinct];
 }
 
 /**
@@ -46,24 +56,35 @@ export function planDocumentBatch<Doc>(
   projection: DocumentProjection<Doc>,
   events: readonly RecordedEvent[],
   stored: ReadonlyMap<string, StoredDocument<Doc>>,
+  /** `documentIdPerEvent(projection, events)`, when the caller has it already. */
+  ids: readonly (string | null)[] = documentIdPerEvent(projection, events),
 ): DocumentBatchPlan<Doc> {
-  const types = new Set<string>(projection.canHandle);
-  const working = new Map<string, StoredDocument<Doc>>();
+  // The batch's own working copy of each document it changes: one entry per document, updated in
+  // place per event (the stored documents and the documents evolve returns are never mutated).
+  const working = new Map<string, { doc: Doc | null; lastPosition: bigint }>();
   let applied = 0;
   let skipped = 0;
-  for (const event of events) {
-    if (!types.has(event.type)) continue;
-    const id = projection.documentId(event);
-    if (id === null) continue;
-    const current = working.get(id) ?? stored.get(id) ?? { doc: null, lastPosition: -1n };
-    if (event.globalPosition <= current.lastPosition) {
+  for (let i = 0; i < events.length; i++) {
+    const id = ids[i];
+    if (id === null || id === undefined) continue;
+    const event = events[i]!;
+    const entry = working.get(id);
+    const current = entry ?? stored.get(id);
+    if (current !== undefined && event.globalPosition <= current.lastPosition) {
       skipped++;
       continue;
     }
-    working.set(id, { doc: projection.evolve(current.doc, event), lastPosition: event.globalPosition });
+    const doc = projection.evolve(current?.doc ?? null, event);
+    if (entry) {
+      entry.doc = doc;
+      entry.lastPosition = event.globalPosition;
+    } else {
+      working.set(id, { doc, lastPosition: event.globalPosition });
+    }
     applied++;
   }
-  const writes = [...working].map(([id, { doc, lastPosition }]) => ({ id, doc, lastPosition }));
+  const writes: DocumentWrite<Doc>[] = [];
+  for (const [id, { doc, lastPosition }] of working) writes.push({ id, doc, lastPosition });
   return { writes, applied, skipped };
 }
 

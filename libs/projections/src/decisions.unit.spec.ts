@@ -1,6 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { counterProjection, recorded, type Counter } from './__fixtures__/counter-projection.js';
 import {
+  distinctIds,
+  documentIdPerEvent,
   documentIdsOf,
   lagOf,
   planDocumentBatch,
@@ -65,6 +67,41 @@ describe('planning a document batch', () => {
     expect(planDocumentBatch(projection, events, none).applied).toBe(1);
     expect(documentIdsOf(projection, events)).toEqual(['counter-a']);
     expect(planDocumentBatch(withoutId, events, none)).toEqual({ writes: [], applied: 0, skipped: 0 });
+  });
+
+  it('names the document of each event index for index (null where the projection does not handle it), and the distinct ones in first-seen order', () => {
+    const events = [inc(1, 1, 'counter-b', 0), recorded('SomethingElseHappened', {}, { position: 2 }), inc(1, 3), inc(1, 4, 'counter-b', 1)];
+
+    const ids = documentIdPerEvent(projection, events);
+
+    expect(ids).toEqual(['counter-b', null, 'counter-a', 'counter-b']);
+    expect(distinctIds(ids)).toEqual(['counter-b', 'counter-a']);
+  });
+
+  it('given the ids of the batch already named, folds with them and does not ask the projection again', () => {
+    let asked = 0;
+    const counting = { ...projection, documentId: (event: Parameters<typeof projection.documentId>[0]) => (asked++, projection.documentId(event)) };
+    const events = [inc(2, 1), inc(3, 2, 'counter-b', 0)];
+    const ids = documentIdPerEvent(counting, events);
+    asked = 0;
+
+    const plan = planDocumentBatch(counting, events, none, ids);
+
+    expect(asked).toBe(0);
+    expect(plan.writes.map((w) => [w.id, w.lastPosition])).toEqual([
+      ['counter-a', 1n],
+      ['counter-b', 2n],
+    ]);
+  });
+
+  it('never changes the stored documents it folds from (only its own working copies)', () => {
+    const storedDoc = { stream: 'counter-a', total: 7, applied: 2, revisions: [0, 1] };
+    const stored = new Map([['counter-a', { doc: storedDoc, lastPosition: 3n }]]);
+
+    const plan = planDocumentBatch(projection, [inc(1, 4, 'counter-a', 2), inc(1, 5, 'counter-a', 3)], stored);
+
+    expect(plan.writes).toEqual([{ id: 'counter-a', lastPosition: 5n, doc: { stream: 'counter-a', total: 9, applied: 4, revisions: [0, 1, 2, 3] } }]);
+    expect(stored.get('counter-a')).toEqual({ doc: { stream: 'counter-a', total: 7, applied: 2, revisions: [0, 1] }, lastPosition: 3n });
   });
 
   it('lets an evolve that throws fail the whole batch', () => {

@@ -1,6 +1,6 @@
 import type { RecordedEvent } from '@svp/event-store';
 import { quoteIdent, type SqlExecutor } from '@svp/postgres';
-import { documentIdsOf, planDocumentBatch, type DocumentBatchPlan, type DocumentWrite, type StoredDocument } from './decisions.js';
+import { distinctIds, documentIdPerEvent, planDocumentBatch, type DocumentBatchPlan, type DocumentWrite, type StoredDocument } from './decisions.js';
 import type { ReplayDocumentCache } from './replay-document-cache.js';
 import { indexName } from './naming.js';
 import type { DocumentProjection } from './projection.js';
@@ -103,8 +103,9 @@ export async function applyDocumentBatch<Doc>(
   const types = new Set<string>(projection.canHandle);
   const relevant = events.filter((event) => types.has(event.type));
   if (relevant.length === 0) return { writes: [], applied: 0, skipped: 0 };
-  const stored = await loadDocuments<Doc>(tx, table, documentIdsOf(projection, relevant));
-  const plan = planDocumentBatch(projection, relevant, stored);
+  const ids = documentIdPerEvent(projection, relevant);
+  const stored = await loadDocuments<Doc>(tx, table, distinctIds(ids));
+  const plan = planDocumentBatch(projection, relevant, stored, ids);
   await writeDocuments(tx, table, plan.writes);
   return plan;
 }
@@ -130,12 +131,13 @@ export async function foldDocumentBatchWithCache<Doc>(
   // cache let go of what it wrote (the table has it then, but this read may have missed it).
   const stored = new Map<string, StoredDocument<Doc>>();
   const missing: string[] = [];
-  for (const id of documentIdsOf(projection, relevant)) {
+  const ids = documentIdPerEvent(projection, relevant);
+  for (const id of distinctIds(ids)) {
     const cached = cache.get(id);
     if (cached) stored.set(id, cached);
     else missing.push(id);
   }
   for (const [id, doc] of await loadDocuments<Doc>(sql, table, missing)) stored.set(id, doc);
-  const plan = planDocumentBatch(projection, relevant, stored);
+  const plan = planDocumentBatch(projection, relevant, stored, ids);
   return { applied: plan.applied, writes: cache.remember(plan.writes) };
 }
