@@ -359,15 +359,10 @@ function withChanges(records: Record<string, VariableState>, changes: readonly V
   // Spread copies own data properties (an own '__proto__' key stays an own key).
   const next: Record<string, VariableState> = { ...records };
   for (const c of changes) {
-    const record: VariableState = {
-      value: c.value,
-      source: c.source,
-      verified: c.verified,
-      version: c.version,
-      updatedAt: at,
-      ...(setBy ? { setBy } : {}),
-      ...(c.verified && kid ? { kid } : {}),
-    };
+    // Optional fields assigned, not spread from a temporary object: a replay folds millions of these.
+    const record: VariableState = { value: c.value, source: c.source, verified: c.verified, version: c.version, updatedAt: at };
+    if (setBy) record.setBy = setBy;
+    if (c.verified && kid) record.kid = kid;
     // Defined, not assigned: no name can reach an object's prototype.
     if (c.name === '__proto__') Object.defineProperty(next, c.name, { value: record, enumerable: true, writable: true, configurable: true });
     else next[c.name] = record;
@@ -383,14 +378,11 @@ function activeWith(
   parts: { variables?: Record<string, VariableState>; metadata?: Record<string, VariableState> },
 ): SessionVariablesState {
   const active = state.status === 'active' ? state : undefined;
-  return {
-    status: 'active',
-    orgId,
-    sessionId,
-    ...(active?.link ? { link: active.link } : {}),
-    variables: parts.variables ?? active?.variables ?? {},
-    metadata: parts.metadata ?? active?.metadata ?? {},
-  };
+  const variables = parts.variables ?? active?.variables ?? {};
+  const metadata = parts.metadata ?? active?.metadata ?? {};
+  return active?.link
+    ? { status: 'active', orgId, sessionId, link: active.link, variables, metadata }
+    : { status: 'active', orgId, sessionId, variables, metadata };
 }
 
 export function evolve(state: SessionVariablesState, event: SessionVariablesEvent): SessionVariablesState {

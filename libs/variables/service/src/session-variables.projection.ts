@@ -1,6 +1,7 @@
 import { type ProjectedEvent, defineDocumentProjection } from '@svp/projections';
 import {
   SESSION_VARIABLES_EVENT_TYPES,
+  type SessionLink,
   type SessionVariablesEvent,
   type SessionVariablesState,
   type VariableState,
@@ -31,29 +32,24 @@ type Event = ProjectedEvent<SessionVariablesEvent['type'], SessionVariablesEvent
 export function sessionDocOf(state: SessionVariablesState): SessionVariablesDoc | null {
   if (state.status !== 'active') return null;
   const { orgId, sessionId, link, variables, metadata } = state;
-  return {
-    orgId,
-    sessionId,
-    ...(link ? { visitorId: link.visitorId, channelId: link.channelId, ...(link.brandId ? { brandId: link.brandId } : {}) } : {}),
-    variables,
-    metadata,
-  };
+  // Literals, not spreads of temporary objects: a rebuild runs this per event.
+  if (!link) return { orgId, sessionId, variables, metadata };
+  const { visitorId, channelId, brandId } = link;
+  return brandId
+    ? { orgId, sessionId, visitorId, channelId, brandId, variables, metadata }
+    : { orgId, sessionId, visitorId, channelId, variables, metadata };
 }
 
 /** The state a document stands for (what the pure evolve continues from). */
-const stateOf = (doc: SessionVariablesDoc | null): SessionVariablesState =>
-  doc
-    ? {
-        status: 'active',
-        orgId: doc.orgId,
-        sessionId: doc.sessionId,
-        ...(doc.visitorId && doc.channelId
-          ? { link: { visitorId: doc.visitorId, channelId: doc.channelId, ...(doc.brandId ? { brandId: doc.brandId } : {}) } }
-          : {}),
-        variables: doc.variables,
-        metadata: doc.metadata,
-      }
-    : { status: 'empty' };
+function stateOf(doc: SessionVariablesDoc | null): SessionVariablesState {
+  if (!doc) return { status: 'empty' };
+  const { orgId, sessionId, variables, metadata } = doc;
+  if (!(doc.visitorId && doc.channelId)) return { status: 'active', orgId, sessionId, variables, metadata };
+  const link: SessionLink = doc.brandId
+    ? { visitorId: doc.visitorId, channelId: doc.channelId, brandId: doc.brandId }
+    : { visitorId: doc.visitorId, channelId: doc.channelId };
+  return { status: 'active', orgId, sessionId, link, variables, metadata };
+}
 
 export const sessionVariablesProjection = defineDocumentProjection<SessionVariablesDoc, Event>({
   name: 'session_variables',
