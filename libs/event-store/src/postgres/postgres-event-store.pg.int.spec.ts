@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { freshPgSchema } from '@svp/testing';
 import type { RecordedEvent } from '../event-store.js';
 import { describeEventStoreContract, freshStream, makeEvents, waitFor } from '../testing/index.js';
+import { expectRecordedAtTruncatedToTheMillisecond } from './__fixtures__/recorded-at.js';
 import { PostgresEventStore, type PostgresEventStoreOptions } from './postgres-event-store.js';
 
 /** A store on a fresh schema of the real server; dispose drops the schema. */
@@ -244,19 +245,7 @@ describe('PostgresEventStore on PostgreSQL', () => {
   it('reads recorded_at to the millisecond it falls in (truncated, as a Date holds it), on pg', async () => {
     const { sql, store, dispose } = await openStore();
     try {
-      const stream = freshStream();
-      await store.appendToStream(stream, makeEvents(2), { expectedRevision: 'no_stream' });
-      await sql.query(
-        `UPDATE es_events SET recorded_at = CASE stream_revision WHEN 0 THEN '2026-12-04T01:02:03.456789Z'::timestamptz ELSE '1999-12-31T23:59:59.999999Z'::timestamptz END WHERE stream_name = $1`,
-        [stream],
-      );
-
-      const read = await store.readStream(stream);
-      const all = (await store.readAll()).filter((e) => e.streamName === stream);
-
-      for (const events of [read, all]) {
-        expect(events.map((e) => e.recordedAt.toISOString())).toEqual(['2026-12-04T01:02:03.456Z', '1999-12-31T23:59:59.999Z']);
-      }
+      await expectRecordedAtTruncatedToTheMillisecond(sql, store);
     } finally {
       await dispose();
     }

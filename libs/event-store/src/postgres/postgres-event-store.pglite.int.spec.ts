@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { PGliteSqlClient } from '@svp/postgres';
 import type { RecordedEvent } from '../event-store.js';
 import { describeEventStoreContract, freshStream, makeEvents, waitFor } from '../testing/index.js';
+import { expectRecordedAtTruncatedToTheMillisecond } from './__fixtures__/recorded-at.js';
 import { PostgresEventStore } from './postgres-event-store.js';
 
 // The same adapter on embedded PGlite, in memory. One instance for the contract suite and one for the
@@ -64,16 +65,7 @@ describe('PostgresEventStore on PGlite', () => {
   });
 
   it('reads recorded_at to the millisecond it falls in (truncated, as a Date holds it), on PGlite', async () => {
-    const stream = freshStream();
-    await store.appendToStream(stream, makeEvents(2), { expectedRevision: 'no_stream' });
-    await sql.query(
-      `UPDATE es_events SET recorded_at = CASE stream_revision WHEN 0 THEN '2026-12-04T01:02:03.456789Z'::timestamptz ELSE '1999-12-31T23:59:59.999999Z'::timestamptz END WHERE stream_name = $1`,
-      [stream],
-    );
-
-    const read = await store.readStream(stream);
-
-    expect(read.map((e) => e.recordedAt.toISOString())).toEqual(['2026-12-04T01:02:03.456Z', '1999-12-31T23:59:59.999Z']);
+    await expectRecordedAtTruncatedToTheMillisecond(sql, store);
   });
 
   it('close() stops the subscriptions still running', async () => {
