@@ -37,7 +37,15 @@ export function documentIdsOf<Doc>(projection: DocumentProjection<Doc>, events: 
  */
 export function documentIdPerEvent<Doc>(projection: DocumentProjection<Doc>, events: readonly RecordedEvent[]): (string | null)[] {
   const types = new Set<string>(projection.canHandle);
-  return events.map((event) => (types.has(event.type) ? projection.documentId(event) : null));
+  return events.map((event) => {
+    if (!types.has(event.type)) return null;
+    const id: unknown = projection.documentId(event);
+    if (id !== null && typeof id !== 'string') {
+      // Outside its type (undefined, a number): fail the batch loudly rather than skip or mis-key the event.
+      throw new TypeError(`Projection '${projection.name}': documentId returned ${String(id)} for event ${event.globalPosition} (${event.type}); it must return a string or null`);
+    }
+    return id;
+  });
 }
 
 /** The distinct ids of `documentIdPerEvent`, in first-seen order. */
@@ -66,7 +74,7 @@ export function planDocumentBatch<Doc>(
   let skipped = 0;
   for (let i = 0; i < events.length; i++) {
     const id = ids[i];
-    if (id === null || id === undefined) continue;
+    if (id === null || id === undefined) continue; // undefined only past the end of a shorter `ids`
     const event = events[i]!;
     const entry = working.get(id);
     const current = entry ?? stored.get(id);
@@ -74,7 +82,7 @@ export function planDocumentBatch<Doc>(
       skipped++;
       continue;
     }
-    const doc = projection.evolve(current?.doc ?? null, event);
+    const doc = projection.evolve(current ? current.doc : null, event);
     if (entry) {
       entry.doc = doc;
       entry.lastPosition = event.globalPosition;

@@ -94,6 +94,13 @@ describe('planning a document batch', () => {
     ]);
   });
 
+  it('fails loudly when documentId returns something other than a string or null', () => {
+    const broken = { ...projection, documentId: () => undefined as unknown as string };
+
+    expect(() => documentIdPerEvent(broken, [inc(1, 7)])).toThrow("Projection 'counters': documentId returned undefined for event 7 (CounterIncremented); it must return a string or null");
+    expect(() => planDocumentBatch(broken, [inc(1, 7)], none)).toThrow('it must return a string or null');
+  });
+
   it('never changes the stored documents it folds from (only its own working copies)', () => {
     const storedDoc = { stream: 'counter-a', total: 7, applied: 2, revisions: [0, 1] };
     const stored = new Map([['counter-a', { doc: storedDoc, lastPosition: 3n }]]);
