@@ -62,6 +62,8 @@ export interface BatchingSubscriptionOptions {
   readonly onCommitted?: (events: readonly RecordedEvent[]) => void;
   /** After each committed batch, outside its transaction; awaited before the next batch. */
   readonly onBatch?: (batch: BatchCommitted) => void | Promise<void>;
+  /** After a checkpoint that ignored batches moved in memory was written to the table (see `deferCheckpointMs`). */
+  readonly onCheckpointStored?: (position: bigint) => void;
   /** After the subscription caught up and everything it had delivered was written. */
   readonly onCaughtUp?: () => void;
   /** Once, when a batch or the subscription fails; nothing more is written after it. */
@@ -289,6 +291,12 @@ export class BatchingSubscription {
     } catch (error) {
       // A table switched by a rebuild elsewhere, or the database gone: as for a batch.
       if (failOnError) this.fail(error);
+      return;
+    }
+    try {
+      this.options.onCheckpointStored?.(position);
+    } catch {
+      // A status callback must not stop the projection.
     }
   }
 

@@ -421,6 +421,11 @@ class ProjectionWorker {
           // wrote nothing: a checkpoint that keeps failing must keep backing off).
           if (stored) this.failures = 0;
         },
+        // So does the deferred checkpoint of ignored batches: a projection that seldom writes a row
+        // would otherwise keep the long backoff of an outage until its next row.
+        onCheckpointStored: () => {
+          if (this.session === session) this.failures = 0;
+        },
         onCaughtUp: () => {
           if (this.session !== session) return;
           this.state = 'live';

@@ -174,6 +174,38 @@ export function describeProjectionRunner(engine: string, open: () => Promise<Pro
     );
 
     it(
+      'given a checkpoint write that failed while only ignored events came, then the count of failures is reset once a deferred checkpoint is written again',
+      () =>
+        withRunner({ deferCheckpointMs: 50 }, async ({ store, sql, runner }) => {
+          await append(store, stream('a'), [incremented(1)]);
+          await runner.start();
+          await waitUntilLiveAtHead(runner);
+
+          // The obstacle: this projection's checkpoint UPDATE raises; only ignored events follow.
+          await sql.exec(`
+            CREATE FUNCTION refuse_counters_checkpoint() RETURNS trigger LANGUAGE plpgsql AS $$
+              BEGIN RAISE EXCEPTION 'checkpoint of % refused by the test', NEW.projection; END $$;
+            CREATE TRIGGER refuse_counters_checkpoint BEFORE UPDATE ON ${CHECKPOINTS_TABLE}
+              FOR EACH ROW WHEN (NEW.projection = 'counters_v1') EXECUTE FUNCTION refuse_counters_checkpoint()`);
+          await append(store, stream('other'), [unrelated()]);
+          await waitFor(async () => (await runner.status('counters')).failures >= 2, 'the deferred checkpoint to fail twice');
+
+          await sql.exec(`DROP TRIGGER refuse_counters_checkpoint ON ${CHECKPOINTS_TABLE}`);
+          await append(store, stream('other'), [unrelated()]);
+          const head = await store.headPosition();
+          await waitFor(async () => {
+            const { rows } = await sql.query<{ position: bigint }>(`SELECT position FROM ${CHECKPOINTS_TABLE} WHERE projection = 'counters_v1'`);
+            return rows[0]!.position === head;
+          }, 'the deferred checkpoint to be written');
+
+          const status = await runner.status('counters');
+          expect(status.state).toBe('live');
+          expect(status.failures).toBe(0);
+        }),
+      TIMEOUT,
+    );
+
+    it(
       'given a built read model, when its events are applied again or the checkpoint is lost, then nothing changes',
       () =>
         withRunner({}, async ({ store, sql, runner, newRunner }) => {
