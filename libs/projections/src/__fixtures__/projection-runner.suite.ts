@@ -69,6 +69,14 @@ export function describeProjectionRunner(engine: string, open: () => Promise<Pro
       }
     }
 
+    /** Waits until the counters' checkpoint row in the table is at `head` (a deferred checkpoint written). */
+    async function untilStoredCheckpoint(sql: ProjectionFixture['sql'], head: bigint): Promise<void> {
+      await waitFor(async () => {
+        const { rows } = await sql.query<{ position: bigint }>(`SELECT position FROM ${CHECKPOINTS_TABLE} WHERE projection = 'counters_v1'`);
+        return rows[0]!.position === head;
+      }, 'the deferred checkpoint to be written');
+    }
+
     async function waitUntilLiveAtHead(runner: ProjectionRunner, name = 'counters'): Promise<ProjectionStatus> {
       let status: ProjectionStatus | undefined;
       await waitFor(
@@ -165,10 +173,7 @@ export function describeProjectionRunner(engine: string, open: () => Promise<Pro
           await waitUntilLiveAtHead(runner);
           await append(store, stream('other'), [unrelated()]);
           const head = await store.headPosition();
-          await waitFor(async () => {
-            const { rows } = await sql.query<{ position: bigint }>(`SELECT position FROM ${CHECKPOINTS_TABLE} WHERE projection = 'counters_v1'`);
-            return rows[0]!.position === head;
-          }, 'the deferred checkpoint to be written');
+          await untilStoredCheckpoint(sql, head);
         }),
       TIMEOUT,
     );
@@ -193,10 +198,7 @@ export function describeProjectionRunner(engine: string, open: () => Promise<Pro
           await sql.exec(`DROP TRIGGER refuse_counters_checkpoint ON ${CHECKPOINTS_TABLE}`);
           await append(store, stream('other'), [unrelated()]);
           const head = await store.headPosition();
-          await waitFor(async () => {
-            const { rows } = await sql.query<{ position: bigint }>(`SELECT position FROM ${CHECKPOINTS_TABLE} WHERE projection = 'counters_v1'`);
-            return rows[0]!.position === head;
-          }, 'the deferred checkpoint to be written');
+          await untilStoredCheckpoint(sql, head);
 
           const status = await runner.status('counters');
           expect(status.state).toBe('live');
