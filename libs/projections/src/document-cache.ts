@@ -13,6 +13,9 @@ export interface DocumentCacheOptions {
   readonly now?: () => number;
 }
 
+/** Every record counts as one entry against `maxSize` (see the constructor). */
+const one = (): number => 1;
+
 /**
  * The documents of one read model that this process read recently, kept in memory and forgotten
  * exactly when this process's projection commits a batch that touches them (before the waiters of
@@ -47,9 +50,14 @@ export class DocumentCache<Doc> {
 
   constructor(options: DocumentCacheOptions = {}) {
     const maxEntries = Math.max(1, options.maxEntries ?? 10_000);
-    this.entries = new LRUCache({ max: maxEntries });
+    // Bounded by `maxSize` with a size of 1 an entry, not by `max`: lru-cache allocates and fills
+    // its arrays for `max` entries up front (with the variables service's 20,000 documents, 2.8 MB
+    // a cache, three caches, most of it resident from start-up: docs/benchmarks.md, f.), and grows
+    // them as entries come with `maxSize`. Eviction is the same.
+    this.entries = new LRUCache({ maxSize: maxEntries, sizeCalculation: one });
     this.invalidated = new LRUCache({
-      max: maxEntries * 4,
+      maxSize: maxEntries * 4,
+      sizeCalculation: one,
       // An id forgotten from the record counts as invalidated at the low-water mark (never later than it was).
       dispose: ({ sequence }, _id, reason) => {
         if (reason === 'evict' && sequence > this.lowWater) this.lowWater = sequence;
